@@ -1,0 +1,276 @@
+//! Command-line flags and `TINI_*` / `VIGIL_*` environment variables, with
+//! tini's meaning. Parsing is pure: the environment comes in as a lookup
+//! function so tests can give any.
+//!
+//! Precedence: defaults < environment < flags. `-v` adds to the verbosity the
+//! environment set (or to the default 1).
+
+use crate::duration;
+use crate::exit_status::ExpectedCodes;
+use crate::signal_name::{self, Rewrites};
+use std::ffi::OsString;
+use std::fmt;
+use std::time::Duration;
+
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--version] [--] COMMAND [ARG...]";
+
+pub const HELP: &str = "\
+vigil: a tiny init for containers that serve models and web apps.
+
+Execute COMMAND as a child of vigil: reap zombies, forward signals, exit with its status.
+
+Options:
+  --version            Show version and exit.
+  -h, --help           Show this help message and exit.
+  -s                   Register as a process subreaper (requires Linux >= 3.4).
+  -p SIGNAL            Trigger SIGNAL when vigil's parent dies.
+  -v                   Generate more verbose output. Repeat up to 3 times.
+  -w                   Print a warning when processes are getting reaped.
+  -g                   Send signals to the child's process group.
+  -e EXIT_CODE         Remap EXIT_CODE (0-255) to 0. Repeatable.
+  -l                   Show license and exit.
+  --grace DURATION     Time the command gets to stop after SIGTERM/SIGINT/SIGQUIT
+                       before its process group gets SIGKILL (default 30s).
+  --rewrite FROM:TO    Send signal TO when signal FROM arrives; TO=0 drops FROM.
+                       Repeatable (e.g. --rewrite TERM:QUIT for nginx).
+
+Environment variables:
+  TINI_SUBREAPER, VIGIL_SUBREAPER            Register as a subreaper (any value, even empty).
+  TINI_VERBOSITY, VIGIL_VERBOSITY            Set the verbosity level (default: 1).
+  TINI_KILL_PROCESS_GROUP, VIGIL_KILL_PROCESS_GROUP
+                                             Send signals to the child's process group.
+  VIGIL_GRACE                                Same as --grace.
+";
+
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
+
+/// Everything `vigil [OPTIONS] -- COMMAND` needs to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    pub subreaper: bool,
+    pub process_group: bool,
+    pub parent_death_signal: Option<i32>,
+    pub expected_codes: ExpectedCodes,
+    pub verbosity: u8,
+    pub warn_on_reap: bool,
+    pub grace: Duration,
+    pub rewrites: Rewrites,
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Run(RunOptions),
+    Help,
+    Version,
+    License,
+}
+
+/// A usage mistake: vigil prints it with the usage line and exits 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<lexopt::Error> for UsageError {
+    fn from(e: lexopt::Error) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+fn env_str(env: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<String> {
+    env(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+fn first_env(env: &dyn Fn(&str) -> Option<OsString>, names: [&str; 2]) -> Option<(String, String)> {
+    names
+        .iter()
+        .find_map(|n| env_str(env, n).map(|v| (n.to_string(), v)))
+}
+
+pub fn parse(
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Invocation, UsageError> {
+    use lexopt::prelude::*;
+
+    let mut opts = RunOptions {
+        subreaper: first_env(env, ["VIGIL_SUBREAPER", "TINI_SUBREAPER"]).is_some(),
+        process_group: first_env(env, ["VIGIL_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"])
+            .is_some(),
+        parent_death_signal: None,
+        expected_codes: ExpectedCodes::default(),
+        verbosity: 1,
+        warn_on_reap: false,
+        grace: DEFAULT_GRACE,
+        rewrites: Rewrites::default(),
+        command: Vec::new(),
+    };
+    if let Some((name, v)) = first_env(env, ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]) {
+        opts.verbosity = v.trim().parse().map_err(|_| {
+            UsageError(format!("invalid {name} '{v}': expected a number 0-4"))
+        })?;
+    }
+    if let Some(v) = env_str(env, "VIGIL_GRACE") {
+        opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
+    }
+
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Invocation::Help),
+            Long("version") => return Ok(Invocation::Version),
+            Short('l') => return Ok(Invocation::License),
+            Short('s') => opts.subreaper = true,
+            Short('g') => opts.process_group = true,
+            Short('w') => opts.warn_on_reap = true,
+            Short('v') => opts.verbosity = opts.verbosity.saturating_add(1),
+            Short('p') => {
+                let v = parser.value()?.string()?;
+                let sig = signal_name::parse(&v, false)
+                    .map_err(|e| UsageError(format!("invalid -p: {e}")))?;
+                opts.parent_death_signal = Some(sig);
+            }
+            Short('e') => {
+                let v = parser.value()?.string()?;
+                let code: u8 = v.trim().parse().map_err(|_| {
+                    UsageError(format!("invalid -e '{v}': expected an exit code 0-255"))
+                })?;
+                opts.expected_codes.add(code);
+            }
+            Long("grace") => {
+                let v = parser.value()?.string()?;
+                opts.grace =
+                    duration::parse(&v).map_err(|e| UsageError(format!("--grace: {e}")))?;
+            }
+            Long("rewrite") => {
+                let v = parser.value()?.string()?;
+                opts.rewrites.add(&v).map_err(UsageError)?;
+            }
+            Value(first) => {
+                opts.command.push(first);
+                opts.command.extend(parser.raw_args()?);
+                break;
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    if opts.command.is_empty() {
+        return Err(UsageError("missing command: nothing to run".into()));
+    }
+    Ok(Invocation::Run(opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<RunOptions, UsageError> {
+        let env: HashMap<String, OsString> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        match parse(os(args), &|k| env.get(k).cloned())? {
+            Invocation::Run(o) => Ok(o),
+            other => panic!("expected Run, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = run(&["sleep", "1"], &[]).unwrap();
+        assert_eq!(o.command, os(&["sleep", "1"]));
+        assert!(!o.subreaper && !o.process_group && !o.warn_on_reap);
+        assert_eq!(o.verbosity, 1);
+        assert_eq!(o.grace, Duration::from_secs(30));
+        assert_eq!(o.parent_death_signal, None);
+    }
+
+    #[test]
+    fn tini_flags() {
+        let o = run(
+            &["-sgwvv", "-p", "SIGTERM", "-e", "143", "-e3", "--grace", "500ms", "--", "app", "-s"],
+            &[],
+        )
+        .unwrap();
+        assert!(o.subreaper && o.process_group && o.warn_on_reap);
+        assert_eq!(o.verbosity, 3);
+        assert_eq!(o.parent_death_signal, Some(libc::SIGTERM));
+        assert!(o.expected_codes.contains(143) && o.expected_codes.contains(3));
+        assert_eq!(o.grace, Duration::from_millis(500));
+        assert_eq!(o.command, os(&["app", "-s"]));
+    }
+
+    #[test]
+    fn options_after_the_command_belong_to_it() {
+        let o = run(&["-s", "app", "-g", "--", "x"], &[]).unwrap();
+        assert!(!o.process_group);
+        assert_eq!(o.command, os(&["app", "-g", "--", "x"]));
+    }
+
+    #[test]
+    fn environment() {
+        let o = run(
+            &["-v", "app"],
+            &[
+                ("TINI_SUBREAPER", ""),
+                ("TINI_VERBOSITY", "2"),
+                ("TINI_KILL_PROCESS_GROUP", "1"),
+                ("VIGIL_GRACE", "5"),
+            ],
+        )
+        .unwrap();
+        assert!(o.subreaper && o.process_group);
+        assert_eq!(o.verbosity, 3);
+        assert_eq!(o.grace, Duration::from_secs(5));
+        // A flag beats the environment.
+        let o = run(&["--grace", "1", "app"], &[("VIGIL_GRACE", "5")]).unwrap();
+        assert_eq!(o.grace, Duration::from_secs(1));
+        // VIGIL_ beats TINI_.
+        let o = run(&["app"], &[("TINI_VERBOSITY", "3"), ("VIGIL_VERBOSITY", "0")]).unwrap();
+        assert_eq!(o.verbosity, 0);
+    }
+
+    #[test]
+    fn info_invocations() {
+        let p = |a: &[&str]| parse(os(a), &|_| None).unwrap();
+        assert_eq!(p(&["-h"]), Invocation::Help);
+        assert_eq!(p(&["--help", "x"]), Invocation::Help);
+        assert_eq!(p(&["--version"]), Invocation::Version);
+        assert_eq!(p(&["-l"]), Invocation::License);
+    }
+
+    #[test]
+    fn usage_errors() {
+        let table: &[(&[&str], &[(&str, &str)], &str)] = &[
+            (&[], &[], "missing command"),
+            (&["-s"], &[], "missing command"),
+            (&["--"], &[], "missing command"),
+            (&["-x", "app"], &[], "invalid option '-x'"),
+            (&["--bogus", "app"], &[], "invalid option '--bogus'"),
+            (&["-p"], &[], "missing argument"),
+            (&["-p", "SIGNOPE", "app"], &[], "unknown signal 'SIGNOPE'"),
+            (&["-e", "256", "app"], &[], "invalid -e '256'"),
+            (&["-e", "x", "app"], &[], "invalid -e 'x'"),
+            (&["--rewrite", "TERM", "app"], &[], "expected FROM:TO"),
+            (&["--rewrite", "TERM:BOGUS", "app"], &[], "unknown signal 'BOGUS'"),
+            (&["--grace", "-1", "app"], &[], "negative"),
+            (&["--grace", "soon", "app"], &[], "invalid duration 'soon'"),
+            (&["app"], &[("TINI_VERBOSITY", "loud")], "invalid TINI_VERBOSITY"),
+            (&["app"], &[("VIGIL_GRACE", "x")], "VIGIL_GRACE"),
+        ];
+        for (args, env, want) in table {
+            let err = run(args, env).expect_err(&format!("{args:?}"));
+            assert!(err.0.contains(want), "{args:?}: {err} does not contain {want:?}");
+        }
+    }
+}

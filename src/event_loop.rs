@@ -1,0 +1,157 @@
+//! The one event loop: a `mio::Poll` owning every source (today the signalfd;
+//! later probe sockets, exec-probe pipes and the status socket, each under its
+//! own token) and a deadline heap whose nearest deadline is poll's timeout.
+//! It feeds events to the supervisor and performs the actions it returns.
+
+use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
+use crate::sys::{process, signals, spawn};
+use crate::timers::Timers;
+use crate::{debug, fatal};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+const SIGNALS: Token = Token(0);
+
+pub struct EventLoop {
+    poll: Poll,
+    signal_fd: nix::sys::signalfd::SignalFd,
+    timers: Timers<Timer>,
+    command: spawn::Prepared,
+    child: Option<spawn::Child>,
+    queue: VecDeque<Event>,
+}
+
+impl EventLoop {
+    pub fn new(command: spawn::Prepared) -> io::Result<EventLoop> {
+        let poll = Poll::new()?;
+        let signal_fd = signals::signal_fd()?;
+        poll.registry().register(
+            &mut SourceFd(&signal_fd.as_raw_fd()),
+            SIGNALS,
+            Interest::READABLE,
+        )?;
+        Ok(EventLoop {
+            poll,
+            signal_fd,
+            timers: Timers::default(),
+            command,
+            child: None,
+            queue: VecDeque::new(),
+        })
+    }
+
+    /// Runs until the supervisor says to exit; returns the exit status.
+    pub fn run(mut self, mut supervisor: Supervisor) -> io::Result<u8> {
+        let mut events = Events::with_capacity(64);
+        let mut signals = Vec::new();
+        let mut reaped = Vec::new();
+        for action in supervisor.start() {
+            if let Some(code) = self.perform(action) {
+                return Ok(code);
+            }
+        }
+        loop {
+            if let Some(code) = self.dispatch(&mut supervisor) {
+                return Ok(code);
+            }
+            let timeout = self.timers.timeout(Instant::now());
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                if event.token() == SIGNALS {
+                    signals.clear();
+                    signals::drain(&mut self.signal_fd, &mut signals)?;
+                    let mut child_ended = false;
+                    for &sig in &signals {
+                        if sig == libc::SIGCHLD {
+                            child_ended = true;
+                        } else {
+                            self.queue.push_back(Event::Signal(sig));
+                        }
+                    }
+                    if child_ended {
+                        reaped.clear();
+                        process::reap_all(&mut reaped);
+                        for &(pid, status) in &reaped {
+                            self.note_exec_failure(pid);
+                            self.queue.push_back(Event::Reaped { pid, status });
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            while let Some(timer) = self.timers.pop_due(now) {
+                self.queue.push_back(Event::Timer(timer));
+            }
+        }
+    }
+
+    /// Feeds queued events to the supervisor until none is left.
+    fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
+        while let Some(event) = self.queue.pop_front() {
+            let now = Instant::now();
+            for action in supervisor.handle(event, now) {
+                if let Some(code) = self.perform(action) {
+                    return Some(code);
+                }
+            }
+        }
+        None
+    }
+
+    fn note_exec_failure(&mut self, pid: i32) {
+        if let Some(child) = self.child.as_mut().filter(|c| c.pid == pid) {
+            if let Some(err) = child.exec_error() {
+                fatal!("exec {} failed: {err}", self.command.display);
+            }
+        }
+    }
+
+    /// Performs one action; `Some(code)` means exit now.
+    fn perform(&mut self, action: Action) -> Option<u8> {
+        match action {
+            Action::Spawn => match spawn::spawn(&self.command) {
+                Ok(child) => {
+                    debug!("spawned {} as pid {}", self.command.display, child.pid);
+                    self.queue.push_back(Event::Spawned { pid: child.pid });
+                    self.child = Some(child);
+                }
+                Err(e) => {
+                    fatal!("fork failed: {e}");
+                    self.queue.push_back(Event::SpawnFailed);
+                }
+            },
+            Action::Send { target, signal } => {
+                let pid = match target {
+                    Target::Process(pid) => pid,
+                    Target::Group(pgid) => -pgid,
+                };
+                if let Err(e) = process::send_signal(pid, signal) {
+                    if e != nix::errno::Errno::ESRCH {
+                        crate::warn!("sending signal {signal} to {pid} failed: {e}");
+                    }
+                }
+            }
+            Action::Arm { timer, at } => self.timers.arm(at, timer),
+            Action::CheckGroup { pgid } => {
+                if !process::group_exists(pgid) {
+                    self.queue.push_back(Event::GroupEmpty);
+                }
+            }
+            Action::Exit(code) => {
+                // Reap what has already ended so nothing is left as a zombie of ours.
+                let mut reaped = Vec::new();
+                process::reap_all(&mut reaped);
+                return Some(code);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,107 @@
+//! vigil: a tiny PID-1 init for containers that serve models and web apps.
+//!
+//! Module map: `cli` (flags and env), `supervisor` (the pure state machine that
+//! decides), `event_loop` (the one mio loop that performs), `sys` (every
+//! unsafe OS call), plus small helpers (`duration`, `signal_name`,
+//! `exit_status`, `timers`, `log`).
+
+pub mod cli;
+pub mod duration;
+pub mod event_loop;
+pub mod exit_status;
+pub mod log;
+pub mod signal_name;
+pub mod supervisor;
+pub mod sys;
+pub mod timers;
+
+use cli::{Invocation, RunOptions};
+use exit_status::code;
+use std::ffi::OsString;
+use std::io::Write;
+
+pub const LICENSE: &str = include_str!("../LICENSE");
+
+/// The whole program, given the arguments after argv[0]; returns the exit status.
+pub fn main(args: Vec<OsString>) -> i32 {
+    // First of all, before anything can arrive unnoticed: block every signal.
+    let inherited = match sys::signals::take_over() {
+        Ok(i) => i,
+        Err(e) => {
+            fatal!("cannot take over signal handling: {e}");
+            return i32::from(code::INTERNAL);
+        }
+    };
+    let status = match cli::parse(args, &|name| std::env::var_os(name)) {
+        Ok(Invocation::Run(opts)) => run(opts, inherited),
+        Ok(Invocation::Help) => print(&format!("{}\n\n{}", cli::USAGE, cli::HELP)),
+        Ok(Invocation::Version) => print(&format!("vigil version {}\n", env!("CARGO_PKG_VERSION"))),
+        Ok(Invocation::License) => print(LICENSE),
+        Err(e) => {
+            eprintln!("vigil: {e}\n{}", cli::USAGE);
+            code::USAGE
+        }
+    };
+    i32::from(status)
+}
+
+fn print(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    // No Rust runtime start-up means no flush at exit either: flush here.
+    let ok = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if ok.is_ok() {
+        0
+    } else {
+        code::INTERNAL
+    }
+}
+
+fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
+    log::set_verbosity(opts.verbosity);
+    if let Some(sig) = opts.parent_death_signal {
+        if let Err(e) = sys::process::set_parent_death_signal(sig) {
+            fatal!("cannot set the parent death signal: {e}");
+            return code::INTERNAL;
+        }
+    }
+    let pid1 = std::process::id() == 1;
+    if opts.subreaper {
+        if let Err(e) = sys::process::set_child_subreaper() {
+            fatal!("cannot register as a child subreaper: {e}");
+            return code::INTERNAL;
+        }
+        debug!("registered as a child subreaper");
+    } else if !pid1 {
+        warn!(
+            "vigil is not running as PID 1 and isn't registered as a child subreaper. \
+             Zombie processes will not be re-parented to vigil, so zombie reaping won't work. \
+             To fix the problem, use the -s option or set the environment variable \
+             TINI_SUBREAPER (or VIGIL_SUBREAPER) to register vigil as a child subreaper, \
+             or run vigil as PID 1."
+        );
+    }
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let foreground = nix::unistd::isatty(0).unwrap_or(false);
+    let command = match sys::spawn::Prepared::new(&opts.command, &env, inherited, foreground) {
+        Ok(c) => c,
+        Err(e) => {
+            fatal!("cannot prepare the command: {e}");
+            return code::USAGE;
+        }
+    };
+    let supervisor = supervisor::Supervisor::new(supervisor::Settings {
+        grace: opts.grace,
+        process_group: opts.process_group,
+        rewrites: opts.rewrites,
+        expected_codes: opts.expected_codes,
+        warn_on_reap: opts.warn_on_reap,
+    });
+    let result = event_loop::EventLoop::new(command).and_then(|l| l.run(supervisor));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            fatal!("event loop failed: {e}");
+            code::INTERNAL
+        }
+    }
+}

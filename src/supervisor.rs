@@ -1,0 +1,487 @@
+//! The supervisor: a pure state machine that decides what happens to the
+//! command. It takes an event and the time and returns actions; the event loop
+//! performs them and reports what it saw as further events. Nothing here forks,
+//! signals or sleeps, so every transition is tested by table without a process.
+//!
+//! Phases: `Starting` (no command yet; signals wait) -> `Running` (signals are
+//! forwarded; SIGTERM/SIGINT/SIGQUIT start the grace period, at whose end the
+//! command's process group gets SIGKILL) -> `Draining` (the command has exited;
+//! the rest of its process group gets SIGTERM, and SIGKILL after the grace)
+//! -> `Done` (vigil exits with the command's status).
+
+use crate::exit_status::{self, ExpectedCodes};
+use crate::signal_name::{self, Rewrites};
+use crate::{debug, info, warn};
+use nix::sys::wait::WaitStatus;
+use std::time::{Duration, Instant};
+
+/// How often an unreaped remainder of the command's process group is checked
+/// while draining (its members may not be vigil's children to report death).
+pub const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// Signals kept while no command exists; more are dropped (duplicates first).
+const MAX_PENDING: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub grace: Duration,
+    pub process_group: bool,
+    pub rewrites: Rewrites,
+    pub expected_codes: ExpectedCodes,
+    pub warn_on_reap: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Process(i32),
+    Group(i32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Timer {
+    /// The grace period of a stop ended.
+    Grace,
+    /// Time to check whether the rest of the process group is gone.
+    DrainPoll,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Spawned { pid: i32 },
+    SpawnFailed,
+    Signal(i32),
+    Reaped { pid: i32, status: WaitStatus },
+    /// The process group asked about with `Action::CheckGroup` has no process left.
+    GroupEmpty,
+    Timer(Timer),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Spawn,
+    Send { target: Target, signal: i32 },
+    Arm { timer: Timer, at: Instant },
+    CheckGroup { pgid: i32 },
+    Exit(u8),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Starting,
+    Running { pid: i32, kill_at: Option<Instant> },
+    Draining { pgid: i32, code: u8, kill_at: Instant },
+    Done,
+}
+
+#[derive(Debug)]
+pub struct Supervisor {
+    settings: Settings,
+    phase: Phase,
+    pending: Vec<i32>,
+}
+
+fn is_stop_signal(sig: i32) -> bool {
+    matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT)
+}
+
+impl Supervisor {
+    pub fn new(settings: Settings) -> Self {
+        Supervisor {
+            settings,
+            phase: Phase::Starting,
+            pending: Vec::new(),
+        }
+    }
+
+    pub fn start(&mut self) -> Vec<Action> {
+        vec![Action::Spawn]
+    }
+
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Spawned { pid } => {
+                if self.phase == Phase::Starting {
+                    self.phase = Phase::Running { pid, kill_at: None };
+                    for sig in std::mem::take(&mut self.pending) {
+                        self.on_signal(sig, now, &mut out);
+                    }
+                }
+            }
+            Event::SpawnFailed => {
+                self.phase = Phase::Done;
+                out.push(Action::Exit(exit_status::code::INTERNAL));
+            }
+            Event::Signal(sig) => self.on_signal(sig, now, &mut out),
+            Event::Reaped { pid, status } => self.on_reaped(pid, status, now, &mut out),
+            Event::GroupEmpty => {
+                if let Phase::Draining { code, .. } = self.phase {
+                    self.phase = Phase::Done;
+                    out.push(Action::Exit(code));
+                }
+            }
+            Event::Timer(timer) => self.on_timer(timer, now, &mut out),
+        }
+        out
+    }
+
+    fn forward(&self, target: Target, sig: i32, out: &mut Vec<Action>) {
+        match self.settings.rewrites.apply(sig) {
+            Some(to) => {
+                if to != sig {
+                    debug!("rewriting {} to {}", signal_name::name(sig), signal_name::name(to));
+                }
+                out.push(Action::Send { target, signal: to });
+            }
+            None => debug!("dropping {} (--rewrite to 0)", signal_name::name(sig)),
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
+        match self.phase {
+            Phase::Starting => {
+                if !self.pending.contains(&sig) && self.pending.len() < MAX_PENDING {
+                    self.pending.push(sig);
+                }
+            }
+            Phase::Running { pid, kill_at } => {
+                let target = if self.settings.process_group {
+                    Target::Group(pid)
+                } else {
+                    Target::Process(pid)
+                };
+                debug!("passing {} to the command (pid {pid})", signal_name::name(sig));
+                self.forward(target, sig, out);
+                if is_stop_signal(sig) && kill_at.is_none() {
+                    let at = now + self.settings.grace;
+                    info!(
+                        "{} received: the command has {} to exit before SIGKILL",
+                        signal_name::name(sig),
+                        crate::duration::display(self.settings.grace)
+                    );
+                    self.phase = Phase::Running {
+                        pid,
+                        kill_at: Some(at),
+                    };
+                    out.push(Action::Arm {
+                        timer: Timer::Grace,
+                        at,
+                    });
+                }
+            }
+            Phase::Draining { pgid, .. } => self.forward(Target::Group(pgid), sig, out),
+            Phase::Done => {}
+        }
+    }
+
+    fn on_reaped(&mut self, pid: i32, status: WaitStatus, now: Instant, out: &mut Vec<Action>) {
+        match self.phase {
+            Phase::Running { pid: main, .. } if pid == main => {
+                let Some(raw) = exit_status::from_wait(status) else {
+                    return;
+                };
+                let code = exit_status::remap(raw, &self.settings.expected_codes);
+                info!("command (pid {pid}) ended: {}", describe(status));
+                let kill_at = now + self.settings.grace;
+                self.phase = Phase::Draining {
+                    pgid: main,
+                    code,
+                    kill_at,
+                };
+                out.extend([
+                    Action::Send {
+                        target: Target::Group(main),
+                        signal: libc::SIGTERM,
+                    },
+                    Action::CheckGroup { pgid: main },
+                    Action::Arm {
+                        timer: Timer::Grace,
+                        at: kill_at,
+                    },
+                    Action::Arm {
+                        timer: Timer::DrainPoll,
+                        at: now + DRAIN_POLL,
+                    },
+                ]);
+            }
+            _ => {
+                if self.settings.warn_on_reap {
+                    warn!("Reaped zombie process with pid={pid}");
+                } else {
+                    debug!("reaped process {pid}: {}", describe(status));
+                }
+                if let Phase::Draining { pgid, .. } = self.phase {
+                    out.push(Action::CheckGroup { pgid });
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, now: Instant, out: &mut Vec<Action>) {
+        match (timer, &self.phase) {
+            (Timer::Grace, Phase::Running { pid, kill_at: Some(at) }) if now >= *at => {
+                warn!(
+                    "the command (pid {pid}) did not exit within the {} grace period: sending SIGKILL to its process group",
+                    crate::duration::display(self.settings.grace)
+                );
+                out.push(Action::Send {
+                    target: Target::Group(*pid),
+                    signal: libc::SIGKILL,
+                });
+            }
+            (Timer::Grace, Phase::Draining { pgid, code, kill_at }) if now >= *kill_at => {
+                warn!(
+                    "processes of the command's group {pgid} still run {} after it exited: sending SIGKILL",
+                    crate::duration::display(self.settings.grace)
+                );
+                out.push(Action::Send {
+                    target: Target::Group(*pgid),
+                    signal: libc::SIGKILL,
+                });
+                out.push(Action::Exit(*code));
+                self.phase = Phase::Done;
+            }
+            (Timer::DrainPoll, Phase::Draining { pgid, .. }) => {
+                out.push(Action::CheckGroup { pgid: *pgid });
+                out.push(Action::Arm {
+                    timer: Timer::DrainPoll,
+                    at: now + DRAIN_POLL,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// "exited with status 3", "killed by SIGTERM".
+pub fn describe(status: WaitStatus) -> String {
+    match status {
+        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
+        WaitStatus::Signaled(_, sig, core) => format!(
+            "killed by {}{}",
+            signal_name::name(sig as i32),
+            if core { " (core dumped)" } else { "" }
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::Signal;
+    use nix::unistd::Pid;
+
+    const PID: i32 = 100;
+
+    fn settings() -> Settings {
+        Settings {
+            grace: Duration::from_secs(30),
+            process_group: false,
+            rewrites: Rewrites::default(),
+            expected_codes: ExpectedCodes::default(),
+            warn_on_reap: false,
+        }
+    }
+
+    fn exited(pid: i32, code: i32) -> Event {
+        Event::Reaped {
+            pid,
+            status: WaitStatus::Exited(Pid::from_raw(pid), code),
+        }
+    }
+
+    fn send(target: Target, signal: i32) -> Action {
+        Action::Send { target, signal }
+    }
+
+    fn running(s: Settings, t0: Instant) -> Supervisor {
+        let mut sup = Supervisor::new(s);
+        assert_eq!(sup.start(), vec![Action::Spawn]);
+        assert_eq!(sup.handle(Event::Spawned { pid: PID }, t0), vec![]);
+        sup
+    }
+
+    #[test]
+    fn signals_before_the_command_exists_are_delivered_once_it_does() {
+        let t0 = Instant::now();
+        let mut sup = Supervisor::new(settings());
+        sup.start();
+        assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
+        assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
+        assert_eq!(sup.handle(Event::Signal(libc::SIGHUP), t0), vec![]);
+        let got = sup.handle(Event::Spawned { pid: PID }, t0);
+        assert_eq!(
+            got,
+            vec![
+                send(Target::Process(PID), libc::SIGUSR1),
+                send(Target::Process(PID), libc::SIGHUP)
+            ]
+        );
+    }
+
+    #[test]
+    fn pending_signals_are_bounded() {
+        let t0 = Instant::now();
+        let mut sup = Supervisor::new(settings());
+        for sig in 1..=64 {
+            sup.handle(Event::Signal(sig), t0);
+            sup.handle(Event::Signal(sig), t0);
+        }
+        assert_eq!(sup.pending.len(), 64);
+    }
+
+    #[test]
+    fn forwarding_targets_and_rewrites() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        s.rewrites.add("USR1:USR2").unwrap();
+        s.rewrites.add("HUP:0").unwrap();
+        let mut sup = running(s.clone(), t0);
+        let table = [
+            (libc::SIGUSR1, vec![send(Target::Process(PID), libc::SIGUSR2)]),
+            (libc::SIGHUP, vec![]),
+            (libc::SIGWINCH, vec![send(Target::Process(PID), libc::SIGWINCH)]),
+        ];
+        for (sig, want) in table {
+            assert_eq!(sup.handle(Event::Signal(sig), t0), want, "{sig}");
+        }
+        s.process_group = true;
+        let mut sup = running(s, t0);
+        assert_eq!(
+            sup.handle(Event::Signal(libc::SIGWINCH), t0),
+            vec![send(Target::Group(PID), libc::SIGWINCH)]
+        );
+    }
+
+    #[test]
+    fn stop_signal_starts_grace_then_sigkill_to_the_group() {
+        let t0 = Instant::now();
+        for stop in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
+            let mut sup = running(settings(), t0);
+            let at = t0 + Duration::from_secs(30);
+            assert_eq!(
+                sup.handle(Event::Signal(stop), t0),
+                vec![
+                    send(Target::Process(PID), stop),
+                    Action::Arm { timer: Timer::Grace, at }
+                ]
+            );
+            // A second stop signal is forwarded but does not extend the grace.
+            let later = t0 + Duration::from_secs(10);
+            assert_eq!(
+                sup.handle(Event::Signal(libc::SIGTERM), later),
+                vec![send(Target::Process(PID), libc::SIGTERM)]
+            );
+            // Early (stale) timer: nothing.
+            assert_eq!(sup.handle(Event::Timer(Timer::Grace), later), vec![]);
+            assert_eq!(
+                sup.handle(Event::Timer(Timer::Grace), at),
+                vec![send(Target::Group(PID), libc::SIGKILL)]
+            );
+        }
+    }
+
+    #[test]
+    fn rewritten_stop_signal_still_starts_grace() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        s.rewrites.add("TERM:QUIT").unwrap();
+        let mut sup = running(s, t0);
+        let got = sup.handle(Event::Signal(libc::SIGTERM), t0);
+        assert_eq!(got[0], send(Target::Process(PID), libc::SIGQUIT));
+        assert!(matches!(got[1], Action::Arm { timer: Timer::Grace, .. }));
+    }
+
+    #[test]
+    fn command_exit_drains_its_group_then_exits_with_its_status() {
+        let t0 = Instant::now();
+        let mut sup = running(settings(), t0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(
+            sup.handle(exited(PID, 3), t1),
+            vec![
+                send(Target::Group(PID), libc::SIGTERM),
+                Action::CheckGroup { pgid: PID },
+                Action::Arm { timer: Timer::Grace, at: t1 + Duration::from_secs(30) },
+                Action::Arm { timer: Timer::DrainPoll, at: t1 + DRAIN_POLL },
+            ]
+        );
+        // Another member of the group is reaped: check again.
+        assert_eq!(sup.handle(exited(PID + 1, 0), t1), vec![Action::CheckGroup { pgid: PID }]);
+        assert_eq!(sup.handle(Event::GroupEmpty, t1), vec![Action::Exit(3)]);
+        // Done: nothing more happens.
+        assert_eq!(sup.handle(Event::Signal(libc::SIGTERM), t1), vec![]);
+        assert_eq!(sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)), vec![]);
+    }
+
+    #[test]
+    fn drain_polls_and_kills_the_rest_after_grace() {
+        let t0 = Instant::now();
+        let mut sup = running(settings(), t0);
+        sup.handle(exited(PID, 0), t0);
+        let t1 = t0 + DRAIN_POLL;
+        assert_eq!(
+            sup.handle(Event::Timer(Timer::DrainPoll), t1),
+            vec![
+                Action::CheckGroup { pgid: PID },
+                Action::Arm { timer: Timer::DrainPoll, at: t1 + DRAIN_POLL }
+            ]
+        );
+        // Signals during draining go to the remaining group.
+        assert_eq!(
+            sup.handle(Event::Signal(libc::SIGHUP), t1),
+            vec![send(Target::Group(PID), libc::SIGHUP)]
+        );
+        let end = t0 + Duration::from_secs(30);
+        assert_eq!(
+            sup.handle(Event::Timer(Timer::Grace), end),
+            vec![send(Target::Group(PID), libc::SIGKILL), Action::Exit(0)]
+        );
+    }
+
+    #[test]
+    fn exit_status_mapping_and_expected_codes() {
+        let t0 = Instant::now();
+        let mut s = settings();
+        s.expected_codes.add(143);
+        let table = [
+            (WaitStatus::Exited(Pid::from_raw(PID), 7), 7),
+            (WaitStatus::Exited(Pid::from_raw(PID), 143), 0),
+            (WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGTERM, false), 0),
+            (WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGKILL, false), 137),
+        ];
+        for (status, want) in table {
+            let mut sup = running(s.clone(), t0);
+            sup.handle(Event::Reaped { pid: PID, status }, t0);
+            assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![Action::Exit(want)], "{status:?}");
+        }
+    }
+
+    #[test]
+    fn stopped_command_is_not_an_end() {
+        let t0 = Instant::now();
+        let mut sup = running(settings(), t0);
+        let stopped = WaitStatus::Stopped(Pid::from_raw(PID), Signal::SIGSTOP);
+        assert_eq!(sup.handle(Event::Reaped { pid: PID, status: stopped }, t0), vec![]);
+        assert_eq!(
+            sup.handle(Event::Signal(libc::SIGUSR1), t0),
+            vec![send(Target::Process(PID), libc::SIGUSR1)]
+        );
+    }
+
+    #[test]
+    fn orphans_reaped_while_running_change_nothing() {
+        let t0 = Instant::now();
+        let mut sup = running(settings(), t0);
+        assert_eq!(sup.handle(exited(PID + 5, 1), t0), vec![]);
+        assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![]);
+    }
+
+    #[test]
+    fn fork_failure_exits_1() {
+        let mut sup = Supervisor::new(settings());
+        sup.start();
+        assert_eq!(sup.handle(Event::SpawnFailed, Instant::now()), vec![Action::Exit(1)]);
+    }
+}

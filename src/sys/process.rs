@@ -1,0 +1,50 @@
+//! Process-level calls: reaping, signalling, prctl settings.
+
+use nix::errno::Errno;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::io;
+
+/// Reaps every child that has ended (`waitpid(-1, WNOHANG)` until nothing is
+/// left), the command, its orphans and probe processes alike.
+pub fn reap_all(out: &mut Vec<(i32, WaitStatus)>) {
+    loop {
+        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => return,
+            Ok(status) => {
+                let pid = status.pid().map_or(0, Pid::as_raw);
+                out.push((pid, status));
+            }
+            Err(Errno::EINTR) => continue,
+            Err(_) => return, // ECHILD: no children at all
+        }
+    }
+}
+
+/// `kill(2)` with a raw signal number, so real-time signals work too.
+/// `pid` < 0 addresses a process group.
+pub fn send_signal(pid: i32, sig: i32) -> Result<(), Errno> {
+    // SAFETY: kill has no memory-safety preconditions; it only takes integers.
+    let rc = unsafe { libc::kill(pid, sig) };
+    Errno::result(rc).map(drop)
+}
+
+/// Whether any process (zombies included) is still in process group `pgid`.
+pub fn group_exists(pgid: i32) -> bool {
+    !matches!(send_signal(-pgid, 0), Err(Errno::ESRCH))
+}
+
+/// Registers vigil as a child subreaper, so orphans of its descendants are
+/// re-parented to it even when it is not PID 1.
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag, no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    Errno::result(rc).map(drop).map_err(io::Error::from)
+}
+
+/// Asks the kernel to send `sig` to vigil when its parent dies.
+pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number, no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    Errno::result(rc).map(drop).map_err(io::Error::from)
+}

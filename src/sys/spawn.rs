@@ -1,0 +1,220 @@
+//! Starting the command: `fork` + `exec` with everything the child needs
+//! (argv, envp, candidate paths, the signal state to restore) built before the
+//! fork, so the child runs only async-signal-safe calls until `exec`.
+//!
+//! `exec` failure is reported to vigil through a close-on-exec pipe (the errno
+//! as four bytes), and the child exits 127 (not found) or 126 (found but not
+//! executable), the shell convention tini follows.
+
+use super::signals::Inherited;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::{fork, ForkResult};
+use std::ffi::{CString, OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+/// execvp's search path when PATH is unset.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// A command ready to fork: every byte the child touches is allocated here.
+pub struct Prepared {
+    pub display: String,
+    candidates: Vec<CString>,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+    inherited: Inherited,
+    foreground: bool,
+}
+
+fn cstring(bytes: Vec<u8>, what: &str) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what} contains a NUL byte"),
+        )
+    })
+}
+
+fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
+    v.iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// The paths execvp would try for `argv0`, keeping only those that exist
+/// (the child still tries them in order and reports what exec says).
+fn candidates(argv0: &OsStr, path: Option<&OsStr>) -> Vec<OsString> {
+    if argv0.as_bytes().contains(&b'/') {
+        return vec![argv0.to_os_string()];
+    }
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    path.as_bytes()
+        .split(|b| *b == b':')
+        .map(|dir| {
+            let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
+            Path::new(OsStr::from_bytes(dir)).join(argv0).into_os_string()
+        })
+        .filter(|p| Path::new(p).symlink_metadata().is_ok())
+        .collect()
+}
+
+impl Prepared {
+    /// `env` is the command's whole environment, in order.
+    /// `foreground`: give the command the terminal on stdin.
+    pub fn new(
+        argv: &[OsString],
+        env: &[(OsString, OsString)],
+        inherited: Inherited,
+        foreground: bool,
+    ) -> io::Result<Prepared> {
+        let argv0 = argv
+            .first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+        let path = env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
+        let candidates = candidates(argv0, path)
+            .into_iter()
+            .map(|p| cstring(p.into_vec(), "command path"))
+            .collect::<io::Result<Vec<_>>>()?;
+        let argv = argv
+            .iter()
+            .map(|a| cstring(a.clone().into_vec(), "an argument"))
+            .collect::<io::Result<Vec<_>>>()?;
+        let envp = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.clone().into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                cstring(kv, "an environment variable")
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let argv_ptrs = null_terminated(&argv);
+        let envp_ptrs = null_terminated(&envp);
+        Ok(Prepared {
+            display: argv0.to_string_lossy().into_owned(),
+            candidates,
+            argv,
+            envp,
+            argv_ptrs,
+            envp_ptrs,
+            inherited,
+            foreground,
+        })
+    }
+}
+
+/// A started command. `exec_error` is the read end of the report pipe.
+pub struct Child {
+    pub pid: i32,
+    exec_error: File,
+}
+
+impl Child {
+    /// The errno of a failed exec, once the child has ended. Non-blocking:
+    /// `None` when exec succeeded (or nothing was written).
+    pub fn exec_error(&mut self) -> Option<io::Error> {
+        let mut buf = [0u8; 4];
+        match self.exec_error.read(&mut buf) {
+            Ok(4) => Some(io::Error::from_raw_os_error(i32::from_ne_bytes(buf))),
+            _ => None,
+        }
+    }
+}
+
+/// Forks and execs `cmd`. The caller has every signal blocked, so nothing can
+/// run in the child before it restores the inherited mask.
+pub fn spawn(cmd: &Prepared) -> io::Result<Child> {
+    let (read_end, write_end): (OwnedFd, OwnedFd) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+    // SAFETY: vigil is single-threaded, so the child is a faithful copy with no
+    // lock held by another thread; the child calls only async-signal-safe
+    // functions (see `exec_child`) and never returns.
+    match unsafe { fork() }? {
+        ForkResult::Child => exec_child(cmd, write_end.as_raw_fd()),
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            Ok(Child {
+                pid: child.as_raw(),
+                exec_error: File::from(read_end),
+            })
+        }
+    }
+}
+
+/// Runs in the forked child: async-signal-safe calls only, no allocation.
+fn exec_child(cmd: &Prepared, report_fd: RawFd) -> ! {
+    // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
+    // getpid, tcsetpgrp, sigaction via signal, sigprocmask, execve, write,
+    // _exit); every pointer passed was built before fork and outlives the
+    // calls (argv/envp arrays are NULL-terminated and point into CStrings
+    // owned by `cmd`).
+    unsafe {
+        libc::setpgid(0, 0);
+        if cmd.foreground {
+            // Errors (no controlling terminal) are fine: then there is no job control to give.
+            libc::tcsetpgrp(0, libc::getpid());
+        }
+        if cmd.inherited.sigchld_ignored {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+        }
+        libc::sigprocmask(
+            libc::SIG_SETMASK,
+            cmd.inherited.mask.as_ref(),
+            std::ptr::null_mut(),
+        );
+        let mut err = libc::ENOENT;
+        let mut saw_eacces = false;
+        for path in &cmd.candidates {
+            libc::execve(path.as_ptr(), cmd.argv_ptrs.as_ptr(), cmd.envp_ptrs.as_ptr());
+            err = Errno::last_raw();
+            match err {
+                libc::EACCES => saw_eacces = true,
+                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ELOOP | libc::ENAMETOOLONG => {}
+                _ => break,
+            }
+        }
+        if saw_eacces && err != libc::EACCES && matches!(err, libc::ENOENT | libc::ENOTDIR) {
+            err = libc::EACCES;
+        }
+        let bytes = err.to_ne_bytes();
+        libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(if matches!(err, libc::ENOENT | libc::ENOTDIR) {
+            127
+        } else {
+            126
+        })
+    }
+}
+
+// The raw pointers in `Prepared` point into its own CStrings.
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("argv", &self.argv)
+            .field("candidates", &self.candidates)
+            .field("env_len", &self.envp.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_search() {
+        let got = candidates(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin:/usr/bin")));
+        assert!(!got.is_empty());
+        assert!(got.iter().all(|p| Path::new(p).ends_with("sh")));
+        assert!(candidates(OsStr::new("no-such-cmd-vigil"), Some(OsStr::new("/bin"))).is_empty());
+        assert_eq!(candidates(OsStr::new("./x"), None), vec![OsString::from("./x")]);
+        assert_eq!(candidates(OsStr::new("/a/b"), None), vec![OsString::from("/a/b")]);
+    }
+}
