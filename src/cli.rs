@@ -111,9 +111,10 @@ pub fn parse(
         command: Vec::new(),
     };
     if let Some((name, v)) = first_env(env, ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]) {
-        opts.verbosity = v.trim().parse().map_err(|_| {
-            UsageError(format!("invalid {name} '{v}': expected a number 0-4"))
-        })?;
+        opts.verbosity = v
+            .trim()
+            .parse()
+            .map_err(|_| UsageError(format!("invalid {name} '{v}': expected a number 0-4")))?;
     }
     if let Some(v) = env_str(env, "VIGIL_GRACE") {
         opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
@@ -198,7 +199,10 @@ mod tests {
     #[test]
     fn tini_flags() {
         let o = run(
-            &["-sgwvv", "-p", "SIGTERM", "-e", "143", "-e3", "--grace", "500ms", "--", "app", "-s"],
+            &[
+                "-sgwvv", "-p", "SIGTERM", "-e", "143", "-e3", "--grace", "500ms", "--", "app",
+                "-s",
+            ],
             &[],
         )
         .unwrap();
@@ -236,7 +240,11 @@ mod tests {
         let o = run(&["--grace", "1", "app"], &[("VIGIL_GRACE", "5")]).unwrap();
         assert_eq!(o.grace, Duration::from_secs(1));
         // VIGIL_ beats TINI_.
-        let o = run(&["app"], &[("TINI_VERBOSITY", "3"), ("VIGIL_VERBOSITY", "0")]).unwrap();
+        let o = run(
+            &["app"],
+            &[("TINI_VERBOSITY", "3"), ("VIGIL_VERBOSITY", "0")],
+        )
+        .unwrap();
         assert_eq!(o.verbosity, 0);
     }
 
@@ -251,7 +259,8 @@ mod tests {
 
     #[test]
     fn usage_errors() {
-        let table: &[(&[&str], &[(&str, &str)], &str)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let table: &[Case] = &[
             (&[], &[], "missing command"),
             (&["-s"], &[], "missing command"),
             (&["--"], &[], "missing command"),
@@ -262,15 +271,26 @@ mod tests {
             (&["-e", "256", "app"], &[], "invalid -e '256'"),
             (&["-e", "x", "app"], &[], "invalid -e 'x'"),
             (&["--rewrite", "TERM", "app"], &[], "expected FROM:TO"),
-            (&["--rewrite", "TERM:BOGUS", "app"], &[], "unknown signal 'BOGUS'"),
+            (
+                &["--rewrite", "TERM:BOGUS", "app"],
+                &[],
+                "unknown signal 'BOGUS'",
+            ),
             (&["--grace", "-1", "app"], &[], "negative"),
             (&["--grace", "soon", "app"], &[], "invalid duration 'soon'"),
-            (&["app"], &[("TINI_VERBOSITY", "loud")], "invalid TINI_VERBOSITY"),
+            (
+                &["app"],
+                &[("TINI_VERBOSITY", "loud")],
+                "invalid TINI_VERBOSITY",
+            ),
             (&["app"], &[("VIGIL_GRACE", "x")], "VIGIL_GRACE"),
         ];
         for (args, env, want) in table {
             let err = run(args, env).expect_err(&format!("{args:?}"));
-            assert!(err.0.contains(want), "{args:?}: {err} does not contain {want:?}");
+            assert!(
+                err.0.contains(want),
+                "{args:?}: {err} does not contain {want:?}"
+            );
         }
     }
 }

@@ -138,9 +138,9 @@ pub struct Rewrites {
 impl Rewrites {
     /// Parses one `FROM:TO` pair and adds it (a later pair for the same FROM wins).
     pub fn add(&mut self, pair: &str) -> Result<(), String> {
-        let (from, to) = pair
-            .split_once(':')
-            .ok_or_else(|| format!("invalid --rewrite '{pair}': expected FROM:TO, e.g. TERM:QUIT or 15:3"))?;
+        let (from, to) = pair.split_once(':').ok_or_else(|| {
+            format!("invalid --rewrite '{pair}': expected FROM:TO, e.g. TERM:QUIT or 15:3")
+        })?;
         let from = parse(from, false).map_err(|e| format!("invalid --rewrite '{pair}': {e}"))?;
         let to = parse(to, true).map_err(|e| format!("invalid --rewrite '{pair}': {e}"))?;
         if from == libc::SIGKILL || from == libc::SIGSTOP || from == libc::SIGCHLD {
@@ -191,7 +191,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_signals() {
-        for input in ["", "0", "65", "-1", "SIGFOO", "RTMIN+99", "RTMINX", "TERM2", "1.5"] {
+        for input in [
+            "", "0", "65", "-1", "SIGFOO", "RTMIN+99", "RTMINX", "TERM2", "1.5",
+        ] {
             assert!(parse(input, false).is_err(), "{input} should be rejected");
         }
         assert_eq!(parse("0", true), Ok(0));
@@ -217,7 +219,16 @@ mod tests {
         assert_eq!(r.apply(libc::SIGHUP), Some(libc::SIGHUP));
         r.add("HUP:0").unwrap();
         assert_eq!(r.apply(libc::SIGHUP), None);
-        for bad in ["TERM", "TERM:", ":QUIT", "FOO:TERM", "TERM:99", "KILL:TERM", "CHLD:TERM", "TERM:QUIT:1"] {
+        for bad in [
+            "TERM",
+            "TERM:",
+            ":QUIT",
+            "FOO:TERM",
+            "TERM:99",
+            "KILL:TERM",
+            "CHLD:TERM",
+            "TERM:QUIT:1",
+        ] {
             assert!(r.add(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -47,10 +47,15 @@ pub enum Timer {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Spawned { pid: i32 },
+    Spawned {
+        pid: i32,
+    },
     SpawnFailed,
     Signal(i32),
-    Reaped { pid: i32, status: WaitStatus },
+    Reaped {
+        pid: i32,
+        status: WaitStatus,
+    },
     /// The process group asked about with `Action::CheckGroup` has no process left.
     GroupEmpty,
     Timer(Timer),
@@ -68,8 +73,15 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     Starting,
-    Running { pid: i32, kill_at: Option<Instant> },
-    Draining { pgid: i32, code: u8, kill_at: Instant },
+    Running {
+        pid: i32,
+        kill_at: Option<Instant>,
+    },
+    Draining {
+        pgid: i32,
+        code: u8,
+        kill_at: Instant,
+    },
     Done,
 }
 
@@ -129,7 +141,11 @@ impl Supervisor {
         match self.settings.rewrites.apply(sig) {
             Some(to) => {
                 if to != sig {
-                    debug!("rewriting {} to {}", signal_name::name(sig), signal_name::name(to));
+                    debug!(
+                        "rewriting {} to {}",
+                        signal_name::name(sig),
+                        signal_name::name(to)
+                    );
                 }
                 out.push(Action::Send { target, signal: to });
             }
@@ -150,7 +166,10 @@ impl Supervisor {
                 } else {
                     Target::Process(pid)
                 };
-                debug!("passing {} to the command (pid {pid})", signal_name::name(sig));
+                debug!(
+                    "passing {} to the command (pid {pid})",
+                    signal_name::name(sig)
+                );
                 self.forward(target, sig, out);
                 if is_stop_signal(sig) && kill_at.is_none() {
                     let at = now + self.settings.grace;
@@ -219,7 +238,13 @@ impl Supervisor {
 
     fn on_timer(&mut self, timer: Timer, now: Instant, out: &mut Vec<Action>) {
         match (timer, &self.phase) {
-            (Timer::Grace, Phase::Running { pid, kill_at: Some(at) }) if now >= *at => {
+            (
+                Timer::Grace,
+                Phase::Running {
+                    pid,
+                    kill_at: Some(at),
+                },
+            ) if now >= *at => {
                 warn!(
                     "the command (pid {pid}) did not exit within the {} grace period: sending SIGKILL to its process group",
                     crate::duration::display(self.settings.grace)
@@ -229,7 +254,14 @@ impl Supervisor {
                     signal: libc::SIGKILL,
                 });
             }
-            (Timer::Grace, Phase::Draining { pgid, code, kill_at }) if now >= *kill_at => {
+            (
+                Timer::Grace,
+                Phase::Draining {
+                    pgid,
+                    code,
+                    kill_at,
+                },
+            ) if now >= *kill_at => {
                 warn!(
                     "processes of the command's group {pgid} still run {} after it exited: sending SIGKILL",
                     crate::duration::display(self.settings.grace)
@@ -339,9 +371,15 @@ mod tests {
         s.rewrites.add("HUP:0").unwrap();
         let mut sup = running(s.clone(), t0);
         let table = [
-            (libc::SIGUSR1, vec![send(Target::Process(PID), libc::SIGUSR2)]),
+            (
+                libc::SIGUSR1,
+                vec![send(Target::Process(PID), libc::SIGUSR2)],
+            ),
             (libc::SIGHUP, vec![]),
-            (libc::SIGWINCH, vec![send(Target::Process(PID), libc::SIGWINCH)]),
+            (
+                libc::SIGWINCH,
+                vec![send(Target::Process(PID), libc::SIGWINCH)],
+            ),
         ];
         for (sig, want) in table {
             assert_eq!(sup.handle(Event::Signal(sig), t0), want, "{sig}");
@@ -364,7 +402,10 @@ mod tests {
                 sup.handle(Event::Signal(stop), t0),
                 vec![
                     send(Target::Process(PID), stop),
-                    Action::Arm { timer: Timer::Grace, at }
+                    Action::Arm {
+                        timer: Timer::Grace,
+                        at
+                    }
                 ]
             );
             // A second stop signal is forwarded but does not extend the grace.
@@ -390,7 +431,13 @@ mod tests {
         let mut sup = running(s, t0);
         let got = sup.handle(Event::Signal(libc::SIGTERM), t0);
         assert_eq!(got[0], send(Target::Process(PID), libc::SIGQUIT));
-        assert!(matches!(got[1], Action::Arm { timer: Timer::Grace, .. }));
+        assert!(matches!(
+            got[1],
+            Action::Arm {
+                timer: Timer::Grace,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -403,16 +450,28 @@ mod tests {
             vec![
                 send(Target::Group(PID), libc::SIGTERM),
                 Action::CheckGroup { pgid: PID },
-                Action::Arm { timer: Timer::Grace, at: t1 + Duration::from_secs(30) },
-                Action::Arm { timer: Timer::DrainPoll, at: t1 + DRAIN_POLL },
+                Action::Arm {
+                    timer: Timer::Grace,
+                    at: t1 + Duration::from_secs(30)
+                },
+                Action::Arm {
+                    timer: Timer::DrainPoll,
+                    at: t1 + DRAIN_POLL
+                },
             ]
         );
         // Another member of the group is reaped: check again.
-        assert_eq!(sup.handle(exited(PID + 1, 0), t1), vec![Action::CheckGroup { pgid: PID }]);
+        assert_eq!(
+            sup.handle(exited(PID + 1, 0), t1),
+            vec![Action::CheckGroup { pgid: PID }]
+        );
         assert_eq!(sup.handle(Event::GroupEmpty, t1), vec![Action::Exit(3)]);
         // Done: nothing more happens.
         assert_eq!(sup.handle(Event::Signal(libc::SIGTERM), t1), vec![]);
-        assert_eq!(sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)), vec![]);
+        assert_eq!(
+            sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)),
+            vec![]
+        );
     }
 
     #[test]
@@ -425,7 +484,10 @@ mod tests {
             sup.handle(Event::Timer(Timer::DrainPoll), t1),
             vec![
                 Action::CheckGroup { pgid: PID },
-                Action::Arm { timer: Timer::DrainPoll, at: t1 + DRAIN_POLL }
+                Action::Arm {
+                    timer: Timer::DrainPoll,
+                    at: t1 + DRAIN_POLL
+                }
             ]
         );
         // Signals during draining go to the remaining group.
@@ -448,13 +510,23 @@ mod tests {
         let table = [
             (WaitStatus::Exited(Pid::from_raw(PID), 7), 7),
             (WaitStatus::Exited(Pid::from_raw(PID), 143), 0),
-            (WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGTERM, false), 0),
-            (WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGKILL, false), 137),
+            (
+                WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGTERM, false),
+                0,
+            ),
+            (
+                WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGKILL, false),
+                137,
+            ),
         ];
         for (status, want) in table {
             let mut sup = running(s.clone(), t0);
             sup.handle(Event::Reaped { pid: PID, status }, t0);
-            assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![Action::Exit(want)], "{status:?}");
+            assert_eq!(
+                sup.handle(Event::GroupEmpty, t0),
+                vec![Action::Exit(want)],
+                "{status:?}"
+            );
         }
     }
 
@@ -463,7 +535,16 @@ mod tests {
         let t0 = Instant::now();
         let mut sup = running(settings(), t0);
         let stopped = WaitStatus::Stopped(Pid::from_raw(PID), Signal::SIGSTOP);
-        assert_eq!(sup.handle(Event::Reaped { pid: PID, status: stopped }, t0), vec![]);
+        assert_eq!(
+            sup.handle(
+                Event::Reaped {
+                    pid: PID,
+                    status: stopped
+                },
+                t0
+            ),
+            vec![]
+        );
         assert_eq!(
             sup.handle(Event::Signal(libc::SIGUSR1), t0),
             vec![send(Target::Process(PID), libc::SIGUSR1)]
@@ -482,6 +563,9 @@ mod tests {
     fn fork_failure_exits_1() {
         let mut sup = Supervisor::new(settings());
         sup.start();
-        assert_eq!(sup.handle(Event::SpawnFailed, Instant::now()), vec![Action::Exit(1)]);
+        assert_eq!(
+            sup.handle(Event::SpawnFailed, Instant::now()),
+            vec![Action::Exit(1)]
+        );
     }
 }

@@ -22,7 +22,11 @@ pub struct Inherited {
 /// read their status. Returns what must be restored in the command.
 pub fn take_over() -> io::Result<Inherited> {
     let mut mask = SigSet::empty();
-    signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut mask))?;
+    signal::sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut mask),
+    )?;
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: installing SIG_DFL runs no code of ours in signal context, and
     // vigil has no other thread that could race on the disposition.

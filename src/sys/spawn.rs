@@ -59,7 +59,9 @@ fn candidates(argv0: &OsStr, path: Option<&OsStr>) -> Vec<OsString> {
         .split(|b| *b == b':')
         .map(|dir| {
             let dir = if dir.is_empty() { b"." as &[u8] } else { dir };
-            Path::new(OsStr::from_bytes(dir)).join(argv0).into_os_string()
+            Path::new(OsStr::from_bytes(dir))
+                .join(argv0)
+                .into_os_string()
         })
         .filter(|p| Path::new(p).symlink_metadata().is_ok())
         .collect()
@@ -77,7 +79,11 @@ impl Prepared {
         let argv0 = argv
             .first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-        let path = env.iter().rev().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_os_str());
+        let path = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_os_str());
         let candidates = candidates(argv0, path)
             .into_iter()
             .map(|p| cstring(p.into_vec(), "command path"))
@@ -172,7 +178,11 @@ fn exec_child(cmd: &Prepared, report_fd: RawFd) -> ! {
         let mut err = libc::ENOENT;
         let mut saw_eacces = false;
         for path in &cmd.candidates {
-            libc::execve(path.as_ptr(), cmd.argv_ptrs.as_ptr(), cmd.envp_ptrs.as_ptr());
+            libc::execve(
+                path.as_ptr(),
+                cmd.argv_ptrs.as_ptr(),
+                cmd.envp_ptrs.as_ptr(),
+            );
             err = Errno::last_raw();
             match err {
                 libc::EACCES => saw_eacces = true,
@@ -210,11 +220,20 @@ mod tests {
 
     #[test]
     fn path_search() {
-        let got = candidates(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin:/usr/bin")));
+        let got = candidates(
+            OsStr::new("sh"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        );
         assert!(!got.is_empty());
         assert!(got.iter().all(|p| Path::new(p).ends_with("sh")));
         assert!(candidates(OsStr::new("no-such-cmd-vigil"), Some(OsStr::new("/bin"))).is_empty());
-        assert_eq!(candidates(OsStr::new("./x"), None), vec![OsString::from("./x")]);
-        assert_eq!(candidates(OsStr::new("/a/b"), None), vec![OsString::from("/a/b")]);
+        assert_eq!(
+            candidates(OsStr::new("./x"), None),
+            vec![OsString::from("./x")]
+        );
+        assert_eq!(
+            candidates(OsStr::new("/a/b"), None),
+            vec![OsString::from("/a/b")]
+        );
     }
 }

@@ -1,0 +1,38 @@
+# vigil: every task a developer or CI runs. `make help` lists them.
+SHELL := /bin/bash
+CARGO ?= cargo
+MUSL := x86_64-unknown-linux-musl
+STATIC_DIR := target/static
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help build static test unit check bench demo integration clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+build: ## debug build of vigil and the test app
+	$(CARGO) build --workspace
+
+static: ## static release binaries in target/static/ (musl; proven to have no interpreter or dynamic section)
+	scripts/static.sh $(STATIC_DIR)
+
+check: ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit: ## unit tests and tests driving the built binary (no containers)
+	$(CARGO) test --workspace
+
+integration: static ## real-container tests (Docker; a missing engine fails when CI=true)
+	integration/run.sh $(STATIC_DIR)
+
+test: check static unit integration ## everything: lint, static build, unit, binary and container tests
+
+bench: static ## benchmarks against tini, dumb-init and catatonit; writes bench/out/ (see BENCHMARKS.md)
+	bench/run.sh $(STATIC_DIR)
+
+demo: static ## run a real app under vigil
+	scripts/demo.sh $(STATIC_DIR)
+
+clean:
+	$(CARGO) clean

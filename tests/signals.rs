@@ -1,0 +1,317 @@
+//! Signal duties: forwarding every catchable signal, nothing lost at start,
+//! `-g`, `--rewrite`, the grace period, `-p`, and the inherited signal state.
+
+mod support;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use support::*;
+
+/// Every signal the recorder catches (its `catchable()` list), by name.
+const FORWARDED: &[&str] = &[
+    "HUP", "INT", "QUIT", "TRAP", "ABRT", "BUS", "USR1", "USR2", "PIPE", "ALRM", "STKFLT", "CONT",
+    "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    "RTMIN", "RTMIN+1", "RTMAX",
+];
+
+fn spawn_vigil(args: &[&str]) -> std::process::Child {
+    Command::new(vigil())
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vigil")
+}
+
+fn last_line_is(path: &std::path::Path, want: &str) -> bool {
+    lines(path).last().is_some_and(|l| l == want)
+}
+
+#[test]
+fn every_catchable_signal_is_forwarded() {
+    let dir = TempDir::new("fwd");
+    let rec = dir.path("rec");
+    let app = testapp_str();
+    let mut v = spawn_vigil(&["--", &app, "signals", "--out", rec.to_str().unwrap()]);
+    wait_until("the recorder to be ready", || last_line_is(&rec, "ready"));
+    for sig in FORWARDED {
+        send(sig, v.id());
+        let want = format!("SIG{sig}");
+        wait_until(&format!("{sig} to reach the command"), || {
+            last_line_is(&rec, &want)
+        });
+    }
+    send("TERM", v.id());
+    let status = wait_exit(&mut v);
+    assert_eq!(status.code(), Some(0));
+    let got = lines(&rec);
+    assert_eq!(got.len(), FORWARDED.len() + 2, "{got:?}");
+    assert_eq!(got.last().map(String::as_str), Some("SIGTERM"));
+}
+
+#[test]
+fn a_signal_sent_as_vigil_starts_is_not_lost() {
+    // 200 times: send SIGUSR1 the moment vigil has blocked signals (before or
+    // while it starts the command). The command either records it (and exits
+    // 0) or receives it before its own handler exists (and dies of it, 138):
+    // both prove delivery. A lost signal leaves the command waiting: timeout.
+    let dir = TempDir::new("early");
+    let app = testapp_str();
+    let (mut recorded, mut killed) = (0, 0);
+    for i in 0..200 {
+        let rec = dir.path(&format!("rec{i}"));
+        let mut v = Command::new(vigil())
+            .args([
+                "--",
+                &app,
+                "signals",
+                "--out",
+                rec.to_str().unwrap(),
+                "--until",
+                "USR1",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let usr1 = 1u64 << (libc::SIGUSR1 - 1);
+        wait_until("vigil to block signals", || sig_blocked(v.id()) & usr1 != 0);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(v.id() as i32),
+            nix::sys::signal::Signal::SIGUSR1,
+        )
+        .unwrap();
+        match wait_exit(&mut v).code() {
+            Some(0) => recorded += 1,
+            Some(138) => killed += 1,
+            other => panic!("run {i}: unexpected status {other:?}"),
+        }
+    }
+    assert_eq!(recorded + killed, 200);
+    eprintln!("recorded by the command: {recorded}, delivered before its handler: {killed}");
+}
+
+#[test]
+fn dash_g_reaches_the_whole_process_group() {
+    for group in [false, true] {
+        let dir = TempDir::new("tree");
+        let app = testapp_str();
+        let d = dir.0.to_str().unwrap();
+        let mut args = vec!["--", &app, "tree", "--out", d];
+        if group {
+            args.insert(0, "-g");
+        }
+        let mut v = spawn_vigil(&args);
+        let (child, grandchild) = (dir.path("child"), dir.path("grandchild"));
+        wait_until("both recorders", || {
+            last_line_is(&child, "ready") && last_line_is(&grandchild, "ready")
+        });
+        send("USR1", v.id());
+        wait_until("USR1 at the child", || last_line_is(&child, "SIGUSR1"));
+        if group {
+            wait_until("USR1 at the grandchild", || {
+                last_line_is(&grandchild, "SIGUSR1")
+            });
+        }
+        send("TERM", v.id());
+        assert_eq!(wait_exit(&mut v).code(), Some(0));
+        // Without -g the grandchild saw only the SIGTERM that vigil sends to the
+        // rest of the group once the command has exited.
+        let want: &[&str] = if group {
+            &["ready", "SIGUSR1", "SIGTERM"]
+        } else {
+            &["ready", "SIGTERM"]
+        };
+        wait_until("the grandchild's SIGTERM", || {
+            lines(&grandchild).len() == want.len()
+        });
+        assert_eq!(lines(&grandchild), want, "group={group}");
+    }
+}
+
+#[test]
+fn rewrite_translates_and_drops() {
+    let dir = TempDir::new("rewrite");
+    let rec = dir.path("rec");
+    let app = testapp_str();
+    let mut v = spawn_vigil(&[
+        "--rewrite",
+        "USR1:USR2",
+        "--rewrite",
+        "HUP:0",
+        "--rewrite",
+        "TERM:WINCH",
+        "--",
+        &app,
+        "signals",
+        "--out",
+        rec.to_str().unwrap(),
+        "--until",
+        "INT",
+    ]);
+    wait_until("ready", || last_line_is(&rec, "ready"));
+    send("USR1", v.id());
+    wait_until("USR2", || last_line_is(&rec, "SIGUSR2"));
+    send("HUP", v.id()); // dropped
+    send("TERM", v.id());
+    wait_until("WINCH", || last_line_is(&rec, "SIGWINCH"));
+    send("INT", v.id());
+    assert_eq!(wait_exit(&mut v).code(), Some(0));
+    assert_eq!(lines(&rec), ["ready", "SIGUSR2", "SIGWINCH", "SIGINT"]);
+}
+
+#[test]
+fn a_command_that_ignores_sigterm_is_killed_after_the_grace() {
+    let dir = TempDir::new("grace");
+    let ready = dir.path("ready");
+    let app = testapp_str();
+    let mut v = spawn_vigil(&[
+        "--grace",
+        "300ms",
+        "--",
+        &app,
+        "ignore-term",
+        "--ready",
+        ready.to_str().unwrap(),
+    ]);
+    wait_until("ready", || ready.exists());
+    send("TERM", v.id());
+    let status = wait_exit(&mut v);
+    assert_eq!(
+        status.code(),
+        Some(137),
+        "SIGKILL after the grace gives 128+9"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut v.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("did not exit within the 300ms grace period"),
+        "{err}"
+    );
+}
+
+#[test]
+fn leftovers_of_the_command_group_are_terminated_when_it_exits() {
+    let dir = TempDir::new("leftover");
+    let pid_file = dir.path("pid");
+    let app = testapp_str();
+    let o = vigil_run(&[
+        "-s",
+        "--grace",
+        "200ms",
+        "--",
+        &app,
+        "leave-behind",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    wait_until("the left-behind process to be gone", || is_dead(pid));
+    assert!(
+        stderr(&o).contains("still run 200ms after it exited: sending SIGKILL"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn parent_death_signal() {
+    let dir = TempDir::new("pdeath");
+    let rec = dir.path("rec");
+    let app = testapp_str();
+    // sh starts vigil in the background and exits when its stdin closes.
+    let script = format!(
+        "'{}' -p SIGUSR1 -- '{}' signals --out '{}' --until USR1 & read _",
+        vigil(),
+        app,
+        rec.display()
+    );
+    let mut sh = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("ready", || last_line_is(&rec, "ready"));
+    sh.stdin.take().unwrap().write_all(b"\n").unwrap();
+    assert!(wait_exit(&mut sh).success());
+    wait_until("the parent death signal to reach the command", || {
+        last_line_is(&rec, "SIGUSR1")
+    });
+}
+
+#[test]
+fn inherited_mask_and_ignored_signals_are_restored_in_the_command() {
+    let app = testapp_str();
+    let status_of = |through_vigil: bool| {
+        let mut cmd = Command::new(&app);
+        cmd.args([
+            "with-mask",
+            "--block",
+            "USR1,RTMIN+2",
+            "--ignore",
+            "USR2,HUP,CHLD",
+            "--",
+        ]);
+        if through_vigil {
+            cmd.args([vigil(), "--"]);
+        }
+        cmd.args(["cat", "/proc/self/status"]);
+        let o = run(&mut cmd);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let text = stdout(&o);
+        let field = |name: &str| {
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .trim();
+            u64::from_str_radix(v, 16).unwrap()
+        };
+        (field("SigBlk:"), field("SigIgn:"))
+    };
+    let direct = status_of(false);
+    let under_vigil = status_of(true);
+    let bit = |s: i32| 1u64 << (s - 1);
+    assert_eq!(
+        direct.0 & bit(libc::SIGUSR1),
+        bit(libc::SIGUSR1),
+        "control: USR1 blocked"
+    );
+    assert_eq!(
+        direct.1 & bit(libc::SIGCHLD),
+        bit(libc::SIGCHLD),
+        "control: CHLD ignored"
+    );
+    assert_eq!(
+        under_vigil, direct,
+        "SigBlk/SigIgn under vigil must equal the inherited ones"
+    );
+    // And nothing of vigil's own: from a parent with an empty mask and
+    // SIGPIPE at its default, the command gets exactly that (Rust's runtime
+    // would have set SIGPIPE to ignored; vigil skips it).
+    let plain = |through_vigil: bool| {
+        let mut cmd = Command::new(&app);
+        cmd.args(["with-mask", "--"]);
+        if through_vigil {
+            cmd.args([vigil(), "--"]);
+        }
+        let o = run(cmd.args(["cat", "/proc/self/status"]));
+        let text = stdout(&o);
+        let field = |name: &str| {
+            let v = text
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .trim();
+            u64::from_str_radix(v, 16).unwrap()
+        };
+        (field("SigBlk:"), field("SigIgn:"))
+    };
+    let (blk, ign) = plain(true);
+    assert_eq!(blk, 0, "no signal blocked");
+    assert_eq!(ign & bit(libc::SIGPIPE), 0, "SIGPIPE not ignored");
+    assert_eq!((blk, ign), plain(false));
+}
