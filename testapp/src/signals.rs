@@ -24,71 +24,14 @@ pub fn catchable() -> Vec<i32> {
     v
 }
 
-const NAMES: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
-];
-
-/// `TERM`, `SIGTERM`, `15`, `RTMIN`, `RTMIN+2`, `RTMAX`.
+/// `TERM`, `SIGTERM`, `15`, `RTMIN`, `RTMIN+2`, `RTMAX`: vigil's own parser.
 pub fn parse(s: &str) -> i32 {
-    if let Ok(n) = s.parse() {
-        return n;
-    }
-    let name = s.trim_start_matches("SIG");
-    if let Some(off) = name.strip_prefix("RTMIN+") {
-        return libc::SIGRTMIN() + off.parse::<i32>().expect("RTMIN+N");
-    }
-    match name {
-        "RTMIN" => libc::SIGRTMIN(),
-        "RTMAX" => libc::SIGRTMAX(),
-        _ => NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap_or_else(|| panic!("unknown signal {s}")),
-    }
+    vigil::signal_name::parse(s, false).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The name `parse` reads back, with the SIG prefix.
+/// `SIGTERM`, `SIGRTMIN+2`: vigil's own names, so tests compare like with like.
 pub fn name(sig: i32) -> String {
-    if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == sig) {
-        return format!("SIG{n}");
-    }
-    match sig {
-        s if s == libc::SIGRTMIN() => "SIGRTMIN".into(),
-        s if s == libc::SIGRTMAX() => "SIGRTMAX".into(),
-        s if s > libc::SIGRTMIN() => format!("SIGRTMIN+{}", s - libc::SIGRTMIN()),
-        s => s.to_string(),
-    }
+    vigil::signal_name::name(sig)
 }
 
 /// Appends each received signal's name to `out` (after a first "ready" line,
