@@ -2,7 +2,8 @@
 #
 # Each scenario runs in its own subshell under `set -eE`: `fail WHY` (or any
 # command that fails unexpectedly) ends that scenario only; the first reason
-# given wins. run_scenario prints `ok - NAME` or `not ok - NAME: WHY` followed by its output as `# ` lines.
+# given wins. run_scenario prints `ok - NAME`, or `not ok - NAME: WHY` followed
+# by the scenario's output as `#   ` lines.
 
 PASSED=0
 FAILED=0

@@ -66,7 +66,7 @@ run_all
 
 size=$(docker image inspect -f '{{.Size}}' "$IMG")
 layers=$(docker image inspect -f '{{len .RootFS.Layers}}' "$IMG")
-echo "# image $IMG: $((size / 1024)) KiB in $layers layer(s), FROM scratch with only vigil, vigil-testapp and busybox"
+echo "# image $IMG: $((size / 1024)) KiB in $layers layer(s) (FROM scratch + the rootfs of vigil, vigil-testapp, busybox)"
 echo "# took $(($(date +%s) - started)) s"
 echo "$PASSED passed, $FAILED failed"
 ((FAILED == 0))
