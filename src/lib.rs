@@ -1,11 +1,13 @@
 //! vigil: a tiny PID-1 init for containers that serve models and web apps.
 //!
-//! Module map: `cli` (flags and env), `supervisor` (the pure state machine that
-//! decides), `event_loop` (the one mio loop that performs), `sys` (every
+//! Module map: `cli` (flags and env), `config` (service.json, `VIGIL_*` and
+//! flags merged into one plain value), `supervisor` (the pure state machine
+//! that decides), `event_loop` (the one mio loop that performs), `sys` (every
 //! unsafe OS call), plus small helpers (`duration`, `signal_name`,
 //! `exit_status`, `timers`, `log`).
 
 pub mod cli;
+pub mod config;
 pub mod duration;
 pub mod event_loop;
 pub mod exit_status;

@@ -1,0 +1,15 @@
+//! Configuration: the EAS `service.json`, `VIGIL_*` variables and flags,
+//! merged into one plain `Resolved` value before anything starts.
+//!
+//! Layout, one duty per file: `json` (a strict JSON reader that keeps line
+//! and column), `model` (the plain data types), `parse` (JSON tree to model,
+//! every problem at once), `sources` (file, environment and flags, and which
+//! wins), `shell_words` (splitting `command`), `expand` (`$(VAR)` in exec
+//! probes), `program` (finding an exec probe's program), `lint` (valid but
+//! likely to fail on EAS), `diagnostic` (what is reported, and where).
+//! See docs/configuration.md.
+
+pub mod diagnostic;
+pub mod json;
+
+pub use diagnostic::{Diagnostic, Location, Severity};
