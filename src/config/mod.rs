@@ -10,6 +10,9 @@
 //! See docs/configuration.md.
 
 pub mod diagnostic;
+pub mod expand;
 pub mod json;
+pub mod program;
+pub mod shell_words;
 
 pub use diagnostic::{Diagnostic, Location, Severity};

@@ -1,0 +1,87 @@
+//! `$(VAR)` expansion in exec probe arguments, exactly as Kubernetes expands
+//! container commands (`third_party/forked/golang/expansion`): `$(NAME)`
+//! becomes the variable's value when it is defined and stays as written when
+//! it is not; `$$` is a literal `$`; any other `$` is kept.
+
+pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        if after.is_empty() {
+            // A lone `$` at the end is kept.
+            out.push('$');
+            rest = after;
+            break;
+        }
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('(') {
+            match body.find(')') {
+                Some(close) => {
+                    let name = &body[..close];
+                    match lookup(name) {
+                        Some(value) => out.push_str(&value),
+                        None => {
+                            out.push_str("$(");
+                            out.push_str(name);
+                            out.push(')');
+                        }
+                    }
+                    rest = &body[close + 1..];
+                }
+                None => {
+                    // An unclosed reference is kept as written.
+                    out.push_str("$(");
+                    rest = body;
+                }
+            }
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_expansion_table() {
+        let lookup = |name: &str| match name {
+            "VAR_A" => Some("A".to_string()),
+            "VAR_B" => Some("B".to_string()),
+            "EMPTY" => Some(String::new()),
+            "VAR_REF" => Some("$(VAR_A)".to_string()),
+            _ => None,
+        };
+        // Cases from Kubernetes' expand_test.go.
+        let table = [
+            ("$(VAR_A)", "A"),
+            ("___$(VAR_B)___", "___B___"),
+            ("$(VAR_A)-$(VAR_A)", "A-A"),
+            ("$(VAR_A)$(VAR_B)", "AB"),
+            ("$(EMPTY)", ""),
+            ("$(VAR_REF)", "$(VAR_A)"),
+            ("$$(VAR_A)", "$(VAR_A)"),
+            ("$$$(VAR_A)", "$A"),
+            ("$$$$(VAR_A)", "$$(VAR_A)"),
+            ("$(UNKNOWN)", "$(UNKNOWN)"),
+            ("$(VAR_A", "$(VAR_A"),
+            ("$VAR_A", "$VAR_A"),
+            ("$", "$"),
+            ("foo$", "foo$"),
+            ("$()", "$()"),
+            ("é$(VAR_A)ü", "éAü"),
+            ("--port=$(PORT)", "--port=$(PORT)"),
+        ];
+        for (input, want) in table {
+            assert_eq!(expand(input, &lookup), want, "{input:?}");
+        }
+    }
+}
