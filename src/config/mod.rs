@@ -12,7 +12,14 @@
 pub mod diagnostic;
 pub mod expand;
 pub mod json;
+pub mod model;
+pub mod parse;
 pub mod program;
 pub mod shell_words;
+pub mod sources;
 
 pub use diagnostic::{Diagnostic, Location, Severity};
+pub use model::{
+    Command, Exec, Handler, HttpGet, NameValue, Probe, ProbeKind, Resolved, Scheme, TcpSocket,
+};
+pub use sources::{resolve, Inputs, MAX_FILE_SIZE};
