@@ -3,16 +3,23 @@
 //! function so tests can give any.
 //!
 //! Precedence: defaults < environment < flags. `-v` adds to the verbosity the
-//! environment set (or to the default 1).
+//! environment set (or to the default 1). Configuration flags (`--config`,
+//! `--startup`, ...) are only collected here; `config::resolve` merges them
+//! with the file and `VIGIL_*` variables.
+//!
+//! `vigil check ...` (the first argument exactly `check`) is the configuration
+//! checker; `vigil -- check` runs a program named `check`.
 
 use crate::duration;
 use crate::exit_status::ExpectedCodes;
 use crate::signal_name::{self, Rewrites};
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--version] [--] COMMAND [ARG...]";
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--version] [--] [COMMAND [ARG...]]
+       vigil check [--json] [--strict] [--container N] [FILE]";
 
 pub const HELP: &str = "\
 vigil: a tiny init for containers that serve models and web apps.
@@ -33,6 +40,17 @@ Options:
                        before its process group gets SIGKILL (default 30s).
   --rewrite FROM:TO    Send signal TO when signal FROM arrives; TO=0 drops FROM.
                        Repeatable (e.g. --rewrite TERM:QUIT for nginx).
+  --config FILE        Read an EAS service.json: command, port, env and probes.
+  --container N        Use containers[N] of the file (default 0).
+  --startup JSON       The startup probe, as an EAS probe object (overrides the file).
+  --liveness JSON      The liveness probe, likewise.
+  --readiness JSON     The readiness probe, likewise.
+                       COMMAND, when given, overrides the file's command or script.
+
+vigil check [--json] [--strict] [--container N] [FILE]
+  Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
+  warn about settings likely to fail on EAS. Exit 0 if valid (warnings are
+  printed), 2 on errors; --strict treats warnings as errors; --json for machines.
 
 Environment variables:
   TINI_SUBREAPER, VIGIL_SUBREAPER            Register as a subreaper (any value, even empty).
@@ -40,6 +58,12 @@ Environment variables:
   TINI_KILL_PROCESS_GROUP, VIGIL_KILL_PROCESS_GROUP
                                              Send signals to the child's process group.
   VIGIL_GRACE                                Same as --grace.
+  VIGIL_CONFIG                               Same as --config.
+  VIGIL_STARTUP_CHECK, VIGIL_LIVENESS_CHECK, VIGIL_READINESS_CHECK
+                                             Probe objects as JSON; flags override them,
+                                             they override the file.
+
+Configuration precedence: defaults < file < environment < flags (docs/configuration.md).
 ";
 
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
@@ -55,12 +79,35 @@ pub struct RunOptions {
     pub warn_on_reap: bool,
     pub grace: Duration,
     pub rewrites: Rewrites,
+    pub config: ConfigFlags,
+    /// Empty when the configuration file is to provide it.
     pub command: Vec<OsString>,
+}
+
+/// The configuration flags as given; `config::resolve` gives them meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigFlags {
+    pub file: Option<PathBuf>,
+    pub container: Option<usize>,
+    pub startup: Option<String>,
+    pub liveness: Option<String>,
+    pub readiness: Option<String>,
+}
+
+/// `vigil check [--json] [--strict] [--container N] [FILE]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// `None`: `VIGIL_CONFIG`.
+    pub file: Option<PathBuf>,
+    pub container: Option<usize>,
+    pub json: bool,
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     Run(RunOptions),
+    Check(CheckOptions),
     Help,
     Version,
     License,
@@ -92,11 +139,49 @@ fn first_env(env: &dyn Fn(&str) -> Option<OsString>, names: [&str; 2]) -> Option
         .find_map(|n| env_str(env, n).map(|v| (n.to_string(), v)))
 }
 
+fn container_index(parser: &mut lexopt::Parser) -> Result<usize, UsageError> {
+    use lexopt::ValueExt;
+    let v = parser.value()?.string()?;
+    v.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "invalid --container '{v}': expected a container index (0, 1, ...)"
+        ))
+    })
+}
+
+fn parse_check(args: Vec<OsString>) -> Result<Invocation, UsageError> {
+    use lexopt::prelude::*;
+
+    let mut opts = CheckOptions::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Invocation::Help),
+            Long("json") => opts.json = true,
+            Long("strict") => opts.strict = true,
+            Long("container") => opts.container = Some(container_index(&mut parser)?),
+            Value(file) if opts.file.is_none() => opts.file = Some(file.into()),
+            Value(extra) => {
+                return Err(UsageError(format!(
+                    "vigil check takes one FILE, found another: '{}'",
+                    extra.to_string_lossy()
+                )))
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Invocation::Check(opts))
+}
+
 pub fn parse(
     args: Vec<OsString>,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Invocation, UsageError> {
     use lexopt::prelude::*;
+
+    if args.first().is_some_and(|a| a == "check") {
+        return parse_check(args[1..].to_vec());
+    }
 
     let mut opts = RunOptions {
         subreaper: first_env(env, ["VIGIL_SUBREAPER", "TINI_SUBREAPER"]).is_some(),
@@ -108,6 +193,7 @@ pub fn parse(
         warn_on_reap: false,
         grace: DEFAULT_GRACE,
         rewrites: Rewrites::default(),
+        config: ConfigFlags::default(),
         command: Vec::new(),
     };
     if let Some((name, v)) = first_env(env, ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]) {
@@ -152,6 +238,11 @@ pub fn parse(
                 let v = parser.value()?.string()?;
                 opts.rewrites.add(&v).map_err(UsageError)?;
             }
+            Long("config") => opts.config.file = Some(parser.value()?.into()),
+            Long("container") => opts.config.container = Some(container_index(&mut parser)?),
+            Long("startup") => opts.config.startup = Some(parser.value()?.string()?),
+            Long("liveness") => opts.config.liveness = Some(parser.value()?.string()?),
+            Long("readiness") => opts.config.readiness = Some(parser.value()?.string()?),
             Value(first) => {
                 opts.command.push(first);
                 opts.command.extend(parser.raw_args()?);
@@ -160,7 +251,10 @@ pub fn parse(
             _ => return Err(arg.unexpected().into()),
         }
     }
-    if opts.command.is_empty() {
+    // Without a configuration file there is nowhere else a command could come from.
+    let file_given =
+        opts.config.file.is_some() || env_str(env, "VIGIL_CONFIG").is_some_and(|v| !v.is_empty());
+    if opts.command.is_empty() && !file_given {
         return Err(UsageError("missing command: nothing to run".into()));
     }
     Ok(Invocation::Run(opts))
@@ -258,6 +352,67 @@ mod tests {
     }
 
     #[test]
+    fn configuration_flags() {
+        let o = run(
+            &[
+                "--config",
+                "s.json",
+                "--container",
+                "1",
+                "--startup",
+                "{}",
+                "--liveness",
+                "{\"a\":1}",
+                "--readiness",
+                "[]",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            o.config,
+            ConfigFlags {
+                file: Some("s.json".into()),
+                container: Some(1),
+                startup: Some("{}".into()),
+                liveness: Some("{\"a\":1}".into()),
+                readiness: Some("[]".into()),
+            }
+        );
+        // The file may provide the command.
+        assert!(o.command.is_empty());
+        let o = run(&[], &[("VIGIL_CONFIG", "/etc/service.json")]).unwrap();
+        assert!(o.command.is_empty() && o.config.file.is_none());
+        let o = run(&["--config", "s.json", "--", "app", "--config", "x"], &[]).unwrap();
+        assert_eq!(o.command, os(&["app", "--config", "x"]));
+    }
+
+    #[test]
+    fn check_subcommand() {
+        let p = |a: &[&str]| parse(os(a), &|_| None);
+        assert_eq!(
+            p(&["check"]).unwrap(),
+            Invocation::Check(CheckOptions::default())
+        );
+        assert_eq!(
+            p(&["check", "--json", "--strict", "--container", "2", "s.json"]).unwrap(),
+            Invocation::Check(CheckOptions {
+                file: Some("s.json".into()),
+                container: Some(2),
+                json: true,
+                strict: true,
+            })
+        );
+        assert!(p(&["check", "a", "b"]).unwrap_err().0.contains("one FILE"));
+        assert!(p(&["check", "--bogus"]).is_err());
+        // Anywhere but first, or after `--`, `check` is a command to run.
+        let Invocation::Run(o) = p(&["--", "check"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(o.command, os(&["check"]));
+    }
+
+    #[test]
     fn usage_errors() {
         type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
         let table: &[Case] = &[
@@ -284,6 +439,14 @@ mod tests {
                 "invalid TINI_VERBOSITY",
             ),
             (&["app"], &[("VIGIL_GRACE", "x")], "VIGIL_GRACE"),
+            (&["--container", "x", "app"], &[], "invalid --container 'x'"),
+            (
+                &["--container", "-1", "app"],
+                &[],
+                "invalid --container '-1'",
+            ),
+            (&["--liveness"], &[], "missing argument"),
+            (&[], &[("VIGIL_CONFIG", "")], "missing command"),
         ];
         for (args, env, want) in table {
             let err = run(args, env).expect_err(&format!("{args:?}"));

@@ -1,11 +1,12 @@
 //! vigil: a tiny PID-1 init for containers that serve models and web apps.
 //!
 //! Module map: `cli` (flags and env), `config` (service.json, `VIGIL_*` and
-//! flags merged into one plain value), `supervisor` (the pure state machine
-//! that decides), `event_loop` (the one mio loop that performs), `sys` (every
-//! unsafe OS call), plus small helpers (`duration`, `signal_name`,
-//! `exit_status`, `timers`, `log`).
+//! flags merged into one plain value), `check` (`vigil check`), `supervisor`
+//! (the pure state machine that decides), `event_loop` (the one mio loop that
+//! performs), `sys` (every unsafe OS call), plus small helpers (`duration`,
+//! `signal_name`, `exit_status`, `timers`, `log`).
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod duration;
@@ -36,6 +37,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let status = match cli::parse(args, &|name| std::env::var_os(name)) {
         Ok(Invocation::Run(opts)) => run(opts, inherited),
+        Ok(Invocation::Check(opts)) => check::run(
+            &opts,
+            &|name| std::env::var_os(name),
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        ),
         Ok(Invocation::Help) => print(&format!("{}\n\n{}", cli::USAGE, cli::HELP)),
         Ok(Invocation::Version) => print(&format!("vigil version {}\n", env!("CARGO_PKG_VERSION"))),
         Ok(Invocation::License) => print(LICENSE),
@@ -58,8 +65,45 @@ fn print(text: &str) -> u8 {
     }
 }
 
+/// The configuration, before anything starts: every problem is printed, one
+/// per line, and any error means exit 2.
+fn resolve_config(opts: &RunOptions) -> Result<config::Resolved, u8> {
+    let env = |name: &str| std::env::var_os(name);
+    let inputs = config::Inputs {
+        file: opts.config.file.clone(),
+        container: opts.config.container,
+        startup: opts.config.startup.clone(),
+        liveness: opts.config.liveness.clone(),
+        readiness: opts.config.readiness.clone(),
+        command: opts.command.clone(),
+        env: &env,
+    };
+    match config::resolve(&inputs) {
+        Ok(resolved) => {
+            for w in &resolved.warnings {
+                warn!("{w}");
+            }
+            Ok(resolved)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                if d.is_error() {
+                    fatal!("{d}");
+                } else {
+                    warn!("{d}");
+                }
+            }
+            Err(code::CONFIG)
+        }
+    }
+}
+
 fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
     log::set_verbosity(opts.verbosity);
+    let config = match resolve_config(&opts) {
+        Ok(c) => c,
+        Err(status) => return status,
+    };
     if let Some(sig) = opts.parent_death_signal {
         if let Err(e) = sys::process::set_parent_death_signal(sig) {
             fatal!("cannot set the parent death signal: {e}");
@@ -82,9 +126,9 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
              or run vigil as PID 1."
         );
     }
-    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let env = config.command_env(std::env::vars_os().collect());
     let foreground = nix::unistd::isatty(0).unwrap_or(false);
-    let command = match sys::spawn::Prepared::new(&opts.command, &env, inherited, foreground) {
+    let command = match sys::spawn::Prepared::new(&config.argv(), &env, inherited, foreground) {
         Ok(c) => c,
         Err(e) => {
             fatal!("cannot prepare the command: {e}");

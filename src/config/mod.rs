@@ -12,6 +12,7 @@
 pub mod diagnostic;
 pub mod expand;
 pub mod json;
+pub mod lint;
 pub mod model;
 pub mod parse;
 pub mod program;

@@ -1,0 +1,212 @@
+//! `vigil check [--json] [--strict] [--container N] [FILE]`: validate a
+//! configuration, print what would take effect, and lint it.
+//!
+//! The table (or `--json` document) goes to stdout; in table mode the
+//! diagnostics and a summary go to stderr, one per line. Exit status: 0 when
+//! valid (warnings or not), 2 on any error, and with `--strict` on any warning.
+
+use crate::cli::CheckOptions;
+use crate::config::{
+    self, lint, Command, Diagnostic, Handler, Inputs, Probe, ProbeKind, Resolved, Severity,
+};
+use crate::exit_status::code;
+use serde::Serialize;
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    valid: bool,
+    config: Option<&'a Resolved>,
+    diagnostics: &'a [Diagnostic],
+}
+
+/// Runs the check; `env` is the process environment (`VIGIL_CONFIG` and the
+/// probe variables take part, as they would at start-up).
+pub fn run(
+    opts: &CheckOptions,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match check(opts, env, out, err) {
+        Ok(status) => status,
+        // Nothing sensible is left to say when stdout or stderr are gone.
+        Err(_) => code::INTERNAL,
+    }
+}
+
+fn check(
+    opts: &CheckOptions,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
+    let inputs = Inputs {
+        file: opts.file.clone(),
+        container: opts.container,
+        startup: None,
+        liveness: None,
+        readiness: None,
+        command: Vec::new(),
+        env,
+    };
+    if inputs.config_file().is_none() {
+        writeln!(
+            err,
+            "vigil check: no configuration file: give FILE or set VIGIL_CONFIG"
+        )?;
+        return Ok(code::CONFIG);
+    }
+    let (resolved, mut diags) = match config::resolve(&inputs) {
+        Ok(r) => {
+            let mut diags = r.warnings.clone();
+            diags.extend(lint::lint(&r));
+            (Some(r), diags)
+        }
+        Err(diags) => (None, diags),
+    };
+    if opts.strict {
+        for d in &mut diags {
+            d.severity = Severity::Error;
+        }
+    }
+    let valid = !diags.iter().any(Diagnostic::is_error);
+    if opts.json {
+        let report = Report {
+            valid,
+            config: resolved.as_ref(),
+            diagnostics: &diags,
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        if let Some(r) = &resolved {
+            out.write_all(table(r).as_bytes())?;
+        }
+        for d in &diags {
+            let label = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            writeln!(err, "{label}: {d}")?;
+        }
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        let warnings = diags.len() - errors;
+        let verdict = if valid { "valid" } else { "invalid" };
+        writeln!(
+            err,
+            "{verdict}: {} error(s), {} warning(s)",
+            errors, warnings
+        )?;
+    }
+    out.flush()?;
+    err.flush()?;
+    Ok(if valid { 0 } else { code::CONFIG })
+}
+
+/// Pads each column to its widest cell.
+fn columns(rows: &[Vec<String>]) -> String {
+    let width = |i: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| c.chars().count())
+            .max()
+    };
+    let widths: Vec<usize> = (0..rows.iter().map(Vec::len).max().unwrap_or(0))
+        .map_while(width)
+        .collect();
+    let mut text = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        text.push_str("  ");
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn table(r: &Resolved) -> String {
+    let mut text = String::new();
+    if let (Some(file), Some(index)) = (&r.file, r.container) {
+        text.push_str(&format!("{file}, containers[{index}]\n"));
+    }
+    let mut rows = vec![];
+    let (label, command) = match &r.command {
+        Command::Line { argv, .. } => ("command", json_words(argv.iter().map(String::as_str))),
+        Command::Script(s) => ("script", format!("/bin/sh -c {s:?}")),
+        Command::Argv(argv) => (
+            "command",
+            json_words(argv.iter().map(|a| a.to_str().unwrap_or("?"))),
+        ),
+    };
+    rows.push(vec![label.to_string(), command]);
+    rows.push(vec![
+        "port".into(),
+        r.port.map_or("-".into(), |p| p.to_string()),
+    ]);
+    let mut env_label = "env".to_string();
+    for var in &r.env {
+        rows.push(vec![
+            std::mem::take(&mut env_label),
+            format!("{}={}", var.name, var.value),
+        ]);
+    }
+    if r.env.is_empty() {
+        rows.push(vec![env_label, "-".into()]);
+    }
+    text.push_str(&columns(&rows));
+    text.push('\n');
+    let mut rows = vec![[
+        "probe", "handler", "delay", "period", "timeout", "success", "failure",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for kind in ProbeKind::ALL {
+        let mut row = vec![kind.name().to_string()];
+        match r.probe(kind) {
+            Some(p) => row.extend(probe_cells(p)),
+            None => row.push("-".into()),
+        }
+        rows.push(row);
+    }
+    text.push_str(&columns(&rows));
+    text
+}
+
+fn json_words<'a>(words: impl Iterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = words.map(|w| format!("{w:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+fn probe_cells(p: &Probe) -> Vec<String> {
+    let host = |h: &Option<String>| h.clone().unwrap_or_else(|| "<pod-ip>".into());
+    let handler = match &p.handler {
+        Handler::HttpGet(h) => {
+            let headers = match h.http_headers.len() {
+                0 => String::new(),
+                n => format!(" (+{n} header{})", if n == 1 { "" } else { "s" }),
+            };
+            format!(
+                "http_get http://{}:{}{}{headers}",
+                host(&h.host),
+                h.port,
+                h.path
+            )
+        }
+        Handler::TcpSocket(t) => format!("tcp_socket {}:{}", host(&t.host), t.port),
+        Handler::Exec(e) => format!("exec {}", json_words(e.command.iter().map(String::as_str))),
+    };
+    vec![
+        handler,
+        format!("{}s", p.initial_delay.as_secs()),
+        format!("{}s", p.period.as_secs()),
+        format!("{}s", p.timeout.as_secs()),
+        p.success_threshold.to_string(),
+        p.failure_threshold.to_string(),
+    ]
+}
