@@ -20,7 +20,10 @@
 //!   with-mask [--block SIGS] [--ignore SIGS] -- CMD...
 //!                                      exec CMD with that signal mask/ignore set
 //!   sleep SECS                         exit 0 after SECS
+//!   latency|latency-child|reap-drain|reap-child ...
+//!                                      benchmark helpers, see bench.rs
 
+mod bench;
 mod signals;
 
 use std::os::unix::process::CommandExt;
@@ -163,6 +166,7 @@ fn main() {
                 .unwrap_or_else(|| usage());
             std::thread::sleep(Duration::from_secs_f64(secs));
         }
+        m if bench::handles(m) => bench::run(m, rest),
         _ => usage(),
     }
 }
