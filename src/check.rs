@@ -9,6 +9,7 @@ use crate::cli::CheckOptions;
 use crate::config::{
     self, lint, Command, Diagnostic, Handler, Inputs, Probe, ProbeKind, Resolved, Severity,
 };
+use crate::duration;
 use crate::exit_status::code;
 use serde::Serialize;
 use std::ffi::OsString;
@@ -203,9 +204,9 @@ fn probe_cells(p: &Probe) -> Vec<String> {
     };
     vec![
         handler,
-        format!("{}s", p.initial_delay.as_secs()),
-        format!("{}s", p.period.as_secs()),
-        format!("{}s", p.timeout.as_secs()),
+        format!("{}s", duration::seconds(p.initial_delay)),
+        format!("{}s", duration::seconds(p.period)),
+        format!("{}s", duration::seconds(p.timeout)),
         p.success_threshold.to_string(),
         p.failure_threshold.to_string(),
     ]

@@ -64,16 +64,25 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// Human form for logs: `30s`, `500ms`, `1.5s`.
+/// Seconds as a plain number, as in a probe's `*_seconds` fields: `30`, `0.1`.
+pub fn seconds(d: Duration) -> String {
+    let text = format!("{:.3}", d.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Human form for logs: `30s`, `1.5s`, `500ms`, `1.2ms`.
 pub fn display(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 && d.subsec_nanos() % 1_000_000 == 0 && d.as_secs() == 0 {
-        format!("{ms}ms")
-    } else if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
+    fn trim(s: String) -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+    if d >= Duration::from_secs(1) {
+        format!("{}s", trim(format!("{:.3}", d.as_secs_f64())))
     } else {
-        let s = format!("{:.3}", d.as_secs_f64());
-        format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+        format!("{}ms", trim(format!("{:.1}", d.as_secs_f64() * 1000.0)))
     }
 }
 
@@ -129,5 +138,7 @@ mod tests {
         assert_eq!(display(Duration::from_millis(500)), "500ms");
         assert_eq!(display(Duration::from_millis(1500)), "1.5s");
         assert_eq!(display(Duration::ZERO), "0ms");
+        assert_eq!(display(Duration::from_micros(1234)), "1.2ms");
+        assert_eq!(display(Duration::from_millis(90_000)), "90s");
     }
 }

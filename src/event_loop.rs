@@ -1,8 +1,10 @@
-//! The one event loop: a `mio::Poll` owning every source (today the signalfd;
-//! later probe sockets, exec-probe pipes and the status socket, each under its
-//! own token) and a deadline heap whose nearest deadline is poll's timeout.
-//! It feeds events to the supervisor and performs the actions it returns.
+//! The one event loop: a `mio::Poll` owning every source (the signalfd under
+//! a fixed token, each probe's socket or exec pipe under its probe's token)
+//! and a deadline heap whose nearest deadline is poll's timeout. It feeds
+//! events to the supervisor and performs the actions it returns; probe I/O is
+//! the runner's, and only its outcomes reach the supervisor.
 
+use crate::probe::runner::{self, Reap, Runner, Started};
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::{process, signals, spawn};
 use crate::timers::Timers;
@@ -22,11 +24,12 @@ pub struct EventLoop {
     timers: Timers<Timer>,
     command: spawn::Prepared,
     child: Option<spawn::Child>,
+    runner: Runner,
     queue: VecDeque<Event>,
 }
 
 impl EventLoop {
-    pub fn new(command: spawn::Prepared) -> io::Result<EventLoop> {
+    pub fn new(command: spawn::Prepared, runner: Runner) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
         let signal_fd = signals::signal_fd()?;
         poll.registry().register(
@@ -40,6 +43,7 @@ impl EventLoop {
             timers: Timers::default(),
             command,
             child: None,
+            runner,
             queue: VecDeque::new(),
         })
     }
@@ -65,7 +69,14 @@ impl EventLoop {
                 Err(e) => return Err(e),
             }
             for event in events.iter() {
-                if event.token() == SIGNALS {
+                if let Some(index) = runner::index_of(event.token()) {
+                    if let Some(outcome) =
+                        self.runner
+                            .on_event(index, self.poll.registry(), Instant::now())
+                    {
+                        self.queue.push_back(Event::ProbeDone { index, outcome });
+                    }
+                } else if event.token() == SIGNALS {
                     signals.clear();
                     signals::drain(&mut self.signal_fd, &mut signals)?;
                     let mut child_ended = false;
@@ -80,15 +91,37 @@ impl EventLoop {
                         reaped.clear();
                         process::reap_all(&mut reaped);
                         for &(pid, status) in &reaped {
-                            self.note_exec_failure(pid);
-                            self.queue.push_back(Event::Reaped { pid, status });
+                            match self.runner.on_reaped(
+                                pid,
+                                status,
+                                self.poll.registry(),
+                                Instant::now(),
+                            ) {
+                                Reap::Done(index, outcome) => {
+                                    self.queue.push_back(Event::ProbeDone { index, outcome })
+                                }
+                                Reap::Swallowed => {}
+                                Reap::NotOurs => {
+                                    self.note_exec_failure(pid);
+                                    self.queue.push_back(Event::Reaped { pid, status });
+                                }
+                            }
                         }
                     }
                 }
             }
             let now = Instant::now();
             while let Some(timer) = self.timers.pop_due(now) {
-                self.queue.push_back(Event::Timer(timer));
+                match timer {
+                    Timer::ProbeDeadline(index) => {
+                        if let Some(outcome) =
+                            self.runner.on_deadline(index, self.poll.registry(), now)
+                        {
+                            self.queue.push_back(Event::ProbeDone { index, outcome });
+                        }
+                    }
+                    other => self.queue.push_back(Event::Timer(other)),
+                }
             }
         }
     }
@@ -117,7 +150,7 @@ impl EventLoop {
     /// Performs one action; `Some(code)` means exit now.
     fn perform(&mut self, action: Action) -> Option<u8> {
         match action {
-            Action::Spawn => match spawn::spawn(&self.command) {
+            Action::Spawn => match spawn::spawn(&self.command, None) {
                 Ok(child) => {
                     debug!("spawned {} as pid {}", self.command.display, child.pid);
                     self.queue.push_back(Event::Spawned { pid: child.pid });
@@ -140,6 +173,23 @@ impl EventLoop {
                 }
             }
             Action::Arm { timer, at } => self.timers.arm(at, timer),
+            Action::StartProbe(index) => {
+                match self
+                    .runner
+                    .start(index, self.poll.registry(), Instant::now())
+                {
+                    Started::Running { deadline } => {
+                        self.timers.arm(deadline, Timer::ProbeDeadline(index))
+                    }
+                    Started::Done(outcome) => {
+                        self.queue.push_back(Event::ProbeDone { index, outcome })
+                    }
+                    Started::NotStarted(reason) => self
+                        .queue
+                        .push_back(Event::ProbeNotStarted { index, reason }),
+                }
+            }
+            Action::CancelProbes => self.runner.cancel_all(self.poll.registry()),
             Action::CheckGroup { pgid } => {
                 if !process::group_exists(pgid) {
                     self.queue.push_back(Event::GroupEmpty);

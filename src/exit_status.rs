@@ -8,6 +8,7 @@
 //! | 127 | the command was not found |
 //! | 1 | usage error, or vigil itself failed (fork, event loop) |
 //! | 2 | the configuration is wrong (nothing was started) |
+//! | 3 | a startup or liveness probe failed and vigil stopped the command |
 
 use nix::sys::wait::WaitStatus;
 
@@ -16,6 +17,9 @@ pub mod code {
     pub const USAGE: u8 = 1;
     pub const INTERNAL: u8 = 1;
     pub const CONFIG: u8 = 2;
+    /// A startup or liveness probe failed and vigil stopped the command
+    /// (whatever status the command then exited with, even 0).
+    pub const PROBE_FAILED: u8 = 3;
     pub const NOT_EXECUTABLE: u8 = 126;
     pub const NOT_FOUND: u8 = 127;
 }

@@ -13,6 +13,7 @@ pub mod duration;
 pub mod event_loop;
 pub mod exit_status;
 pub mod log;
+pub mod probe;
 pub mod signal_name;
 pub mod supervisor;
 pub mod sys;
@@ -98,6 +99,50 @@ fn resolve_config(opts: &RunOptions) -> Result<config::Resolved, u8> {
     }
 }
 
+type ProbePlans = (
+    [Option<probe::state::Timing>; 3],
+    [Option<probe::runner::ProbePlan>; 3],
+);
+
+/// Each configured probe's timing and plan (address, request, exec argv),
+/// computed once; a probe host that cannot be resolved is a configuration error.
+fn probe_plans(
+    config: &config::Resolved,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    inherited: &sys::signals::Inherited,
+) -> Result<ProbePlans, u8> {
+    let default_host = probe::host::primary_address();
+    let mut timings = [None; 3];
+    let mut plans = [None, None, None];
+    for (i, kind) in config::ProbeKind::ALL.iter().enumerate() {
+        let Some(p) = config.probe(*kind) else {
+            continue;
+        };
+        match probe::plan::build(p, default_host, env, inherited) {
+            Ok(plan) => {
+                plans[i] = Some(probe::runner::ProbePlan {
+                    plan,
+                    timeout: p.timeout,
+                });
+                timings[i] = Some(probe::state::Timing {
+                    initial_delay: p.initial_delay,
+                    period: p.period,
+                    success_threshold: p.success_threshold,
+                    failure_threshold: p.failure_threshold,
+                });
+            }
+            Err(e) => {
+                fatal!("{}: {e}", kind.key());
+                return Err(code::CONFIG);
+            }
+        }
+    }
+    if plans.iter().any(Option::is_some) {
+        info!("probes connect to {default_host} unless a probe names its host");
+    }
+    Ok((timings, plans))
+}
+
 fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
     log::set_verbosity(opts.verbosity);
     let config = match resolve_config(&opts) {
@@ -127,6 +172,10 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
         );
     }
     let env = config.command_env(std::env::vars_os().collect());
+    let (timings, plans) = match probe_plans(&config, &env, &inherited) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
     let foreground = nix::unistd::isatty(0).unwrap_or(false);
     let command = match sys::spawn::Prepared::new(&config.argv(), &env, inherited, foreground) {
         Ok(c) => c,
@@ -141,8 +190,10 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
         rewrites: opts.rewrites,
         expected_codes: opts.expected_codes,
         warn_on_reap: opts.warn_on_reap,
+        probes: timings,
     });
-    let result = event_loop::EventLoop::new(command).and_then(|l| l.run(supervisor));
+    let runner = probe::runner::Runner::new(plans);
+    let result = event_loop::EventLoop::new(command, runner).and_then(|l| l.run(supervisor));
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -8,8 +8,18 @@
 //! command's process group gets SIGKILL) -> `Draining` (the command has exited;
 //! the rest of its process group gets SIGTERM, and SIGKILL after the grace)
 //! -> `Done` (vigil exits with the command's status).
+//!
+//! Probes: every start of the command resets the three probe states
+//! (`probe::state`) and arms their first ticks. Until startup succeeds,
+//! liveness and readiness do not run. A liveness or startup failure stops the
+//! probes and the command (SIGTERM to its group, grace, SIGKILL); vigil then
+//! exits with `PROBE_FAILED` whatever the command's own status. Ready =
+//! running AND started AND (no readiness probe OR readiness Success).
 
+use crate::config::model::ProbeKind;
 use crate::exit_status::{self, ExpectedCodes};
+use crate::probe::runner::Outcome;
+use crate::probe::state::{ProbeResult, ProbeState, Tick, Timing};
 use crate::signal_name::{self, Rewrites};
 use crate::{debug, info, warn};
 use nix::sys::wait::WaitStatus;
@@ -29,6 +39,8 @@ pub struct Settings {
     pub rewrites: Rewrites,
     pub expected_codes: ExpectedCodes,
     pub warn_on_reap: bool,
+    /// The probes, indexed like `ProbeKind::ALL` (startup, liveness, readiness).
+    pub probes: [Option<Timing>; 3],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +55,10 @@ pub enum Timer {
     Grace,
     /// Time to check whether the rest of the process group is gone.
     DrainPoll,
+    /// Probe `i` is due (index into `ProbeKind::ALL`).
+    ProbeTick(usize),
+    /// Probe `i`'s running attempt reaches its timeout (handled by the runner).
+    ProbeDeadline(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,14 +75,36 @@ pub enum Event {
     /// The process group asked about with `Action::CheckGroup` has no process left.
     GroupEmpty,
     Timer(Timer),
+    /// An attempt of probe `index` ended.
+    ProbeDone {
+        index: usize,
+        outcome: Outcome,
+    },
+    /// An attempt of probe `index` could not start (fork failed): not counted.
+    ProbeNotStarted {
+        index: usize,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Spawn,
-    Send { target: Target, signal: i32 },
-    Arm { timer: Timer, at: Instant },
-    CheckGroup { pgid: i32 },
+    Send {
+        target: Target,
+        signal: i32,
+    },
+    Arm {
+        timer: Timer,
+        at: Instant,
+    },
+    CheckGroup {
+        pgid: i32,
+    },
+    /// Start an attempt of probe `index` now.
+    StartProbe(usize),
+    /// End every running probe attempt.
+    CancelProbes,
     Exit(u8),
 }
 
@@ -90,7 +128,14 @@ pub struct Supervisor {
     settings: Settings,
     phase: Phase,
     pending: Vec<i32>,
+    probes: [Option<ProbeState>; 3],
+    ready: bool,
+    /// The probe that made vigil stop the command, if one did.
+    probe_failure: Option<ProbeKind>,
 }
+
+const STARTUP: usize = 0;
+const READINESS: usize = 2;
 
 fn is_stop_signal(sig: i32) -> bool {
     matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT)
@@ -98,10 +143,61 @@ fn is_stop_signal(sig: i32) -> bool {
 
 impl Supervisor {
     pub fn new(settings: Settings) -> Self {
+        let now = Instant::now();
+        let probes = std::array::from_fn(|i| {
+            settings.probes[i].map(|t| ProbeState::new(ProbeKind::ALL[i], t, now))
+        });
         Supervisor {
             settings,
             phase: Phase::Starting,
             pending: Vec::new(),
+            probes,
+            ready: false,
+            probe_failure: None,
+        }
+    }
+
+    /// Ready = running AND started AND (no readiness probe OR readiness Success).
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    pub fn probe(&self, index: usize) -> Option<&ProbeState> {
+        self.probes[index].as_ref()
+    }
+
+    fn started(&self) -> bool {
+        self.probes[STARTUP]
+            .as_ref()
+            .is_none_or(|p| p.result == ProbeResult::Success)
+    }
+
+    fn compute_ready(&self) -> bool {
+        let running = matches!(self.phase, Phase::Running { kill_at: None, .. });
+        let readiness_ok = self.probes[READINESS]
+            .as_ref()
+            .is_none_or(|p| p.result == ProbeResult::Success);
+        running && self.probe_failure.is_none() && self.started() && readiness_ok
+    }
+
+    /// Recomputes readiness and logs a change.
+    fn update_ready(&mut self) {
+        let ready = self.compute_ready();
+        if ready != self.ready {
+            self.ready = ready;
+            info!("{}", if ready { "ready" } else { "not ready" });
+        }
+    }
+
+    /// Stops every probe and ends running attempts.
+    fn stop_probes(&mut self, out: &mut Vec<Action>) {
+        let mut any = false;
+        for p in self.probes.iter_mut().flatten() {
+            any |= p.is_active();
+            p.stop();
+        }
+        if any {
+            out.push(Action::CancelProbes);
         }
     }
 
@@ -115,9 +211,28 @@ impl Supervisor {
             Event::Spawned { pid } => {
                 if self.phase == Phase::Starting {
                     self.phase = Phase::Running { pid, kill_at: None };
+                    for (i, p) in self.probes.iter_mut().enumerate() {
+                        if let Some(p) = p {
+                            let at = p.reset(now);
+                            out.push(Action::Arm {
+                                timer: Timer::ProbeTick(i),
+                                at,
+                            });
+                        }
+                    }
+                    self.update_ready();
                     for sig in std::mem::take(&mut self.pending) {
                         self.on_signal(sig, now, &mut out);
                     }
+                }
+            }
+            Event::ProbeDone { index, outcome } => {
+                self.on_probe_done(index, outcome, now, &mut out)
+            }
+            Event::ProbeNotStarted { index, reason } => {
+                if let Some(p) = self.probes[index].as_mut() {
+                    crate::fatal!("{} probe could not start: {reason}", p.kind.name());
+                    p.not_started();
                 }
             }
             Event::SpawnFailed => {
@@ -186,6 +301,10 @@ impl Supervisor {
                         timer: Timer::Grace,
                         at,
                     });
+                    // Not ready at once, so the host agent drains traffic; no
+                    // probe may act on a command that is stopping.
+                    self.stop_probes(out);
+                    self.update_ready();
                 }
             }
             Phase::Draining { pgid, .. } => self.forward(Target::Group(pgid), sig, out),
@@ -199,14 +318,19 @@ impl Supervisor {
                 let Some(raw) = exit_status::from_wait(status) else {
                     return;
                 };
-                let code = exit_status::remap(raw, &self.settings.expected_codes);
+                let code = match self.probe_failure {
+                    Some(_) => exit_status::code::PROBE_FAILED,
+                    None => exit_status::remap(raw, &self.settings.expected_codes),
+                };
                 info!("command (pid {pid}) ended: {}", describe(status));
+                self.stop_probes(out);
                 let kill_at = now + self.settings.grace;
                 self.phase = Phase::Draining {
                     pgid: main,
                     code,
                     kill_at,
                 };
+                self.update_ready();
                 out.extend([
                     Action::Send {
                         target: Target::Group(main),
@@ -273,6 +397,9 @@ impl Supervisor {
                 out.push(Action::Exit(*code));
                 self.phase = Phase::Done;
             }
+            (Timer::ProbeTick(i), Phase::Running { kill_at: None, .. }) => {
+                self.on_probe_tick(i, now, out)
+            }
             (Timer::DrainPoll, Phase::Draining { pgid, .. }) => {
                 out.push(Action::CheckGroup { pgid: *pgid });
                 out.push(Action::Arm {
@@ -282,6 +409,122 @@ impl Supervisor {
             }
             _ => {}
         }
+    }
+}
+
+impl Supervisor {
+    fn on_probe_tick(&mut self, index: usize, now: Instant, out: &mut Vec<Action>) {
+        let gated = index != STARTUP && !self.started();
+        let Some(p) = self.probes[index].as_mut() else {
+            return;
+        };
+        let (what, next) = p.tick(now, gated);
+        if let Some(at) = next {
+            out.push(Action::Arm {
+                timer: Timer::ProbeTick(index),
+                at,
+            });
+        }
+        match what {
+            Tick::Attempt => out.push(Action::StartProbe(index)),
+            Tick::Overlap => debug!(
+                "{} probe: the previous attempt still runs; this tick is dropped",
+                p.kind.name()
+            ),
+            Tick::Skip => {}
+        }
+    }
+
+    fn on_probe_done(
+        &mut self,
+        index: usize,
+        outcome: Outcome,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Phase::Running { pid, kill_at: None } = self.phase else {
+            return;
+        };
+        let Some(p) = self.probes[index].as_mut() else {
+            return;
+        };
+        if !p.in_flight() {
+            return; // stale: stopped meanwhile
+        }
+        let kind = p.kind;
+        let flipped = p.record(outcome.success);
+        let threshold = if outcome.success {
+            p.timing.success_threshold
+        } else {
+            p.timing.failure_threshold
+        };
+        let attempts = p.attempts;
+        let run = p.run().min(threshold);
+        let took = crate::duration::display(outcome.duration);
+        if outcome.success {
+            debug!(
+                "{} probe succeeded ({run}/{threshold}) in {took}: {} ({})",
+                kind.name(),
+                outcome.message,
+                outcome.target
+            );
+        } else {
+            warn!(
+                "{} probe failed ({run}/{threshold}) after {took}: {} ({})",
+                kind.name(),
+                outcome.message,
+                outcome.target
+            );
+        }
+        match (kind, flipped) {
+            (ProbeKind::Startup, Some(ProbeResult::Success)) => {
+                info!(
+                    "startup: succeeded after {attempts} attempt{}",
+                    if attempts == 1 { "" } else { "s" }
+                );
+            }
+            (ProbeKind::Readiness, Some(r)) => {
+                info!(
+                    "readiness: {}",
+                    if r == ProbeResult::Success {
+                        "ready"
+                    } else {
+                        "not ready"
+                    }
+                );
+            }
+            (ProbeKind::Startup | ProbeKind::Liveness, Some(ProbeResult::Failure)) => {
+                warn!(
+                    "{} probe failed {} times in a row: stopping the command (pid {pid}): {} ({})",
+                    kind.name(),
+                    threshold,
+                    outcome.message,
+                    outcome.target
+                );
+                self.probe_failure = Some(kind);
+                self.stop_probes(out);
+                let at = now + self.settings.grace;
+                self.phase = Phase::Running {
+                    pid,
+                    kill_at: Some(at),
+                };
+                out.push(Action::Send {
+                    target: Target::Group(pid),
+                    signal: libc::SIGTERM,
+                });
+                out.push(Action::Arm {
+                    timer: Timer::Grace,
+                    at,
+                });
+            }
+            _ => {}
+        }
+        self.update_ready();
+    }
+
+    /// Which probe stopped the command, if one did.
+    pub fn probe_failure(&self) -> Option<ProbeKind> {
+        self.probe_failure
     }
 }
 
@@ -313,6 +556,7 @@ mod tests {
             rewrites: Rewrites::default(),
             expected_codes: ExpectedCodes::default(),
             warn_on_reap: false,
+            probes: [None, None, None],
         }
     }
 

@@ -119,9 +119,10 @@ fn cases() -> Vec<Case> {
         case("two handlers", live!(r#"{"http_get": {"path": "/"}, "tcp_socket": {}}"#), "containers[0].liveness_check.tcp_socket: expected one handler, found two"),
         case("no handler", live!(r#"{"period_seconds": 5}"#), "containers[0].liveness_check: expected one handler (\"http_get\", \"tcp_socket\" or \"exec\"), found none"),
         case("probe is an array", live!("[]"), "containers[0].liveness_check: expected a probe object"),
-        case("negative period", live!(r#"{"tcp_socket": {}, "period_seconds": -3}"#), "containers[0].liveness_check.period_seconds: expected a whole number of seconds"),
-        case("2^40 seconds", live!(r#"{"tcp_socket": {}, "initial_delay_seconds": 1099511627776}"#), "containers[0].liveness_check.initial_delay_seconds: expected a whole number of seconds 0-315360000, found the number 1099511627776 (too large)"),
-        case("fractional timeout", live!(r#"{"tcp_socket": {}, "timeout_seconds": 1.5}"#), "containers[0].liveness_check.timeout_seconds: expected a whole number of seconds"),
+        case("negative period", live!(r#"{"tcp_socket": {}, "period_seconds": -3}"#), "containers[0].liveness_check.period_seconds: expected a number of seconds"),
+        case("2^40 seconds", live!(r#"{"tcp_socket": {}, "initial_delay_seconds": 1099511627776}"#), "containers[0].liveness_check.initial_delay_seconds: expected a number of seconds 0-315360000, found the number 1099511627776 (too large)"),
+        case("sub-millisecond timeout", live!(r#"{"tcp_socket": {}, "timeout_seconds": 0.0001}"#), "containers[0].liveness_check.timeout_seconds: expected a number of seconds 0-315360000, found the number 0.0001 (shorter than a millisecond)"),
+        case("seconds as a string", live!(r#"{"tcp_socket": {}, "timeout_seconds": "1"}"#), "containers[0].liveness_check.timeout_seconds: expected a number of seconds"),
         case("threshold as a string", live!(r#"{"tcp_socket": {}, "failure_threshold": "3"}"#), "containers[0].liveness_check.failure_threshold: expected a whole number 0-2147483647, found the string \"3\""),
         case("huge threshold", live!(r#"{"tcp_socket": {}, "success_threshold": 1e3}"#), "containers[0].liveness_check.success_threshold: expected a whole number"),
         case("empty exec argv", live!(r#"{"exec": {"command": []}}"#), "containers[0].liveness_check.exec.command: expected an argv array of strings"),
@@ -146,7 +147,7 @@ fn cases() -> Vec<Case> {
         with("no such file", Content::Missing, "cannot open the configuration file"),
         Case {
             args: &["--liveness", r#"{"tcp_socket": {"port": 1}, "period_seconds": -1}"#],
-            ..case("bad --liveness", r#"{"containers": [{"command": "app"}]}"#, "--liveness:1:47: liveness_check.period_seconds: expected a whole number of seconds")
+            ..case("bad --liveness", r#"{"containers": [{"command": "app"}]}"#, "--liveness:1:47: liveness_check.period_seconds: expected a number of seconds")
         },
         Case {
             args: &["--startup", "{"],
@@ -384,6 +385,10 @@ fn lints() {
         (
             r#"{"command": "app", "port": 8000, "startup_check": {"tcp_socket": {}, "success_threshold": 2}}"#,
             Some("Kubernetes requires 1 for a startup probe"),
+        ),
+        (
+            r#"{"command": "app", "port": 8000, "readiness_check": {"tcp_socket": {}, "period_seconds": 0.5, "timeout_seconds": 0.25}}"#,
+            Some("containers[0].readiness_check.period_seconds: period_seconds is 0.5: vigil accepts decimals, but EAS and Kubernetes take whole seconds"),
         ),
     ];
     let dir = TempDir::new("config-lint");

@@ -42,10 +42,12 @@ fn bad_usage_exits_1_and_starts_nothing() {
         let err = stderr(&o);
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(err.contains("usage: vigil"), "{args:?}: {err}");
+        let (first, rest) = err.split_once('\n').unwrap_or((&err, ""));
+        assert!(first.starts_with("vigil: "), "{args:?}: {err}");
         assert_eq!(
-            err.lines().count(),
-            2,
-            "one error line and the usage: {err}"
+            rest.trim_end(),
+            vigil::cli::USAGE.trim_end(),
+            "one error line, then exactly the usage: {err}"
         );
         assert!(!marker.exists(), "{args:?} started the command");
     }

@@ -6,6 +6,7 @@ use super::diagnostic::{Diagnostic, Location};
 use super::model::{Command, Probe, ProbeKind, Resolved};
 use super::parse::join;
 use super::shell_words;
+use crate::duration;
 use std::time::Duration;
 
 /// Ports the EAS engine uses itself inside the instance.
@@ -41,6 +42,7 @@ pub fn lint(r: &Resolved) -> Vec<Diagnostic> {
         if let Some(p) = r.probe(kind) {
             probe_port(r, p, &mut out);
             timeout_vs_period(r, p, &mut out);
+            fractional_seconds(r, p, &mut out);
         }
     }
     short_liveness_budget(r, &mut out);
@@ -114,10 +116,32 @@ fn timeout_vs_period(r: &Resolved, p: &Probe, out: &mut Vec<Diagnostic>) {
             format!(
                 "timeout_seconds ({}) is not shorter than period_seconds ({}): a slow attempt \
                  makes the next ones be skipped",
-                p.timeout.as_secs(),
-                p.period.as_secs()
+                duration::seconds(p.timeout),
+                duration::seconds(p.period)
             ),
         ));
+    }
+}
+
+/// Decimals in `*_seconds` are a vigil extension (handy for fast local tests);
+/// EAS and Kubernetes read the fields as whole numbers and reject `0.5`.
+fn fractional_seconds(r: &Resolved, p: &Probe, out: &mut Vec<Diagnostic>) {
+    let fields = [
+        ("initial_delay_seconds", p.initial_delay),
+        ("period_seconds", p.period),
+        ("timeout_seconds", p.timeout),
+    ];
+    for (key, d) in fields {
+        if d.subsec_nanos() != 0 {
+            out.push(Diagnostic::warning(
+                probe_field(r, p, key),
+                format!(
+                    "{key} is {}: vigil accepts decimals, but EAS and Kubernetes take whole \
+                     seconds and will reject this configuration",
+                    duration::seconds(d)
+                ),
+            ));
+        }
     }
 }
 
@@ -157,10 +181,10 @@ fn short_liveness_budget(r: &Resolved, out: &mut Vec<Diagnostic>) {
              command mentions {hint:?}, so it may load a model, which often takes longer: the \
              app would be killed while loading; add a startup_check with a generous budget \
              (a guess from the command's words; ignore it if the app starts fast)",
-            budget.as_secs(),
-            live.initial_delay.as_secs(),
+            duration::seconds(budget),
+            duration::seconds(live.initial_delay),
             live.failure_threshold,
-            live.period.as_secs()
+            duration::seconds(live.period)
         ),
     ));
 }

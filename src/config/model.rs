@@ -116,7 +116,11 @@ pub struct Probe {
 }
 
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(d.as_secs())
+    if d.subsec_nanos() == 0 {
+        s.serialize_u64(d.as_secs())
+    } else {
+        s.serialize_f64(d.as_secs_f64())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

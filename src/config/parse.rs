@@ -135,6 +135,45 @@ fn string(ctx: &mut Ctx, v: &Value, path: &str, expected: &str) -> Option<String
 
 /// A whole number 0..=max written without fraction or exponent.
 fn whole_number(ctx: &mut Ctx, v: &Value, path: &str, max: u64, expected: &str) -> Option<u64> {
+    number(ctx, v, path, expected, |text| {
+        if text.contains(['.', 'e', 'E']) {
+            return Err("not a whole number");
+        }
+        match text.parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err("too large"),
+        }
+    })
+}
+
+/// A probe's seconds: a whole number as Kubernetes takes, or (a vigil
+/// extension, flagged by `vigil check`) decimals such as `0.1`, kept to the
+/// millisecond.
+fn seconds_value(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Duration> {
+    let max = duration::MAX.as_secs();
+    let expected = format!("a number of seconds 0-{max}");
+    number(ctx, v, path, &expected, |text| match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n <= max as f64 => {
+            let millis = (n * 1000.0).round() as u64;
+            if millis == 0 && n > 0.0 {
+                Err("shorter than a millisecond")
+            } else {
+                Ok(Duration::from_millis(millis))
+            }
+        }
+        _ => Err("too large"),
+    })
+}
+
+/// A non-negative JSON number at `path`, converted by `convert` (which says
+/// why it refuses the text); every refusal is reported with what was found.
+fn number<T>(
+    ctx: &mut Ctx,
+    v: &Value,
+    path: &str,
+    expected: &str,
+    convert: impl FnOnce(&str) -> Result<T, &'static str>,
+) -> Option<T> {
     ctx.seen(path, v.pos);
     let Kind::Number(text) = &v.kind else {
         ctx.mismatch(path, v, expected);
@@ -142,12 +181,10 @@ fn whole_number(ctx: &mut Ctx, v: &Value, path: &str, max: u64, expected: &str) 
     };
     let why = if text.starts_with('-') {
         "negative numbers are not allowed"
-    } else if text.contains(['.', 'e', 'E']) {
-        "not a whole number"
     } else {
-        match text.parse::<u64>() {
-            Ok(n) if n <= max => return Some(n),
-            _ => "too large",
+        match convert(text) {
+            Ok(n) => return Some(n),
+            Err(why) => why,
         }
     };
     let found = v.describe();
@@ -466,14 +503,11 @@ pub fn probe(
             None
         }
     };
-    let seconds = |ctx: &mut Ctx, key: &str, default: Duration| {
-        let max = duration::MAX.as_secs();
-        let expected = format!("a whole number of seconds 0-{max}");
-        match present(members, key).map(|n| whole_number(ctx, n, &join(path, key), max, &expected))
-        {
-            Some(Some(0)) | None | Some(None) => default,
-            Some(Some(n)) => Duration::from_secs(n),
-        }
+    let seconds = |ctx: &mut Ctx, key: &str, default: Duration| match present(members, key)
+        .map(|n| seconds_value(ctx, n, &join(path, key)))
+    {
+        Some(Some(d)) if !d.is_zero() => d,
+        _ => default,
     };
     let initial_delay = seconds(ctx, "initial_delay_seconds", DEFAULT_INITIAL_DELAY);
     let period = seconds(ctx, "period_seconds", DEFAULT_PERIOD);
@@ -801,7 +835,7 @@ mod tests {
             ),
             (
                 r#"{"http_get": {"path": "x", "port": 0, "scheme": "FTP"}, "period_seconds": -1,
-                 "timeout_seconds": 1.5, "failure_threshold": "3"}"#,
+                 "timeout_seconds": true, "failure_threshold": "3"}"#,
                 ProbeKind::Liveness,
                 None,
                 &[

@@ -3,5 +3,10 @@
 //! threshold machine; `http_response` the bounded HTTP reader; `runner` the
 //! non-blocking attempts on the event loop.
 
+pub mod exec;
+pub mod host;
 pub mod http_response;
+pub mod net;
+pub mod plan;
+pub mod runner;
 pub mod state;

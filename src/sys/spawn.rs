@@ -116,7 +116,23 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// A command run from a known program path (found at start-up) rather than
+    /// searched on PATH; never given the terminal.
+    pub fn with_program(
+        program: &str,
+        argv: &mut [OsString],
+        env: &[(OsString, OsString)],
+        inherited: Inherited,
+    ) -> io::Result<Prepared> {
+        let mut p = Prepared::new(argv, env, inherited, false)?;
+        p.candidates = vec![cstring(program.as_bytes().to_vec(), "program path")?];
+        Ok(p)
+    }
+}
+
 /// A started command. `exec_error` is the read end of the report pipe.
+#[derive(Debug)]
 pub struct Child {
     pub pid: i32,
     exec_error: File,
@@ -134,16 +150,25 @@ impl Child {
     }
 }
 
-/// Forks and execs `cmd`. The caller has every signal blocked, so nothing can
-/// run in the child before it restores the inherited mask.
-pub fn spawn(cmd: &Prepared) -> io::Result<Child> {
+/// Where a child's standard streams go instead of vigil's own (exec probes:
+/// stdin from /dev/null, stdout and stderr into one capture pipe).
+#[derive(Debug, Clone, Copy)]
+pub struct Redirect {
+    pub stdin: RawFd,
+    pub output: RawFd,
+}
+
+/// Forks and execs `cmd`, its stdio redirected when `redirect` is given. The
+/// caller has every signal blocked, so nothing can run in the child before it
+/// restores the inherited mask.
+pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
     let (read_end, write_end): (OwnedFd, OwnedFd) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
     // SAFETY: vigil is single-threaded, so the child is a faithful copy with no
     // lock held by another thread; the child calls only async-signal-safe
     // functions (see `exec_child`) and never returns.
     match unsafe { fork() }? {
-        ForkResult::Child => exec_child(cmd, write_end.as_raw_fd()),
+        ForkResult::Child => exec_child(cmd, redirect, write_end.as_raw_fd()),
         ForkResult::Parent { child } => {
             drop(write_end);
             Ok(Child {
@@ -155,14 +180,21 @@ pub fn spawn(cmd: &Prepared) -> io::Result<Child> {
 }
 
 /// Runs in the forked child: async-signal-safe calls only, no allocation.
-fn exec_child(cmd: &Prepared, report_fd: RawFd) -> ! {
+fn exec_child(cmd: &Prepared, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
-    // getpid, tcsetpgrp, sigaction via signal, sigprocmask, execve, write,
-    // _exit); every pointer passed was built before fork and outlives the
-    // calls (argv/envp arrays are NULL-terminated and point into CStrings
+    // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask, execve,
+    // write, _exit); every pointer passed was built before fork and outlives
+    // the calls (argv/envp arrays are NULL-terminated and point into CStrings
     // owned by `cmd`).
     unsafe {
         libc::setpgid(0, 0);
+        if let Some(r) = redirect {
+            // dup2 clears close-on-exec on the targets; the sources stay
+            // close-on-exec and vanish at exec.
+            libc::dup2(r.stdin, 0);
+            libc::dup2(r.output, 1);
+            libc::dup2(r.output, 2);
+        }
         if cmd.foreground {
             // Errors (no controlling terminal) are fine: then there is no job control to give.
             libc::tcsetpgrp(0, libc::getpid());

@@ -20,10 +20,13 @@
 //!   with-mask [--block SIGS] [--ignore SIGS] -- CMD...
 //!                                      exec CMD with that signal mask/ignore set
 //!   sleep SECS                         exit 0 after SECS
+//!   http --port P ...                  an HTTP server whose answers a control
+//!                                      file sets per path (see http.rs)
 //!   latency|latency-child|reap-drain|reap-child ...
 //!                                      benchmark helpers, see bench.rs
 
 mod bench;
+mod http;
 mod signals;
 
 use std::os::unix::process::CommandExt;
@@ -35,7 +38,7 @@ fn usage() -> ! {
     std::process::exit(64)
 }
 
-fn flag(args: &[String], name: &str) -> Option<String> {
+pub(crate) fn flag(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
@@ -159,6 +162,7 @@ fn main() {
                 .unwrap_or_else(|| usage());
             std::process::exit(if signals::send(pid, sig) { 0 } else { 1 })
         }
+        "http" => http::run(rest),
         "sleep" => {
             let secs: f64 = rest
                 .first()

@@ -3,6 +3,8 @@
 //! a fixed sleep).
 #![allow(dead_code)]
 
+pub mod probes;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;

@@ -1,0 +1,121 @@
+//! The `exec` attempt: the probe's argv run directly (no shell) in its own
+//! process group with the command's environment; stdout and stderr captured
+//! together through a non-blocking pipe, at most 10 KiB kept (the rest read
+//! and dropped, so the probe never blocks on a full pipe). The attempt ends
+//! when the process is reaped by vigil's one reaper, not when the pipe closes:
+//! a grandchild that keeps the pipe open stalls nothing.
+
+use crate::sys::{process, spawn};
+use mio::unix::pipe;
+use mio::{Interest, Registry, Token};
+use nix::sys::wait::WaitStatus;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+
+pub const MAX_OUTPUT: usize = 10 * 1024;
+
+#[derive(Debug)]
+pub struct ExecAttempt {
+    pub pid: i32,
+    child: spawn::Child,
+    pipe: Option<pipe::Receiver>,
+    pub output: Vec<u8>,
+}
+
+impl ExecAttempt {
+    pub fn start(
+        registry: &Registry,
+        token: Token,
+        cmd: &spawn::Prepared,
+    ) -> io::Result<ExecAttempt> {
+        let (sender, mut receiver) = pipe::new()?;
+        // The write end becomes the probe's stdout/stderr: it must block like
+        // any ordinary pipe (O_NONBLOCK is shared by every fd of the pipe end).
+        sender.set_nonblocking(false)?;
+        let devnull = File::open("/dev/null")?;
+        let redirect = spawn::Redirect {
+            stdin: devnull.as_raw_fd(),
+            output: sender.as_raw_fd(),
+        };
+        let child = spawn::spawn(cmd, Some(redirect))?;
+        drop(sender);
+        registry.register(&mut receiver, token, Interest::READABLE)?;
+        Ok(ExecAttempt {
+            pid: child.pid,
+            child,
+            pipe: Some(receiver),
+            output: Vec::new(),
+        })
+    }
+
+    /// Reads what the pipe holds: the first `MAX_OUTPUT` bytes are kept.
+    pub fn drain(&mut self, registry: &Registry) {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => {
+                    self.close_pipe(registry);
+                    return;
+                }
+                Ok(n) => {
+                    let room = MAX_OUTPUT - self.output.len();
+                    self.output.extend_from_slice(&buf[..n.min(room)]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return, // WouldBlock (or a broken pipe): wait for more or for the reap
+            }
+        }
+    }
+
+    fn close_pipe(&mut self, registry: &Registry) {
+        if let Some(mut p) = self.pipe.take() {
+            let _ = registry.deregister(&mut p);
+        }
+    }
+
+    /// The process ended: what it said and how it ended.
+    pub fn finish(mut self, registry: &Registry, status: WaitStatus) -> (bool, String, String) {
+        self.drain(registry);
+        self.close_pipe(registry);
+        let output = String::from_utf8_lossy(&self.output).into_owned();
+        if let Some(err) = self.child.exec_error() {
+            return (
+                false,
+                format!("cannot run the probe's program: {err}"),
+                output,
+            );
+        }
+        let ok = matches!(status, WaitStatus::Exited(_, 0));
+        let how = match status {
+            WaitStatus::Exited(_, code) => format!("exit status {code}"),
+            other => crate::supervisor::describe(other),
+        };
+        let first = output
+            .trim()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect::<String>();
+        let message = if first.is_empty() {
+            how
+        } else {
+            format!("{how}: {first}")
+        };
+        (ok, message, output)
+    }
+
+    /// Timeout: SIGKILL to the probe's whole process group (its pid is the
+    /// group id); the reaper collects it later.
+    pub fn kill(mut self, registry: &Registry) -> String {
+        let _ = process::send_signal(-self.pid, libc::SIGKILL);
+        self.drain(registry);
+        self.close_pipe(registry);
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+}

@@ -1,0 +1,247 @@
+//! What each probe does, computed once when vigil starts: the address to
+//! connect to, the HTTP request bytes, or the exec probe's argv and env ready
+//! to fork. Attempts reuse it, so an attempt allocates almost nothing.
+
+use crate::config::model::{Handler, HttpGet, Probe};
+use crate::sys::signals::Inherited;
+use crate::sys::spawn;
+use std::ffi::OsString;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+/// The User-Agent the kubelet sends (`kube-probe/<major>.<minor>`).
+pub const USER_AGENT: &str = "kube-probe/1.31";
+
+// One plan per configured probe (at most three): their size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Plan {
+    Http(HttpPlan),
+    Tcp {
+        addr: SocketAddr,
+    },
+    Exec {
+        cmd: spawn::Prepared,
+        display: String,
+    },
+}
+
+/// An HTTP GET target. `host` is what the URL and the Host header name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpPlan {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub path: String,
+    /// Extra headers (name, value), the user's, in order; an empty
+    /// User-Agent or Accept removes that default header.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpPlan {
+    /// The same request aimed at another place (a followed redirect).
+    pub fn redirected(&self, addr: SocketAddr, host: String, path: String) -> HttpPlan {
+        HttpPlan {
+            addr,
+            host,
+            path,
+            headers: self.headers.clone(),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}{}",
+            authority(&self.host, self.addr.port()),
+            self.path
+        )
+    }
+
+    /// The request bytes: `GET path HTTP/1.1` with the kubelet's headers.
+    pub fn request(&self) -> Vec<u8> {
+        let user = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        let mut r = format!("GET {} HTTP/1.1\r\n", self.path);
+        if user("host").is_none() {
+            r.push_str(&format!(
+                "Host: {}\r\n",
+                authority(&self.host, self.addr.port())
+            ));
+        }
+        for (name, default) in [("User-Agent", USER_AGENT), ("Accept", "*/*")] {
+            if user(name).is_none() {
+                r.push_str(&format!("{name}: {default}\r\n"));
+            }
+        }
+        r.push_str("Connection: close\r\n");
+        for (name, value) in &self.headers {
+            let removes = value.is_empty()
+                && (name.eq_ignore_ascii_case("user-agent") || name.eq_ignore_ascii_case("accept"));
+            if !removes {
+                r.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        r.push_str("\r\n");
+        r.into_bytes()
+    }
+}
+
+/// `host:port`, with brackets around an IPv6 literal.
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Resolves a probe's host: an IP literal as is, a name through the resolver
+/// (once, at start), none at all as the container's primary address.
+pub fn resolve(
+    host: Option<&str>,
+    port: u16,
+    default: IpAddr,
+) -> Result<(SocketAddr, String), PlanError> {
+    let Some(host) = host.filter(|h| !h.is_empty()) else {
+        return Ok((SocketAddr::new(default, port), default.to_string()));
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok((SocketAddr::new(ip, port), bare.to_string()));
+    }
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| PlanError(format!("cannot resolve probe host '{host}': {e}")))?
+        .next()
+        .ok_or_else(|| PlanError(format!("probe host '{host}' has no address")))?;
+    Ok((addr, host.to_string()))
+}
+
+fn http_plan(h: &HttpGet, default: IpAddr) -> Result<HttpPlan, PlanError> {
+    let (addr, host) = resolve(h.host.as_deref(), h.port, default)?;
+    Ok(HttpPlan {
+        addr,
+        host,
+        path: h.path.clone(),
+        headers: h
+            .http_headers
+            .iter()
+            .map(|nv| (nv.name.clone(), nv.value.clone()))
+            .collect(),
+    })
+}
+
+/// Builds the plan of one probe. `env` is the command's environment (exec
+/// probes run with it), `inherited` the signal state they restore.
+pub fn build(
+    probe: &Probe,
+    default_host: IpAddr,
+    env: &[(OsString, OsString)],
+    inherited: &Inherited,
+) -> Result<Plan, PlanError> {
+    match &probe.handler {
+        Handler::HttpGet(h) => Ok(Plan::Http(http_plan(h, default_host)?)),
+        Handler::TcpSocket(t) => {
+            let (addr, _) = resolve(t.host.as_deref(), t.port, default_host)?;
+            Ok(Plan::Tcp { addr })
+        }
+        Handler::Exec(e) => {
+            let mut argv: Vec<OsString> = e.command.iter().map(OsString::from).collect();
+            let display = format!("{:?}", e.command);
+            // Run the program found at start-up, with argv[0] as the user wrote it.
+            let cmd = spawn::Prepared::with_program(&e.program, &mut argv, env, inherited.clone())
+                .map_err(|err| PlanError(format!("exec probe {display}: {err}")))?;
+            Ok(Plan::Exec { cmd, display })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn plan(headers: &[(&str, &str)]) -> HttpPlan {
+        HttpPlan {
+            addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)), 8000),
+            host: "10.0.0.5".into(),
+            path: "/healthz?full=1".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn text(p: &HttpPlan) -> String {
+        String::from_utf8(p.request()).unwrap()
+    }
+
+    #[test]
+    fn kubelet_request_headers() {
+        assert_eq!(
+            text(&plan(&[])),
+            "GET /healthz?full=1 HTTP/1.1\r\nHost: 10.0.0.5:8000\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(plan(&[]).url(), "http://10.0.0.5:8000/healthz?full=1");
+    }
+
+    #[test]
+    fn user_headers_override_or_remove_defaults() {
+        let t = text(&plan(&[
+            ("User-Agent", "mine/1"),
+            ("X-Token", "s3cret"),
+            ("Accept", ""),
+        ]));
+        assert!(t.contains("User-Agent: mine/1\r\n"));
+        assert!(!t.contains("kube-probe"));
+        assert!(!t.contains("Accept:"), "empty Accept removes it: {t}");
+        assert!(t.contains("X-Token: s3cret\r\n"));
+        let t = text(&plan(&[("Host", "app.example")]));
+        assert!(t.contains("Host: app.example\r\n") && !t.contains("Host: 10.0.0.5"));
+        let t = text(&plan(&[("user-agent", "")]));
+        assert!(!t.contains("User-Agent") && !t.contains("user-agent"));
+    }
+
+    #[test]
+    fn host_resolution() {
+        let default = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5));
+        assert_eq!(
+            resolve(None, 80, default).unwrap().0,
+            "10.0.0.5:80".parse().unwrap()
+        );
+        assert_eq!(
+            resolve(Some(""), 80, default).unwrap().0,
+            "10.0.0.5:80".parse().unwrap()
+        );
+        assert_eq!(
+            resolve(Some("127.0.0.1"), 81, default).unwrap().0,
+            "127.0.0.1:81".parse().unwrap()
+        );
+        let (addr, host) = resolve(Some("::1"), 82, default).unwrap();
+        assert_eq!((addr, host.as_str()), ("[::1]:82".parse().unwrap(), "::1"));
+        assert!(resolve(Some("localhost"), 83, default)
+            .unwrap()
+            .0
+            .ip()
+            .is_loopback());
+        let ipv6 = HttpPlan {
+            addr: "[::1]:82".parse().unwrap(),
+            host: "::1".into(),
+            path: "/".into(),
+            headers: vec![],
+        };
+        assert_eq!(ipv6.url(), "http://[::1]:82/");
+    }
+}

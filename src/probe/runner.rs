@@ -1,0 +1,446 @@
+//! Runs probe attempts on the event loop: at most one attempt per probe at a
+//! time, each under a fixed token, bounded by the probe's timeout. Turns
+//! readiness events, deadlines and reaped pids into outcomes; decides
+//! nothing about results (that is `state` and the supervisor).
+
+use super::exec::ExecAttempt;
+use super::net::{self, Close, HttpExchange, HttpStep};
+use super::plan::{HttpPlan, Plan};
+use crate::duration;
+use mio::net::TcpStream;
+use mio::{Registry, Token};
+use nix::sys::wait::WaitStatus;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Tokens `PROBE_TOKEN_BASE + index` belong to the probes (index = kind).
+pub const PROBE_TOKEN_BASE: usize = 16;
+/// Redirects followed at most, as the kubelet.
+pub const MAX_REDIRECTS: u32 = 10;
+/// Killed probe processes whose reap is still to come, at most.
+const MAX_KILLED: usize = 64;
+
+/// What one attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub success: bool,
+    /// Why, in the kubelet's words where it has some.
+    pub message: String,
+    /// What was probed: `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
+    pub target: String,
+    /// The start of an exec probe's output or an HTTP body.
+    pub output: String,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    Running {
+        deadline: Instant,
+    },
+    /// Decided at once (e.g. the connect failed immediately).
+    Done(Outcome),
+    /// Could not even start (fork failed): does not count.
+    NotStarted(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reap {
+    NotOurs,
+    /// A probe process killed at its timeout: already counted.
+    Swallowed,
+    Done(usize, Outcome),
+}
+
+/// Where an event left an attempt.
+enum Step {
+    Pending,
+    Redirect(HttpPlan),
+    Done {
+        success: bool,
+        message: String,
+        output: String,
+        close: Close,
+    },
+}
+
+impl Step {
+    fn done(success: bool, message: String, close: Close) -> Step {
+        Step::Done {
+            success,
+            message,
+            output: String::new(),
+            close,
+        }
+    }
+}
+
+fn outcome(
+    started: Instant,
+    target: String,
+    success: bool,
+    message: String,
+    output: String,
+    now: Instant,
+) -> Outcome {
+    Outcome {
+        success,
+        message,
+        target,
+        output,
+        duration: now.saturating_duration_since(started),
+    }
+}
+
+/// The kubelet's reading of a response: 2xx success, 3xx followed to the same
+/// host (at most `MAX_REDIRECTS`) or else success with a note, anything else failure.
+fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: u32) -> Step {
+    let body: String = String::from_utf8_lossy(&r.body)
+        .chars()
+        .take(1024)
+        .collect();
+    let done = |success, message| Step::Done {
+        success,
+        message,
+        output: body.clone(),
+        close: Close::Graceful,
+    };
+    match r.status {
+        200..=299 => done(
+            true,
+            format!("HTTP probe succeeded with statuscode: {}", r.status),
+        ),
+        300..=399 => {
+            let follow = r
+                .location
+                .as_deref()
+                .filter(|_| redirects < MAX_REDIRECTS)
+                .and_then(|loc| net::redirect_target(plan, loc));
+            match follow {
+                Some((host, port, path)) => {
+                    let ip = if host == plan.host {
+                        Ok(plan.addr.ip())
+                    } else {
+                        super::plan::resolve(Some(&host), port, plan.addr.ip()).map(|(a, _)| a.ip())
+                    };
+                    match ip {
+                        Ok(ip) => Step::Redirect(plan.redirected(SocketAddr::new(ip, port), host, path)),
+                        Err(e) => done(false, e.0),
+                    }
+                }
+                None => done(
+                    true,
+                    format!(
+                        "HTTP probe succeeded with a redirect it did not follow (statuscode: {}, Location: {})",
+                        r.status,
+                        r.location.as_deref().unwrap_or("none")
+                    ),
+                ),
+            }
+        }
+        _ => done(
+            false,
+            format!("HTTP probe failed with statuscode: {}", r.status),
+        ),
+    }
+}
+
+// At most one running attempt per probe (three in all): size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Io {
+    Tcp(TcpStream, SocketAddr),
+    Http {
+        exchange: HttpExchange,
+        plan: HttpPlan,
+        redirects: u32,
+    },
+    Exec(ExecAttempt),
+}
+
+#[derive(Debug)]
+struct Attempt {
+    started: Instant,
+    deadline: Instant,
+    target: String,
+    io: Io,
+}
+
+pub struct ProbePlan {
+    pub plan: Plan,
+    pub timeout: Duration,
+}
+
+pub struct Runner {
+    plans: [Option<ProbePlan>; 3],
+    attempts: [Option<Attempt>; 3],
+    killed: Vec<i32>,
+}
+
+fn token(index: usize) -> Token {
+    Token(PROBE_TOKEN_BASE + index)
+}
+
+/// The probe index of a token, if it is a probe's.
+pub fn index_of(t: Token) -> Option<usize> {
+    (PROBE_TOKEN_BASE..PROBE_TOKEN_BASE + 3)
+        .contains(&t.0)
+        .then(|| t.0 - PROBE_TOKEN_BASE)
+}
+
+fn with_loopback_hint(message: String, addr: SocketAddr) -> String {
+    if message.contains("refused")
+        && !addr.ip().is_loopback()
+        && super::host::listens_on_loopback_only(addr.port())
+    {
+        format!(
+            "{message}; the app listens on 127.0.0.1:{port} only, but the platform probes the pod IP ({ip}): bind 0.0.0.0",
+            port = addr.port(),
+            ip = addr.ip()
+        )
+    } else {
+        message
+    }
+}
+
+impl Runner {
+    pub fn new(plans: [Option<ProbePlan>; 3]) -> Runner {
+        Runner {
+            plans,
+            attempts: [None, None, None],
+            killed: Vec::new(),
+        }
+    }
+
+    pub fn is_running(&self, index: usize) -> bool {
+        self.attempts[index].is_some()
+    }
+
+    pub fn start(&mut self, index: usize, registry: &Registry, now: Instant) -> Started {
+        if self.attempts[index].is_some() {
+            return Started::NotStarted("an attempt is still running".into());
+        }
+        let Some(p) = &self.plans[index] else {
+            return Started::NotStarted("no such probe".into());
+        };
+        let deadline = now + p.timeout;
+        let failed = |target: String, message: String| {
+            Started::Done(Outcome {
+                success: false,
+                message,
+                target,
+                output: String::new(),
+                duration: Duration::ZERO,
+            })
+        };
+        let (target, io) = match &p.plan {
+            Plan::Tcp { addr } => {
+                let target = format!("tcp {addr}");
+                match net::connect(registry, token(index), *addr) {
+                    Ok(s) => (target, Io::Tcp(s, *addr)),
+                    Err(e) => {
+                        return failed(target, with_loopback_hint(net::describe_io(&e), *addr))
+                    }
+                }
+            }
+            Plan::Http(plan) => {
+                let target = format!("GET {}", plan.url());
+                match HttpExchange::start(registry, token(index), plan) {
+                    Ok(exchange) => (
+                        target,
+                        Io::Http {
+                            exchange,
+                            plan: plan.clone(),
+                            redirects: 0,
+                        },
+                    ),
+                    Err(e) => {
+                        return failed(target, with_loopback_hint(net::describe_io(&e), plan.addr))
+                    }
+                }
+            }
+            Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token(index), cmd) {
+                Ok(a) => (format!("exec {display}"), Io::Exec(a)),
+                Err(e) => {
+                    return Started::NotStarted(format!("cannot start exec probe {display}: {e}"))
+                }
+            },
+        };
+        self.attempts[index] = Some(Attempt {
+            started: now,
+            deadline,
+            target,
+            io,
+        });
+        Started::Running { deadline }
+    }
+
+    /// A readiness event on probe `index`'s token.
+    pub fn on_event(&mut self, index: usize, registry: &Registry, now: Instant) -> Option<Outcome> {
+        let mut a = self.attempts[index].take()?;
+        let step = match &mut a.io {
+            Io::Tcp(stream, addr) => match net::connected(stream) {
+                Ok(false) => Step::Pending,
+                Ok(true) => Step::done(true, "connected".into(), Close::Graceful),
+                Err(e) => Step::done(
+                    false,
+                    with_loopback_hint(net::describe_io(&e), *addr),
+                    Close::Reset,
+                ),
+            },
+            Io::Http {
+                exchange,
+                plan,
+                redirects,
+            } => match exchange.advance() {
+                HttpStep::Pending => Step::Pending,
+                HttpStep::Failed(why) => {
+                    Step::done(false, with_loopback_hint(why, plan.addr), Close::Reset)
+                }
+                HttpStep::Response(r) => http_verdict(&r, plan, *redirects),
+            },
+            Io::Exec(e) => {
+                e.drain(registry);
+                Step::Pending
+            }
+        };
+        match step {
+            Step::Pending => {
+                self.attempts[index] = Some(a);
+                None
+            }
+            Step::Redirect(next) => {
+                let Io::Http {
+                    exchange,
+                    redirects,
+                    ..
+                } = a.io
+                else {
+                    unreachable!("redirects are HTTP")
+                };
+                net::close(registry, exchange.stream, Close::Graceful);
+                match HttpExchange::start(registry, token(index), &next) {
+                    Ok(exchange) => {
+                        a.io = Io::Http {
+                            exchange,
+                            plan: next,
+                            redirects: redirects + 1,
+                        };
+                        self.attempts[index] = Some(a);
+                        None
+                    }
+                    Err(e) => Some(outcome(
+                        a.started,
+                        a.target,
+                        false,
+                        net::describe_io(&e),
+                        String::new(),
+                        now,
+                    )),
+                }
+            }
+            Step::Done {
+                success,
+                message,
+                output,
+                close,
+            } => {
+                match a.io {
+                    Io::Tcp(s, _) => net::close(registry, s, close),
+                    Io::Http { exchange, .. } => net::close(registry, exchange.stream, close),
+                    Io::Exec(_) => unreachable!("exec attempts end when reaped"),
+                }
+                Some(outcome(a.started, a.target, success, message, output, now))
+            }
+        }
+    }
+
+    /// The attempt's deadline passed: it fails as a timeout.
+    pub fn on_deadline(
+        &mut self,
+        index: usize,
+        registry: &Registry,
+        now: Instant,
+    ) -> Option<Outcome> {
+        let a = self.attempts[index].as_ref()?;
+        if now < a.deadline {
+            return None;
+        }
+        let timeout = self.plans[index]
+            .as_ref()
+            .map_or(Duration::ZERO, |p| p.timeout);
+        let mut message = format!("timeout after {}", duration::display(timeout));
+        let mut output = String::new();
+        let a = self.attempts[index].take().expect("attempt");
+        match a.io {
+            Io::Tcp(s, _) => net::close(registry, s, Close::Reset),
+            Io::Http { exchange, .. } => {
+                message.push_str(&format!(" ({})", exchange.phase_name()));
+                net::close(registry, exchange.stream, Close::Reset);
+            }
+            Io::Exec(e) => {
+                let pid = e.pid;
+                output = e.kill(registry);
+                if self.killed.len() == MAX_KILLED {
+                    self.killed.remove(0);
+                }
+                self.killed.push(pid);
+                message.push_str(": the probe's process group got SIGKILL");
+            }
+        }
+        Some(Outcome {
+            success: false,
+            message,
+            target: a.target,
+            output,
+            duration: now.saturating_duration_since(a.started),
+        })
+    }
+
+    /// A reaped pid: an exec probe's end, or not ours.
+    pub fn on_reaped(
+        &mut self,
+        pid: i32,
+        status: WaitStatus,
+        registry: &Registry,
+        now: Instant,
+    ) -> Reap {
+        if let Some(i) = self.killed.iter().position(|p| *p == pid) {
+            self.killed.swap_remove(i);
+            return Reap::Swallowed;
+        }
+        let index = (0..3).find(
+            |i| matches!(&self.attempts[*i], Some(Attempt { io: Io::Exec(e), .. }) if e.pid == pid),
+        );
+        let Some(index) = index else {
+            return Reap::NotOurs;
+        };
+        let a = self.attempts[index].take().expect("attempt");
+        let Io::Exec(e) = a.io else { unreachable!() };
+        let (ok, message, output) = e.finish(registry, status);
+        Reap::Done(
+            index,
+            Outcome {
+                success: ok,
+                message,
+                target: a.target,
+                output,
+                duration: now.saturating_duration_since(a.started),
+            },
+        )
+    }
+
+    /// Ends every running attempt (the command stopped): sockets reset, exec
+    /// probes killed. Their outcomes are dropped.
+    pub fn cancel_all(&mut self, registry: &Registry) {
+        for i in 0..3 {
+            if self.attempts[i].is_some() {
+                let _ = self.on_deadline(
+                    i,
+                    registry,
+                    Instant::now() + Duration::from_secs(3600 * 24 * 365),
+                );
+            }
+        }
+    }
+}
