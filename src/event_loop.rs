@@ -1,11 +1,12 @@
 //! The one event loop: a `mio::Poll` owning every source (the signalfd under
 //! a fixed token, each probe's socket or exec pipe under its probe's token)
-//! and a deadline heap whose nearest deadline is poll's timeout. It feeds
+//! and a deadline heap whose nearest deadline arms a timerfd (`sys::clock`). It feeds
 //! events to the supervisor and performs the actions it returns; probe I/O is
 //! the runner's, and only its outcomes reach the supervisor.
 
 use crate::probe::runner::{self, Reap, Runner, Started};
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
+use crate::sys::clock::Clock;
 use crate::sys::{process, signals, spawn};
 use crate::timers::Timers;
 use crate::{debug, fatal};
@@ -17,11 +18,13 @@ use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 const SIGNALS: Token = Token(0);
+const CLOCK: Token = Token(1);
 
 pub struct EventLoop {
     poll: Poll,
     signal_fd: nix::sys::signalfd::SignalFd,
     timers: Timers<Timer>,
+    clock: Clock,
     command: spawn::Prepared,
     child: Option<spawn::Child>,
     runner: Runner,
@@ -37,10 +40,14 @@ impl EventLoop {
             SIGNALS,
             Interest::READABLE,
         )?;
+        let clock = Clock::new()?;
+        poll.registry()
+            .register(&mut SourceFd(&clock.raw_fd()), CLOCK, Interest::READABLE)?;
         Ok(EventLoop {
             poll,
             signal_fd,
             timers: Timers::default(),
+            clock,
             command,
             child: None,
             runner,
@@ -62,7 +69,10 @@ impl EventLoop {
             if let Some(code) = self.dispatch(&mut supervisor) {
                 return Ok(code);
             }
-            let timeout = self.timers.timeout(Instant::now());
+            let timeout = match self.clock.set(self.timers.next(), Instant::now())? {
+                true => None,
+                false => Some(std::time::Duration::ZERO),
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -76,6 +86,8 @@ impl EventLoop {
                     {
                         self.queue.push_back(Event::ProbeDone { index, outcome });
                     }
+                } else if event.token() == CLOCK {
+                    self.clock.acknowledge();
                 } else if event.token() == SIGNALS {
                     signals.clear();
                     signals::drain(&mut self.signal_fd, &mut signals)?;

@@ -21,7 +21,7 @@ use crate::exit_status::{self, ExpectedCodes};
 use crate::probe::runner::Outcome;
 use crate::probe::state::{ProbeResult, ProbeState, Tick, Timing};
 use crate::signal_name::{self, Rewrites};
-use crate::{debug, info, warn};
+use crate::{debug, info, trace, warn};
 use nix::sys::wait::WaitStatus;
 use std::time::{Duration, Instant};
 
@@ -418,6 +418,7 @@ impl Supervisor {
         let Some(p) = self.probes[index].as_mut() else {
             return;
         };
+        let planned = p.next_at();
         let (what, next) = p.tick(now, gated);
         if let Some(at) = next {
             out.push(Action::Arm {
@@ -426,7 +427,16 @@ impl Supervisor {
             });
         }
         match what {
-            Tick::Attempt => out.push(Action::StartProbe(index)),
+            Tick::Attempt => {
+                // The schedule error `make bench` reads (actual minus planned).
+                trace!(
+                    "{} probe attempt {} starts {}us after its planned time",
+                    p.kind.name(),
+                    p.attempts + 1,
+                    now.saturating_duration_since(planned).as_micros()
+                );
+                out.push(Action::StartProbe(index));
+            }
             Tick::Overlap => debug!(
                 "{} probe: the previous attempt still runs; this tick is dropped",
                 p.kind.name()

@@ -1,5 +1,5 @@
 //! The deadline heap: timers are not mio's job, so the event loop keeps its
-//! deadlines here and passes the nearest one as poll's timeout. Stale entries
+//! deadlines here and arms its clock (a timerfd) for the nearest one. Stale entries
 //! are harmless: whoever receives a timer checks that it is still due.
 
 use std::cmp::Reverse;
@@ -27,11 +27,9 @@ impl<T: Ord> Timers<T> {
         self.heap.push(Reverse((at, self.seq, what)));
     }
 
-    /// Time until the nearest deadline (zero when one is due), `None` when empty.
-    pub fn timeout(&self, now: Instant) -> Option<Duration> {
-        self.heap
-            .peek()
-            .map(|Reverse((at, _, _))| at.saturating_duration_since(now))
+    /// The nearest deadline, `None` when empty.
+    pub fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
 
     /// Removes and returns the next timer that is due at `now`, earliest first.
@@ -59,18 +57,18 @@ mod tests {
     fn earliest_first_and_equal_deadlines_in_arming_order() {
         let t0 = Instant::now();
         let mut t = Timers::default();
-        assert_eq!(t.timeout(t0), None);
+        assert_eq!(t.next(), None);
         t.arm(t0 + Duration::from_millis(30), "c");
         t.arm(t0 + Duration::from_millis(10), "b");
         t.arm(t0 + Duration::from_millis(10), "a");
-        assert_eq!(t.timeout(t0), Some(Duration::from_millis(10)));
+        assert_eq!(t.next(), Some(t0 + Duration::from_millis(10)));
         assert_eq!(t.pop_due(t0), None);
         let t1 = t0 + Duration::from_millis(10);
         // "b" was armed first, so it fires first even though "a" < "b".
         assert_eq!(t.pop_due(t1), Some("b"));
         assert_eq!(t.pop_due(t1), Some("a"));
         assert_eq!(t.pop_due(t1), None);
-        assert_eq!(t.timeout(t1 + Duration::from_secs(1)), Some(Duration::ZERO));
+        assert_eq!(t.next(), Some(t0 + Duration::from_millis(30)));
         assert_eq!(t.pop_due(t0 + Duration::from_secs(1)), Some("c"));
         assert!(t.is_empty());
     }

@@ -2,6 +2,7 @@
 //! small wrapper per call, each with a SAFETY comment stating the invariant
 //! it relies on. The rest of vigil is safe Rust.
 
+pub mod clock;
 pub mod process;
 pub mod signals;
 pub mod socket;
