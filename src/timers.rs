@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug)]
 pub struct Timers<T: Ord> {
@@ -52,6 +52,7 @@ impl<T: Ord> Timers<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn earliest_first_and_equal_deadlines_in_arming_order() {
