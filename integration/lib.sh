@@ -63,9 +63,19 @@ expect_log() {
   [[ "$logs" == *"$2"* ]] || fail "docker logs lack '$2': $logs"
 }
 
+# log_has C TEXT: `docker logs C` contains TEXT (a wait_until condition).
+log_has() { [[ $(docker logs "$1" 2>&1) == *"$2"* ]]; }
+
+# log_lines C TEXT: how many lines of `docker logs C` contain TEXT.
+log_lines() { docker logs "$1" 2>&1 | grep -cF -- "$2" || true; }
+
+# log_lines_at_least N C TEXT: a wait_until condition.
+log_lines_at_least() { (($(log_lines "$2" "$3") >= $1)); }
+
 # Every container is labelled with this run's id, so cleanup finds them all.
+# No network unless a scenario sets NET (probes need a pod IP: NET=bridge).
 drun() {
-  docker run --network none --label "vigil-it=$RUN_ID" "$@"
+  docker run --network "${NET:-none}" --label "vigil-it=$RUN_ID" "$@"
 }
 
 # start NAME ARGS...: a detached container named $RUN_ID-NAME; prints its name.
@@ -77,11 +87,19 @@ start() {
 }
 
 state() { docker inspect -f "{{.State.$2}}" "$1"; }
+# The container's address on the default bridge: the pod IP of its probes.
+bridge_ip() { docker inspect -f '{{.NetworkSettings.IPAddress}}' "$1"; }
 stopped() { [[ $(state "$1" Running) == false ]]; }
 
 # has_line C FILE LINE: FILE inside the running container C has the line LINE.
 has_line() {
   grep -qxF "$3" <<<"$(docker exec "$1" /bin/cat "$2" 2>/dev/null)"
+}
+
+# put_file C FILE TEXT: FILE inside the running container C becomes TEXT (and a
+# newline) at once: written beside it, then renamed over it.
+put_file() {
+  docker exec "$1" /bin/sh -c 'printf "%s\n" "$2" >"$1.new" && mv "$1.new" "$1"' sh "$2" "$3"
 }
 
 # millis since START (a `date +%s%N` value), for information only.

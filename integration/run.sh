@@ -2,9 +2,10 @@
 # Real-container tests: `integration/run.sh STATIC_DIR` (make integration).
 #
 # Builds a FROM-scratch image holding only STATIC_DIR's static vigil and
-# vigil-testapp plus Debian's static busybox, then runs the scenarios of
-# scenarios.sh with vigil as each container's PID 1. Prints `ok - ...` /
-# `not ok - ...` per scenario and ends with `N passed, N failed`.
+# vigil-testapp, Debian's static busybox and the service.json files of
+# integration/config/, then runs the scenarios of scenarios.sh with vigil as
+# each container's PID 1. Prints `ok - ...` / `not ok - ...` per scenario and
+# ends with `N passed, N failed`.
 # No Docker engine: a failure when CI=true, a loud skip otherwise.
 set -euo pipefail
 
@@ -50,13 +51,16 @@ source "$here/scenarios.sh"
 ctx=$(mktemp -d)
 trap 'cleanup_containers; rm -rf "$ctx"' EXIT
 
-# The build context: the Dockerfile and rootfs/, nothing else.
+# The build context: the Dockerfile and rootfs/, nothing else. The service.json
+# files of the probe and configuration scenarios go to /config.
 mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/tmp"
 chmod 1777 "$ctx/rootfs/tmp"
 cp "$here/Dockerfile" "$ctx/"
 cp "$static/vigil" "$static/vigil-testapp" "$ctx/rootfs/"
 cp /bin/busybox "$ctx/rootfs/bin/"
-for tool in sh cat sleep kill ps ls; do ln -s busybox "$ctx/rootfs/bin/$tool"; done
+mkdir "$ctx/rootfs/config"
+cp "$here"/config/*.json "$ctx/rootfs/config/"
+for tool in sh cat sleep kill ps ls mv; do ln -s busybox "$ctx/rootfs/bin/$tool"; done
 docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
 docker build -q -t "$IMG" "$ctx" >/dev/null 2>"$ctx/build.log" || die "docker build failed: $(cat "$ctx/build.log")"
 docker run --rm --network none --entrypoint /bin/cat "$IMG" /dev/null ||

@@ -91,6 +91,94 @@ tini_verbosity_env_gives_debug_lines() {
   [[ $(docker logs "$loud" 2>&1) != *"not running as PID 1"* ]] || fail "vigil is not PID 1"
 }
 
+# The probe and configuration scenarios run vigil from the service.json files
+# of integration/config/ (in the image's /config) on Docker's default bridge,
+# whose address is the container's pod IP. vigil logs warnings only by
+# default: VIGIL_VERBOSITY=2 adds the `readiness: ready` lines, 3 each probe
+# success.
+
+# The environment of pid PID in the running container C, one variable a line.
+environ_of() { docker exec "$1" /bin/cat "/proc/$2/environ" | tr '\0' '\n'; }
+
+eas_liveness_failure_stops_the_app() {
+  local NET=bridge c ip pid env t0
+  c=$(start eas -e VIGIL_VERBOSITY=3 --entrypoint /vigil "$IMG" --config /config/eas.json)
+  ip=$(bridge_ip "$c")
+  [[ $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]] || fail "no bridge address: '$ip'"
+  wait_until 15 "'readiness: ready' in the log" log_has "$c" "readiness: ready"
+  expect_log "$c" "probes connect to $ip unless a probe names its host"
+  expect_log "$c" "startup: succeeded after"
+  # The command has the file's env and LISTENING_PORT from its port.
+  pid=$(docker logs "$c" 2>&1 | sed -n 's/.*spawned \/vigil-testapp as pid \([0-9]*\)$/\1/p')
+  [[ -n $pid ]] || fail "no 'spawned /vigil-testapp as pid N' line"
+  env=$(environ_of "$c" "$pid")
+  grep -qxF VAR_NAME=var_value <<<"$env" || fail "VAR_NAME=var_value not in the app's environment: $env"
+  grep -qxF LISTENING_PORT=8000 <<<"$env" || fail "LISTENING_PORT=8000 not in the app's environment: $env"
+  # Healthy, the liveness probe passes again and again.
+  wait_until 15 "3 liveness successes" log_lines_at_least 3 "$c" "liveness probe succeeded (1/1)"
+  expect "running before the fault" "$(state "$c" Running)" true
+  (($(log_lines "$c" "liveness probe failed") == 0)) || fail "liveness failed while the app answered 200"
+  t0=$(date +%s%N)
+  put_file "$c" /tmp/control "* status 500"
+  wait_until 15 "the container to exit after the fault" stopped "$c"
+  echo "the container exited $(millis_since "$t0") ms after the fault"
+  expect "exit code" "$(state "$c" ExitCode)" 3
+  for n in 1 2 3; do
+    expect_log "$c" "liveness probe failed ($n/3) after"
+  done
+  expect_log "$c" "liveness probe failed 3 times in a row: stopping the command (pid $pid): HTTP probe failed with statuscode: 500 (GET http://$ip:8000/)"
+  expect_log "$c" "command (pid $pid) ended: killed by SIGTERM"
+}
+
+ready_or_refused_5_times() {
+  log_has "$1" "readiness: ready" || log_lines_at_least 5 "$1" "readiness probe failed (3/3) after"
+}
+
+# The app binds 127.0.0.1 only; the probes go to the pod IP.
+loopback_app_is_never_ready() {
+  local NET=bridge c ip ready
+  c=$(start loopback -e VIGIL_VERBOSITY=2 -e VIGIL_CONFIG=/config/loopback.json --entrypoint /vigil "$IMG")
+  ip=$(bridge_ip "$c")
+  [[ $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]] || fail "no bridge address: '$ip'"
+  wait_until 15 "5 failed readiness probes (or ready)" ready_or_refused_5_times "$c"
+  expect_log "$c" "connection refused; the app listens on 127.0.0.1:8000 only, but the platform probes the pod IP ($ip): bind 0.0.0.0 (tcp $ip:8000)"
+  (($(log_lines "$c" "readiness: ready") == 0)) || fail "ready although the app listens on 127.0.0.1 only"
+  expect "still running" "$(state "$c" Running)" true
+  # The same app probed on 127.0.0.1 (a flag overrides the file's probe; its
+  # port is still the file's): ready, and no hint.
+  ready=$(start loopback-ready -e VIGIL_VERBOSITY=2 -e VIGIL_CONFIG=/config/loopback.json --entrypoint /vigil "$IMG" \
+    --readiness '{"tcp_socket": {"host": "127.0.0.1"}, "period_seconds": 0.2}')
+  wait_until 15 "'readiness: ready' with host 127.0.0.1" log_has "$ready" "readiness: ready"
+  (($(log_lines "$ready" "the app listens on 127.0.0.1") == 0)) || fail "a loopback hint for a probe of 127.0.0.1"
+}
+
+# vigil_once ARGS...: `vigil ARGS` in a throwaway container; sets OUT (its
+# stdout and stderr, also printed for a failure's report) and RC.
+vigil_once() {
+  RC=0
+  OUT=$(drun --rm --entrypoint /vigil "$IMG" "$@" 2>&1) || RC=$?
+  printf '%s\n' "$OUT"
+}
+
+vigil_check_in_the_container() {
+  local OUT RC
+  vigil_once check /config/bad-port.json
+  expect "vigil check bad-port.json" "$RC" 2
+  [[ $OUT == *'/config/bad-port.json:5:15: containers[0].port: expected an integer 1-65535, found the string "8000"'* ]] ||
+    fail "vigil check names no path and line:column"
+  # Started with it, vigil runs nothing (its command would exit 9).
+  vigil_once --config /config/bad-port.json
+  expect "vigil --config bad-port.json" "$RC" 2
+  [[ $OUT == *'/config/bad-port.json:5:15: containers[0].port:'* ]] || fail "start-up names no path and line:column"
+  # The EAS file is valid, with warnings (decimal seconds) that --strict counts.
+  vigil_once check /config/eas.json
+  expect "vigil check eas.json" "$RC" 0
+  [[ $OUT == *'liveness   http_get http://<pod-ip>:8000/ '* ]] || fail "vigil check shows no liveness probe"
+  vigil_once check --strict /config/eas.json
+  expect "vigil check --strict eas.json" "$RC" 2
+  [[ $OUT == *'vigil accepts decimals, but EAS and Kubernetes take whole seconds'* ]] || fail "no decimal-seconds warning"
+}
+
 run_all() {
   run_scenario "exit code passes through (7, and 143 for death by SIGTERM)" exit_code_passes_through
   run_scenario "docker stop: SIGTERM reaches the command, exit 0" docker_stop_forwards_term
@@ -100,4 +188,7 @@ run_all() {
   run_scenario "-e 143 turns death by SIGTERM into exit 0" dash_e_remaps_143
   run_scenario "command not found: exit 127, 'No such file or directory'" command_not_found_is_127
   run_scenario "TINI_VERBOSITY=3 gives debug lines" tini_verbosity_env_gives_debug_lines
+  run_scenario "service.json (EAS): ready, then liveness fails 3 times on 500s: exit 3" eas_liveness_failure_stops_the_app
+  run_scenario "an app on 127.0.0.1 only: the pod IP probe is refused with a hint, never ready" loopback_app_is_never_ready
+  run_scenario "vigil check: a bad port is exit 2 with its JSON path and line:column" vigil_check_in_the_container
 }
