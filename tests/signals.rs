@@ -79,7 +79,25 @@ fn a_signal_sent_as_vigil_starts_is_not_lost() {
             nix::sys::signal::Signal::SIGUSR1,
         )
         .unwrap();
-        match wait_exit(&mut v).code() {
+        let vigil_pid = v.id();
+        let status = wait_exit_or_report(&mut v, || {
+            // Which process holds the signal (pending, blocked, caught) and
+            // how far the command got; the command is killed, not left behind.
+            let mut report = format!("run {i}: vigil {}\n", signal_report(vigil_pid));
+            for pid in children_of(vigil_pid) {
+                report += &format!("command {}\n", signal_report(pid));
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            report += &match std::fs::read_to_string(&rec) {
+                Ok(text) => format!("record file: {text:?}"),
+                Err(e) => format!("record file: {e}"),
+            };
+            report
+        });
+        match status.code() {
             Some(0) => recorded += 1,
             Some(138) => killed += 1,
             other => panic!("run {i}: unexpected status {other:?}"),

@@ -39,7 +39,10 @@ pub fn run(args: &[String]) -> ! {
     }
     if let Some(code) = flag("--term-exit").and_then(|c| c.parse::<i32>().ok()) {
         // Exit with `code` on SIGTERM, as a well-behaved app does.
-        let mut term = signal_hook::iterator::Signals::new([libc::SIGTERM]).expect("signals");
+        let mut term = crate::signals::with_signals_blocked(|| {
+            signal_hook::iterator::Signals::new([libc::SIGTERM])
+        })
+        .expect("signals");
         std::thread::spawn(move || {
             if term.forever().next().is_some() {
                 std::process::exit(code);

@@ -1,6 +1,7 @@
 //! Signal helpers of the test app. Test support code, so the few raw libc
 //! calls live here with their SAFETY notes rather than in vigil's `sys`.
 
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 use signal_hook::iterator::Signals;
 use std::io::Write;
 
@@ -34,10 +35,31 @@ pub fn name(sig: i32) -> String {
     vigil::signal_name::name(sig)
 }
 
+/// Runs `register`, which installs signal handlers, with every signal
+/// blocked, then restores the mask.
+///
+/// signal-hook-registry installs its OS handler (`sigaction`) before it
+/// publishes the action that handler dispatches to. A signal that arrives in
+/// between finds no action and falls back to the previous disposition, which
+/// it runs only if that was a handler: from SIG_DFL the signal is silently
+/// lost, neither recorded nor acted on. Blocked, it stays pending and is
+/// delivered when the mask is restored, to the complete handler.
+pub fn with_signals_blocked<T>(register: impl FnOnce() -> T) -> T {
+    let mut old = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), Some(&mut old))
+        .expect("block signals");
+    let registered = register();
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None).expect("restore the signal mask");
+    registered
+}
+
 /// Appends each received signal's name to `out` (after a first "ready" line,
-/// written once every handler is in place); exits 0 on `until`.
+/// written once every handler is in place); exits 0 on `until`. A signal that
+/// arrives before the handlers exist has its default action; none is lost
+/// while they are installed (see `with_signals_blocked`).
 pub fn record(out: &str, until: i32) -> ! {
-    let mut signals = Signals::new(catchable()).expect("register signal handlers");
+    let mut signals =
+        with_signals_blocked(|| Signals::new(catchable())).expect("register signal handlers");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -76,15 +76,26 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Waits for `child` to end, killing it and failing at the deadline.
 pub fn wait_exit(child: &mut Child) -> ExitStatus {
+    wait_exit_or_report(child, String::new)
+}
+
+/// Like `wait_exit`, but at the deadline `report` runs first (while `child`
+/// still lives, so its children are still its own) and what it returns is
+/// added to the failure message.
+pub fn wait_exit_or_report(child: &mut Child, report: impl FnOnce() -> String) -> ExitStatus {
     let deadline = Instant::now() + DEADLINE;
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
             return status;
         }
         if Instant::now() > deadline {
+            let report = report();
             let _ = child.kill();
             let _ = child.wait();
-            panic!("process {} did not exit before the deadline", child.id());
+            panic!(
+                "process {} did not exit before the deadline\n{report}",
+                child.id()
+            );
         }
         std::thread::sleep(POLL); // poll interval; the deadline bounds the wait
     }
@@ -151,6 +162,42 @@ pub fn is_dead(pid: u32) -> bool {
         Ok(stat) => stat
             .rsplit_once(')')
             .is_some_and(|(_, t)| matches!(t.split_whitespace().next(), Some("Z" | "X"))),
+    }
+}
+
+/// The live children of `pid` (by the parent pid in /proc/N/stat).
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|n| {
+            std::fs::read_to_string(format!("/proc/{n}/stat")).is_ok_and(|stat| {
+                // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                stat.rsplit_once(')')
+                    .and_then(|(_, t)| t.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+/// The state and signal fields of /proc/PID/status (State, SigQ, SigPnd,
+/// ShdPnd, SigBlk, SigIgn, SigCgt) on one line, or "gone".
+pub fn signal_report(pid: u32) -> String {
+    const FIELDS: &[&str] = &[
+        "State:", "SigQ:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:",
+    ];
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Err(_) => format!("pid {pid}: gone"),
+        Ok(status) => {
+            let fields: Vec<String> = status
+                .lines()
+                .filter(|l| FIELDS.iter().any(|f| l.starts_with(f)))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect();
+            format!("pid {pid}: {}", fields.join(", "))
+        }
     }
 }
 
