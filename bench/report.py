@@ -12,10 +12,9 @@ NAMES = ["vigil", "tini-static", "dumb-init", "catatonit"]
 MIB = 1024 * 1024
 
 
-def meta():
-    return dict(
-        line.split("=", 1) for line in (out / "meta.txt").read_text().splitlines() if "=" in line
-    )
+def keyvals(path):
+    """The `key=value` lines of a file."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
 def hyperfine(path):
@@ -42,8 +41,7 @@ def ms(seconds):
     return f"{seconds * 1000:.2f}"
 
 
-def main():
-    m = meta()
+def inits(m):
     size = {}
     for line in (out / "size.tsv").read_text().splitlines():
         name, path, nbytes, linkage = line.split("\t")
@@ -72,11 +70,6 @@ def main():
         )
     base_d, base_p = direct["true"], pid1["true"]
 
-    print(f"Run {m['date']} on {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, {m['os']}; "
-          f"load average before/after: {m['loadavg_before']} / {m['loadavg_after']}.")
-    print(f"Versions: {m['vigil']}; {m['tini-static']}; {m['dumb-init']}; "
-          f"catatonit {m['catatonit']}; {m['hyperfine']}.")
-    print()
     print("| | vigil | tini-static | dumb-init | catatonit |")
     print("|---|---:|---:|---:|---:|")
 
@@ -108,9 +101,6 @@ def main():
 
     v, t = rows["vigil"], rows["tini-static"]
 
-    def verdict(ok):
-        return "**met**" if ok else "**NOT met**"
-
     print("Targets:")
     print(f"- static binary under 1 MiB: {v['size'][1]:,} bytes = {v['size'][1] / MIB:.2f} MiB, "
           f"{v['size'][2]}: {verdict(v['size'][1] < MIB and v['size'][2] == 'static')}")
@@ -132,6 +122,115 @@ def main():
              ("within run-to-run spread" if vd <= t["drain"][-1] else verdict(False))))
     print(f"- signal forwarding under 1 ms (SPEC 8): p99 {pct(v['lat'], 99):.0f} µs: "
           f"{verdict(pct(v['lat'], 99) < 1000)}")
+
+
+def verdict(ok):
+    return "**met**" if ok else "**NOT met**"
+
+
+COST = [("http_get", "http_get"), ("tcp_socket", "tcp_socket"),
+        ("exec_true", "exec `/bin/true`"), ("exec_curl", "exec `curl` (baseline)")]
+KINDS = ["startup", "liveness", "readiness"]
+
+
+def probes(m):
+    idle = {k: float(v) for k, v in keyvals(out / "probe-idle.txt").items()}
+    idle_ns_per_s = idle["own_ns"] / idle["wall_s"]
+    cost = {}
+    for name, _ in COST:
+        c = keyvals(out / f"probe-cost-{name}.txt")
+        n, tick = int(c["attempts"]), int(c["clk_tck"])
+        base = idle_ns_per_s * float(c["wall_s"]) / n / 1000
+        own = int(c["own_ns"]) / n / 1000 - base
+        cost[name] = dict(
+            n=n, failures=int(c["failures"]), wall=float(c["wall_s"]), base=base, own=own,
+            ticks=float(c["wall_s"]) / float(json.loads(c["probe"])["period_seconds"]) / n,
+            kids=(int(c["cutime"]) + int(c["cstime"])) / tick / n * 1e6)
+        cost[name]["total"] = cost[name]["own"] + cost[name]["kids"]
+    http = cost["http_get"]
+
+    print(f"Probes: one probe at a 1 ms period (`--readiness`), CPU over "
+          f"{http['n']:,} attempts after a warm-up; vigil is PID 1 of fresh PID and network "
+          f"namespaces and probes `vigil-testapp http` on 127.0.0.1 (load average at the start: "
+          f"{m.get('loadavg_probes', '?')}; {m.get('curl', 'curl')}).")
+    print()
+    print("| | " + " | ".join(label for _, label in COST) + " |")
+    print("|---|" + "---:|" * len(COST))
+
+    def row(label, fn):
+        print(f"| {label} | " + " | ".join(fn(cost[n]) for n, _ in COST) + " |")
+
+    row("attempts measured (failed)", lambda c: f"{c['n']:,} ({c['failures']})")
+    row("wall time, s", lambda c: f"{c['wall']:.1f}")
+    row("ticks of the 1 ms period per attempt (the others found one still running)",
+        lambda c: f"{c['ticks']:.1f}")
+    row("vigil's own CPU per attempt, µs", lambda c: f"{c['own']:.1f}")
+    row("reaped probe processes' CPU per attempt, µs", lambda c: f"{c['kids']:.0f}")
+    row("**total CPU per attempt, µs**", lambda c: f"**{c['total']:.1f}**")
+    row("… relative to http_get", lambda c: f"{c['total'] / http['total']:.1f}×")
+    print()
+    print(f"The idle baseline, a vigil without probes over the same {idle['wall_s']:.0f} s, used "
+          f"{idle['own_ns'] / 1e6:.1f} ms of CPU ({idle_ns_per_s / 1e3:.2f} µs/s), subtracted above "
+          f"(at most {max(c['base'] for c in cost.values()):.3f} µs per attempt).")
+    print()
+
+    sched = {k: [] for k in KINDS}
+    for line in (out / "probe-schedule.txt").read_text().splitlines():
+        kind, us = line.split()
+        sched[kind].append(int(us))
+    every = sorted(x for xs in sched.values() for x in xs)
+    print("Schedule error (start of an attempt minus its planned time, from vigil's trace log) "
+          "with three probes at 100 ms periods: startup `tcp_socket`, liveness `http_get`, "
+          "readiness exec `/bin/true`:")
+    print()
+    print("| probe | attempts | p50 µs | p99 µs | max µs |")
+    print("|---|---:|---:|---:|---:|")
+    control = sorted(int(x) for x in (out / "probe-schedule-control.txt").read_text().split())
+    for kind, xs in [*sched.items(), ("**all**", every),
+                     ("control: a process sleeping to a 100 ms grid meanwhile (not vigil)", control)]:
+        xs = sorted(xs)
+        if xs:
+            print(f"| {kind} | {len(xs)} | {pct(xs, 50)} | {pct(xs, 99)} | {xs[-1]} |")
+    print()
+
+    rss, idle_rss = out / "probe-rss.txt", out / "probe-rss-idle.txt"
+    print("vigil's memory, KiB (PID 1; probes at 1 s periods, read after three attempts of each):")
+    print()
+    print("| | no probes | three probes (startup `tcp_socket`, liveness `http_get`, readiness `exec`) |")
+    print("|---|---:|---:|")
+    for key in ("VmRSS", "RssAnon", "RssFile", "Pss", "VmHWM"):
+        print(f"| {key} | {kib(idle_rss, key)} | {kib(rss, key)} |")
+    print()
+
+    curl = cost["exec_curl"]
+    ratio = curl["total"] / http["total"]
+    p99 = pct(every, 99)
+    rss3 = kib(rss, "VmRSS")
+    print("Targets (probes):")
+    print(f"- http_get at least 100 times cheaper than an exec `curl` probe (total CPU per attempt, "
+          f"curl's process and vigil's own: {curl['total']:.0f} µs; http_get, vigil's own: "
+          f"{http['total']:.1f} µs): {ratio:.0f} times (curl's process alone: "
+          f"{curl['kids'] / http['total']:.0f} times): {verdict(ratio >= 100)}")
+    print(f"- schedule error p99 under 2 ms with three probes at 100 ms: p99 {p99} µs over "
+          f"{len(every)} attempts (control: {pct(control, 99)} µs): {verdict(p99 < 2000)}")
+    print(f"- idle RSS with three active probes under 600 KiB: VmRSS {rss3} KiB "
+          f"(no probes: {kib(idle_rss, 'VmRSS')} KiB): {verdict(rss3 < 600)}")
+
+
+def main():
+    m = keyvals(out / "meta.txt")
+    print(f"Run {m['date']} on {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, {m['os']}; "
+          f"vigil at {m.get('commit', '?')}; load average before/after: "
+          f"{m['loadavg_before']} / {m['loadavg_after']}.")
+    print(f"Versions: {m['vigil']}; {m['tini-static']}; {m['dumb-init']}; "
+          f"catatonit {m['catatonit']}; {m['hyperfine']}.")
+    print()
+    if (out / "size.tsv").exists():
+        inits(m)
+    if (out / "probe-schedule.txt").exists():
+        if (out / "size.tsv").exists():
+            print()
+        probes(m)
 
 
 main()

@@ -6,7 +6,9 @@
 # saved as bench/out/results.md. BENCHMARKS.md explains every measurement.
 #
 # Knobs (environment): BENCH_STARTUP_RUNS (300), BENCH_REAP_RUNS (5),
-# BENCH_ORPHANS (10000), BENCH_LATENCY_RUNS (200).
+# BENCH_ORPHANS (10000), BENCH_LATENCY_RUNS (200), BENCH_PROBE_ATTEMPTS (10000),
+# BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_ONLY (inits or probes: one part only;
+# default both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 static=$(realpath "${1:-target/static}")
@@ -15,6 +17,10 @@ STARTUP_RUNS=${BENCH_STARTUP_RUNS:-300}
 REAP_RUNS=${BENCH_REAP_RUNS:-5}
 ORPHANS=${BENCH_ORPHANS:-10000}
 LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
+PROBE_ATTEMPTS=${BENCH_PROBE_ATTEMPTS:-10000}
+SCHEDULE_ATTEMPTS=${BENCH_PROBE_SCHEDULE_ATTEMPTS:-600}
+ONLY=${BENCH_ONLY:-}
+case $ONLY in '' | inits | probes) ;; *) echo "bench: BENCH_ONLY is inits or probes, not '$ONLY'" >&2; exit 1 ;; esac
 VIGIL=$static/vigil
 APP=$static/vigil-testapp
 TRUE=/bin/true
@@ -23,7 +29,7 @@ say() { echo "bench: $*" >&2; }
 
 # --- tools -------------------------------------------------------------------
 missing=()
-for t in tini-static:tini dumb-init:dumb-init catatonit:catatonit hyperfine:hyperfine; do
+for t in tini-static:tini dumb-init:dumb-init catatonit:catatonit hyperfine:hyperfine curl:curl ip:iproute2; do
   command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 if ((${#missing[@]})); then
@@ -63,6 +69,10 @@ mkdir -p "$out"
 : >"$out/commands.txt"
 cmd() { echo "$*" >>"$out/commands.txt"; }
 
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ $commit != unknown && -n $(git status --porcelain -- src Cargo.toml Cargo.lock) ]]; then
+  commit+=" with uncommitted changes to src/"
+fi
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
   echo "nproc=$(nproc)"
@@ -76,72 +86,90 @@ cmd() { echo "$*" >>"$out/commands.txt"; }
   echo "tini-static=$(tini-static --version 2>&1 | head -1)"
   echo "dumb-init=$(dumb-init --version 2>&1 | head -1)"
   echo "catatonit=$(catatonit --version 2>&1 | head -1)"
+  echo "curl=$(curl --version | head -1 | cut -d' ' -f1-2)"
+  echo "commit=$commit"
 } >"$out/meta.txt"
 
-# --- 1. size -----------------------------------------------------------------
-say "1/5 binary size"
-for n in "${names[@]}"; do
-  bin=${init[$n]%% *}
-  if readelf -lW "$bin" | grep -q INTERP; then linkage=dynamic; else linkage=static; fi
-  printf '%s\t%s\t%s\t%s\n' "$n" "$bin" "$(stat -L -c %s "$bin")" "$linkage"
-done >"$out/size.tsv"
+# --- the inits side by side (BENCH_ONLY=inits) ------------------------------
+inits() {
+  # --- 1. size ---------------------------------------------------------------
+  say "1/6 binary size"
+  for n in "${names[@]}"; do
+    bin=${init[$n]%% *}
+    if readelf -lW "$bin" | grep -q INTERP; then linkage=dynamic; else linkage=static; fi
+    printf '%s\t%s\t%s\t%s\n' "$n" "$bin" "$(stat -L -c %s "$bin")" "$linkage"
+  done >"$out/size.tsv"
 
-# --- 2. idle RSS -------------------------------------------------------------
-# The init is PID 1 of a new PID namespace and its child sleeps; we read the
-# init's own /proc/PID/status and smaps_rollup (pid as seen from outside).
-say "2/5 idle RSS"
-child_of() { # first process whose parent is $1
-  local p
-  for p in /proc/[0-9]*; do
-    [[ $(cut -d')' -f2- "$p/stat" 2>/dev/null | awk '{print $2}') == "$1" ]] && { echo "${p#/proc/}"; return; }
+  # --- 2. idle RSS -----------------------------------------------------------
+  # The init is PID 1 of a new PID namespace and its child sleeps; we read the
+  # init's own /proc/PID/status and smaps_rollup (pid as seen from outside).
+  say "2/6 idle RSS"
+  child_of() { # first process whose parent is $1
+    local p
+    for p in /proc/[0-9]*; do
+      [[ $(cut -d')' -f2- "$p/stat" 2>/dev/null | awk '{print $2}') == "$1" ]] && { echo "${p#/proc/}"; return; }
+    done
+  }
+  for n in "${names[@]}"; do
+    cmd "rss:     $PID1 ${init[$n]} $APP sleep 3"
+    $PID1 ${init[$n]} "$APP" sleep 3 &
+    u=$!
+    sleep 1.5
+    pid=$(child_of "$u")
+    {
+      grep -E '^(Name|VmRSS|RssAnon|RssFile|RssShmem|VmHWM)' "/proc/$pid/status"
+      grep -E '^Pss:' "/proc/$pid/smaps_rollup" || true
+    } >"$out/rss-$n.txt"
+    wait "$u"
+  done
+
+  # --- 3. startup ------------------------------------------------------------
+  say "3/6 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
+  args=(-N --warmup 20 --runs "$STARTUP_RUNS" --style basic)
+  direct=(-n true "$TRUE")
+  pid1=(-n true "unshare --pid --fork $TRUE")
+  for n in "${names[@]}"; do
+    direct+=(-n "$n" "${init_sub[$n]} $TRUE")
+    pid1+=(-n "$n" "unshare --pid --fork ${init[$n]} $TRUE")
+  done
+  cmd "startup: hyperfine ${args[*]} --export-json $out/startup-direct.json $(printf "'%s' " "${direct[@]}")"
+  hyperfine "${args[@]}" --export-json "$out/startup-direct.json" "${direct[@]}" >"$out/startup-direct.log" 2>&1
+  cmd "startup: hyperfine ${args[*]} --export-json $out/startup-pid1.json $(printf "'%s' " "${pid1[@]}")"
+  hyperfine "${args[@]}" --export-json "$out/startup-pid1.json" "${pid1[@]}" >"$out/startup-pid1.log" 2>&1
+
+  # --- 4. reaping ------------------------------------------------------------
+  say "4/6 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
+  for n in "${names[@]}"; do
+    c="$PID1 ${init[$n]} $APP orphans $ORPHANS --wait 60"
+    cmd "orphans: hyperfine -N --warmup 1 --runs $REAP_RUNS --output $out/orphans-$n.log --export-json $out/orphans-$n.json '$c'"
+    hyperfine -N --warmup 1 --runs "$REAP_RUNS" --style basic --output "$out/orphans-$n.log" \
+      --export-json "$out/orphans-$n.json" -n "$n" "$c" >/dev/null 2>&1
+  done
+  for n in "${names[@]}"; do
+    cmd "drain:   $APP reap-drain --runs $REAP_RUNS --n $ORPHANS --out $out/drain-$n.txt -- ${init[$n]}"
+    "$APP" reap-drain --runs "$REAP_RUNS" --n "$ORPHANS" --out "$out/drain-$n.txt" -- ${init[$n]} >"$out/drain-$n.summary"
+  done
+
+  # --- 5. signal forwarding --------------------------------------------------
+  say "5/6 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
+  for n in "${names[@]}"; do
+    cmd "latency: $APP latency --runs $LATENCY_RUNS --out $out/latency-$n.txt -- ${init[$n]}"
+    "$APP" latency --runs "$LATENCY_RUNS" --out "$out/latency-$n.txt" -- ${init[$n]} >"$out/latency-$n.summary"
   done
 }
-for n in "${names[@]}"; do
-  cmd "rss:     $PID1 ${init[$n]} $APP sleep 3"
-  $PID1 ${init[$n]} "$APP" sleep 3 &
-  u=$!
-  sleep 1.5
-  pid=$(child_of "$u")
-  {
-    grep -E '^(Name|VmRSS|RssAnon|RssFile|RssShmem|VmHWM)' "/proc/$pid/status"
-    grep -E '^Pss:' "/proc/$pid/smaps_rollup" || true
-  } >"$out/rss-$n.txt"
-  wait "$u"
-done
 
-# --- 3. startup --------------------------------------------------------------
-say "3/5 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
-args=(-N --warmup 20 --runs "$STARTUP_RUNS" --style basic)
-direct=(-n true "$TRUE")
-pid1=(-n true "unshare --pid --fork $TRUE")
-for n in "${names[@]}"; do
-  direct+=(-n "$n" "${init_sub[$n]} $TRUE")
-  pid1+=(-n "$n" "unshare --pid --fork ${init[$n]} $TRUE")
-done
-cmd "startup: hyperfine ${args[*]} --export-json $out/startup-direct.json $(printf "'%s' " "${direct[@]}")"
-hyperfine "${args[@]}" --export-json "$out/startup-direct.json" "${direct[@]}" >"$out/startup-direct.log" 2>&1
-cmd "startup: hyperfine ${args[*]} --export-json $out/startup-pid1.json $(printf "'%s' " "${pid1[@]}")"
-hyperfine "${args[@]}" --export-json "$out/startup-pid1.json" "${pid1[@]}" >"$out/startup-pid1.log" 2>&1
+# --- 6. probes (BENCH_ONLY=probes) -------------------------------------------
+# vigil alone: CPU per probe attempt (with an exec curl probe as the baseline),
+# schedule error and RSS with three probes. bench/probes.py runs it all and
+# appends its command lines to commands.txt.
+probes() {
+  say "6/6 probes: CPU of $PROBE_ATTEMPTS attempts per handler, schedule error, RSS (2-3 minutes)"
+  echo "loadavg_probes=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
+  python3 bench/probes.py --vigil "$VIGIL" --app "$APP" --out "$out" \
+    --attempts "$PROBE_ATTEMPTS" --schedule-attempts "$SCHEDULE_ATTEMPTS"
+}
 
-# --- 4. reaping --------------------------------------------------------------
-say "4/5 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
-for n in "${names[@]}"; do
-  c="$PID1 ${init[$n]} $APP orphans $ORPHANS --wait 60"
-  cmd "orphans: hyperfine -N --warmup 1 --runs $REAP_RUNS --output $out/orphans-$n.log --export-json $out/orphans-$n.json '$c'"
-  hyperfine -N --warmup 1 --runs "$REAP_RUNS" --style basic --output "$out/orphans-$n.log" \
-    --export-json "$out/orphans-$n.json" -n "$n" "$c" >/dev/null 2>&1
-done
-for n in "${names[@]}"; do
-  cmd "drain:   $APP reap-drain --runs $REAP_RUNS --n $ORPHANS --out $out/drain-$n.txt -- ${init[$n]}"
-  "$APP" reap-drain --runs "$REAP_RUNS" --n "$ORPHANS" --out "$out/drain-$n.txt" -- ${init[$n]} >"$out/drain-$n.summary"
-done
-
-# --- 5. signal forwarding ----------------------------------------------------
-say "5/5 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
-for n in "${names[@]}"; do
-  cmd "latency: $APP latency --runs $LATENCY_RUNS --out $out/latency-$n.txt -- ${init[$n]}"
-  "$APP" latency --runs "$LATENCY_RUNS" --out "$out/latency-$n.txt" -- ${init[$n]} >"$out/latency-$n.summary"
-done
-
+if [[ $ONLY != probes ]]; then inits; fi
+if [[ $ONLY != inits ]]; then probes; fi
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
 python3 bench/report.py "$out" | tee "$out/results.md"
