@@ -12,13 +12,14 @@
 
 use crate::duration;
 use crate::exit_status::ExpectedCodes;
+use crate::restart;
 use crate::signal_name::{self, Rewrites};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--version] [--] [COMMAND [ARG...]]
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--version] [--] [COMMAND [ARG...]]
        vigil check [--json] [--strict] [--container N] [FILE]";
 
 pub const HELP: &str = "\
@@ -46,6 +47,16 @@ Options:
   --liveness JSON      The liveness probe, likewise.
   --readiness JSON     The readiness probe, likewise.
                        COMMAND, when given, overrides the file's command or script.
+  --restart POLICY     Restart the command in place when it ends: always, on-failure
+                       (non-zero exit, signal or probe kill) or never (default).
+  --backoff-initial DURATION
+                       Delay before the second restart in a row (default 10s); the
+                       first is immediate, then it doubles.
+  --backoff-max DURATION
+                       The longest delay between restarts (default 300s).
+  --backoff-reset DURATION
+                       A command that ran this long starts a fresh sequence (default 600s).
+  --max-restarts N     Give up after N restarts: exit with the command's last status.
 
 vigil check [--json] [--strict] [--container N] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
@@ -58,6 +69,8 @@ Environment variables:
   TINI_KILL_PROCESS_GROUP, VIGIL_KILL_PROCESS_GROUP
                                              Send signals to the child's process group.
   VIGIL_GRACE                                Same as --grace.
+  VIGIL_RESTART, VIGIL_BACKOFF_INITIAL, VIGIL_BACKOFF_MAX, VIGIL_BACKOFF_RESET,
+  VIGIL_MAX_RESTARTS                         Same as the restart flags.
   VIGIL_CONFIG                               Same as --config.
   VIGIL_STARTUP_CHECK, VIGIL_LIVENESS_CHECK, VIGIL_READINESS_CHECK
                                              Probe objects as JSON; flags override them,
@@ -79,6 +92,8 @@ pub struct RunOptions {
     pub warn_on_reap: bool,
     pub grace: Duration,
     pub rewrites: Rewrites,
+    /// The restart policy, `initial` not yet clamped to `max` (`Policy::clamp`).
+    pub restart: restart::Policy,
     pub config: ConfigFlags,
     /// Empty when the configuration file is to provide it.
     pub command: Vec<OsString>,
@@ -106,7 +121,7 @@ pub struct CheckOptions {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    Run(RunOptions),
+    Run(Box<RunOptions>),
     Check(CheckOptions),
     Help,
     Version,
@@ -137,6 +152,43 @@ fn first_env(env: &dyn Fn(&str) -> Option<OsString>, names: [&str; 2]) -> Option
     names
         .iter()
         .find_map(|n| env_str(env, n).map(|v| (n.to_string(), v)))
+}
+
+/// The restart variables and the flag each stands for.
+const RESTART_ENV: [(&str, &str); 5] = [
+    ("VIGIL_RESTART", "restart"),
+    ("VIGIL_BACKOFF_INITIAL", "backoff-initial"),
+    ("VIGIL_BACKOFF_MAX", "backoff-max"),
+    ("VIGIL_BACKOFF_RESET", "backoff-reset"),
+    ("VIGIL_MAX_RESTARTS", "max-restarts"),
+];
+
+/// Sets the restart option `key` (a flag name without `--`) from `value`;
+/// `source` names the flag or variable in the error.
+fn restart_option(
+    policy: &mut restart::Policy,
+    key: &str,
+    value: &str,
+    source: &str,
+) -> Result<(), UsageError> {
+    let fail = |e: String| UsageError(format!("{source}: {e}"));
+    let time = || duration::parse(value).map_err(|e| fail(e.to_string()));
+    match key {
+        "restart" => policy.mode = restart::Mode::parse(value).map_err(fail)?,
+        "backoff-initial" => policy.initial = time()?,
+        "backoff-max" => policy.max = time()?,
+        "backoff-reset" => policy.reset = time()?,
+        _ => {
+            let n = value.trim().parse().map_err(|_| {
+                fail(format!(
+                    "invalid number of restarts '{value}': expected a whole number 0-{}",
+                    u32::MAX
+                ))
+            })?;
+            policy.max_restarts = Some(n);
+        }
+    }
+    Ok(())
 }
 
 fn container_index(parser: &mut lexopt::Parser) -> Result<usize, UsageError> {
@@ -193,6 +245,7 @@ pub fn parse(
         warn_on_reap: false,
         grace: DEFAULT_GRACE,
         rewrites: Rewrites::default(),
+        restart: restart::Policy::default(),
         config: ConfigFlags::default(),
         command: Vec::new(),
     };
@@ -204,6 +257,11 @@ pub fn parse(
     }
     if let Some(v) = env_str(env, "VIGIL_GRACE") {
         opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
+    }
+    for (name, key) in RESTART_ENV {
+        if let Some(v) = env_str(env, name) {
+            restart_option(&mut opts.restart, key, &v, name)?;
+        }
     }
 
     let mut parser = lexopt::Parser::from_args(args);
@@ -238,6 +296,14 @@ pub fn parse(
                 let v = parser.value()?.string()?;
                 opts.rewrites.add(&v).map_err(UsageError)?;
             }
+            Long(
+                key @ ("restart" | "backoff-initial" | "backoff-max" | "backoff-reset"
+                | "max-restarts"),
+            ) => {
+                let key = key.to_string();
+                let v = parser.value()?.string()?;
+                restart_option(&mut opts.restart, &key, &v, &format!("--{key}"))?;
+            }
             Long("config") => opts.config.file = Some(parser.value()?.into()),
             Long("container") => opts.config.container = Some(container_index(&mut parser)?),
             Long("startup") => opts.config.startup = Some(parser.value()?.string()?),
@@ -257,7 +323,7 @@ pub fn parse(
     if opts.command.is_empty() && !file_given {
         return Err(UsageError("missing command: nothing to run".into()));
     }
-    Ok(Invocation::Run(opts))
+    Ok(Invocation::Run(Box::new(opts)))
 }
 
 #[cfg(test)]
@@ -275,7 +341,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         match parse(os(args), &|k| env.get(k).cloned())? {
-            Invocation::Run(o) => Ok(o),
+            Invocation::Run(o) => Ok(*o),
             other => panic!("expected Run, got {other:?}"),
         }
     }

@@ -14,6 +14,7 @@ pub mod event_loop;
 pub mod exit_status;
 pub mod log;
 pub mod probe;
+pub mod restart;
 pub mod signal_name;
 pub mod supervisor;
 pub mod sys;
@@ -37,7 +38,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let status = match cli::parse(args, &|name| std::env::var_os(name)) {
-        Ok(Invocation::Run(opts)) => run(opts, inherited),
+        Ok(Invocation::Run(opts)) => run(*opts, inherited),
         Ok(Invocation::Check(opts)) => check::run(
             &opts,
             &|name| std::env::var_os(name),
@@ -138,7 +139,7 @@ fn probe_plans(
         }
     }
     if plans.iter().any(Option::is_some) {
-        info!("probes connect to {default_host} unless a probe names its host");
+        notice!("probes connect to {default_host} unless a probe names its host");
     }
     Ok((timings, plans))
 }
@@ -176,6 +177,10 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
         Ok(p) => p,
         Err(status) => return status,
     };
+    let mut restart = opts.restart;
+    if let Some(w) = restart.clamp() {
+        warn!("{w}");
+    }
     let foreground = nix::unistd::isatty(0).unwrap_or(false);
     let command = match sys::spawn::Prepared::new(&config.argv(), &env, inherited, foreground) {
         Ok(c) => c,
@@ -191,6 +196,7 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
         expected_codes: opts.expected_codes,
         warn_on_reap: opts.warn_on_reap,
         probes: timings,
+        restart,
     });
     let runner = probe::runner::Runner::new(plans);
     let result = event_loop::EventLoop::new(command, runner).and_then(|l| l.run(supervisor));

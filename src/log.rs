@@ -1,6 +1,8 @@
 //! vigil's log: one line per event on stderr, with a UTC timestamp, the level
 //! and vigil's pid, filtered by the verbosity tini users know
-//! (0 fatal, 1 warnings, 2 info, 3 debug, 4 trace; default 1).
+//! (0 fatal, 1 warnings, 2 info, 3 debug, 4 trace; default 1). Notices are
+//! the events an operator needs without asking (probe transitions, restarts):
+//! shown from verbosity 1, like warnings.
 
 use std::fmt;
 use std::io::Write;
@@ -9,18 +11,31 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    Fatal = 0,
-    Warn = 1,
-    Info = 2,
-    Debug = 3,
-    Trace = 4,
+    Fatal,
+    Warn,
+    Notice,
+    Info,
+    Debug,
+    Trace,
 }
 
 impl Level {
+    /// The verbosity from which this level is shown.
+    fn verbosity(self) -> u8 {
+        match self {
+            Level::Fatal => 0,
+            Level::Warn | Level::Notice => 1,
+            Level::Info => 2,
+            Level::Debug => 3,
+            Level::Trace => 4,
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Level::Fatal => "FATAL",
             Level::Warn => "WARN ",
+            Level::Notice => "NOTE ",
             Level::Info => "INFO ",
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
@@ -35,7 +50,7 @@ pub fn set_verbosity(v: u8) {
 }
 
 pub fn enabled(level: Level) -> bool {
-    level as u8 <= VERBOSITY.load(Ordering::Relaxed)
+    level.verbosity() <= VERBOSITY.load(Ordering::Relaxed)
 }
 
 pub fn write(level: Level, args: fmt::Arguments<'_>) {
@@ -86,6 +101,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 macro_rules! fatal { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Fatal, format_args!($($t)*)) } }
 #[macro_export]
 macro_rules! warn { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Warn, format_args!($($t)*)) } }
+#[macro_export]
+macro_rules! notice { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Notice, format_args!($($t)*)) } }
 #[macro_export]
 macro_rules! info { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Info, format_args!($($t)*)) } }
 #[macro_export]

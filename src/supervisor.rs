@@ -7,21 +7,26 @@
 //! forwarded; SIGTERM/SIGINT/SIGQUIT start the grace period, at whose end the
 //! command's process group gets SIGKILL) -> `Draining` (the command has exited;
 //! the rest of its process group gets SIGTERM, and SIGKILL after the grace)
-//! -> `Done` (vigil exits with the command's status).
+//! -> `Done` (vigil exits with the command's status), or, when the restart
+//! policy (`restart::decide`) says so, `BackingOff` until the delay (counted
+//! from the exit) has passed -> `Starting` again. A stop signal received at
+//! any point means no further start.
 //!
 //! Probes: every start of the command resets the three probe states
 //! (`probe::state`) and arms their first ticks. Until startup succeeds,
 //! liveness and readiness do not run. A liveness or startup failure stops the
-//! probes and the command (SIGTERM to its group, grace, SIGKILL); vigil then
-//! exits with `PROBE_FAILED` whatever the command's own status. Ready =
+//! probes and the command (SIGTERM to its group, grace, SIGKILL); unless the
+//! restart policy restarts it, vigil then exits with `PROBE_FAILED` whatever
+//! the command's own status. Ready =
 //! running AND started AND (no readiness probe OR readiness Success).
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::{self, ExpectedCodes};
 use crate::probe::runner::Outcome;
 use crate::probe::state::{ProbeResult, ProbeState, Tick, Timing};
+use crate::restart::{self, Cause, Decision, History};
 use crate::signal_name::{self, Rewrites};
-use crate::{debug, info, trace, warn};
+use crate::{debug, info, notice, trace, warn};
 use nix::sys::wait::WaitStatus;
 use std::time::{Duration, Instant};
 
@@ -41,6 +46,7 @@ pub struct Settings {
     pub warn_on_reap: bool,
     /// The probes, indexed like `ProbeKind::ALL` (startup, liveness, readiness).
     pub probes: [Option<Timing>; 3],
+    pub restart: restart::Policy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +65,8 @@ pub enum Timer {
     ProbeTick(usize),
     /// Probe `i`'s running attempt reaches its timeout (handled by the runner).
     ProbeDeadline(usize),
+    /// The restart delay ended.
+    Restart,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +128,12 @@ enum Phase {
         code: u8,
         kill_at: Instant,
     },
+    /// Waiting to start the command again; `code` is the status to exit
+    /// with if a stop signal comes first.
+    BackingOff {
+        code: u8,
+        until: Instant,
+    },
     Done,
 }
 
@@ -132,6 +146,21 @@ pub struct Supervisor {
     ready: bool,
     /// The probe that made vigil stop the command, if one did.
     probe_failure: Option<ProbeKind>,
+    /// When the command last started.
+    started_at: Instant,
+    /// How the command last ended, for the restart decision.
+    last_end: Option<End>,
+    history: History,
+    /// A stop signal arrived: the command is never started again.
+    stopping: bool,
+}
+
+#[derive(Debug, Clone)]
+struct End {
+    cause: Cause,
+    /// "exit status 1", "signal SIGKILL", "liveness probe failed".
+    why: String,
+    at: Instant,
 }
 
 const STARTUP: usize = 0;
@@ -154,6 +183,10 @@ impl Supervisor {
             probes,
             ready: false,
             probe_failure: None,
+            started_at: now,
+            last_end: None,
+            history: History::default(),
+            stopping: false,
         }
     }
 
@@ -211,6 +244,8 @@ impl Supervisor {
             Event::Spawned { pid } => {
                 if self.phase == Phase::Starting {
                     self.phase = Phase::Running { pid, kill_at: None };
+                    self.started_at = now;
+                    self.probe_failure = None;
                     for (i, p) in self.probes.iter_mut().enumerate() {
                         if let Some(p) = p {
                             let at = p.reset(now);
@@ -243,8 +278,7 @@ impl Supervisor {
             Event::Reaped { pid, status } => self.on_reaped(pid, status, now, &mut out),
             Event::GroupEmpty => {
                 if let Phase::Draining { code, .. } = self.phase {
-                    self.phase = Phase::Done;
-                    out.push(Action::Exit(code));
+                    self.after_drain(code, now, &mut out);
                 }
             }
             Event::Timer(timer) => self.on_timer(timer, now, &mut out),
@@ -269,6 +303,9 @@ impl Supervisor {
     }
 
     fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
+        if is_stop_signal(sig) && self.phase != Phase::Starting {
+            self.stopping = true;
+        }
         match self.phase {
             Phase::Starting => {
                 if !self.pending.contains(&sig) && self.pending.len() < MAX_PENDING {
@@ -308,6 +345,18 @@ impl Supervisor {
                 }
             }
             Phase::Draining { pgid, .. } => self.forward(Target::Group(pgid), sig, out),
+            Phase::BackingOff { code, .. } if is_stop_signal(sig) => {
+                notice!(
+                    "{} received while waiting to restart the command: exiting with its last status {code}",
+                    signal_name::name(sig)
+                );
+                self.phase = Phase::Done;
+                out.push(Action::Exit(code));
+            }
+            Phase::BackingOff { .. } => debug!(
+                "dropping {}: the command is not running (waiting to restart it)",
+                signal_name::name(sig)
+            ),
             Phase::Done => {}
         }
     }
@@ -323,6 +372,21 @@ impl Supervisor {
                     None => exit_status::remap(raw, &self.settings.expected_codes),
                 };
                 info!("command (pid {pid}) ended: {}", describe(status));
+                self.last_end = Some(End {
+                    cause: match (self.probe_failure, code) {
+                        (Some(_), _) => Cause::ProbeKill,
+                        (None, 0) => Cause::Success,
+                        (None, _) => Cause::Failure,
+                    },
+                    why: match (self.probe_failure, status) {
+                        (Some(kind), _) => format!("{} probe failed", kind.name()),
+                        (None, WaitStatus::Signaled(_, sig, _)) => {
+                            format!("signal {}", signal_name::name(sig as i32))
+                        }
+                        (None, _) => format!("exit status {raw}"),
+                    },
+                    at: now,
+                });
                 self.stop_probes(out);
                 let kill_at = now + self.settings.grace;
                 self.phase = Phase::Draining {
@@ -394,8 +458,12 @@ impl Supervisor {
                     target: Target::Group(*pgid),
                     signal: libc::SIGKILL,
                 });
-                out.push(Action::Exit(*code));
-                self.phase = Phase::Done;
+                let code = *code;
+                self.after_drain(code, now, out);
+            }
+            (Timer::Restart, Phase::BackingOff { until, .. }) if now >= *until => {
+                self.phase = Phase::Starting;
+                out.push(Action::Spawn);
             }
             (Timer::ProbeTick(i), Phase::Running { kill_at: None, .. }) => {
                 self.on_probe_tick(i, now, out)
@@ -488,13 +556,13 @@ impl Supervisor {
         }
         match (kind, flipped) {
             (ProbeKind::Startup, Some(ProbeResult::Success)) => {
-                info!(
+                notice!(
                     "startup: succeeded after {attempts} attempt{}",
                     if attempts == 1 { "" } else { "s" }
                 );
             }
             (ProbeKind::Readiness, Some(r)) => {
-                info!(
+                notice!(
                     "readiness: {}",
                     if r == ProbeResult::Success {
                         "ready"
@@ -536,6 +604,59 @@ impl Supervisor {
     pub fn probe_failure(&self) -> Option<ProbeKind> {
         self.probe_failure
     }
+
+    /// The command and the rest of its group are gone: restart it or exit
+    /// with `code`.
+    fn after_drain(&mut self, code: u8, now: Instant, out: &mut Vec<Action>) {
+        let end = self.last_end.take();
+        let decision = match &end {
+            Some(end) if !self.stopping => {
+                let (decision, history) = restart::decide(
+                    &self.settings.restart,
+                    end.cause,
+                    self.history,
+                    self.started_at,
+                    end.at,
+                );
+                self.history = history;
+                decision
+            }
+            _ => Decision::Exit,
+        };
+        match (decision, end) {
+            (Decision::Restart { delay, attempt }, Some(end)) => {
+                let when = if delay.is_zero() {
+                    "now".to_string()
+                } else {
+                    format!("in {}", crate::duration::display(delay))
+                };
+                notice!("restarting {when} (attempt {attempt}, {})", end.why);
+                let until = end.at + delay;
+                if until <= now {
+                    self.phase = Phase::Starting;
+                    out.push(Action::Spawn);
+                } else {
+                    self.phase = Phase::BackingOff { code, until };
+                    out.push(Action::Arm {
+                        timer: Timer::Restart,
+                        at: until,
+                    });
+                }
+            }
+            (Decision::GiveUp { restarts }, _) => {
+                warn!(
+                    "giving up: the command was restarted {restarts} times (--max-restarts); \
+                     exiting with status {code}"
+                );
+                self.phase = Phase::Done;
+                out.push(Action::Exit(code));
+            }
+            _ => {
+                self.phase = Phase::Done;
+                out.push(Action::Exit(code));
+            }
+        }
+    }
 }
 
 /// "exited with status 3", "killed by SIGTERM".
@@ -552,274 +673,6 @@ pub fn describe(status: WaitStatus) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use nix::sys::signal::Signal;
-    use nix::unistd::Pid;
-
-    const PID: i32 = 100;
-
-    fn settings() -> Settings {
-        Settings {
-            grace: Duration::from_secs(30),
-            process_group: false,
-            rewrites: Rewrites::default(),
-            expected_codes: ExpectedCodes::default(),
-            warn_on_reap: false,
-            probes: [None, None, None],
-        }
-    }
-
-    fn exited(pid: i32, code: i32) -> Event {
-        Event::Reaped {
-            pid,
-            status: WaitStatus::Exited(Pid::from_raw(pid), code),
-        }
-    }
-
-    fn send(target: Target, signal: i32) -> Action {
-        Action::Send { target, signal }
-    }
-
-    fn running(s: Settings, t0: Instant) -> Supervisor {
-        let mut sup = Supervisor::new(s);
-        assert_eq!(sup.start(), vec![Action::Spawn]);
-        assert_eq!(sup.handle(Event::Spawned { pid: PID }, t0), vec![]);
-        sup
-    }
-
-    #[test]
-    fn signals_before_the_command_exists_are_delivered_once_it_does() {
-        let t0 = Instant::now();
-        let mut sup = Supervisor::new(settings());
-        sup.start();
-        assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
-        assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
-        assert_eq!(sup.handle(Event::Signal(libc::SIGHUP), t0), vec![]);
-        let got = sup.handle(Event::Spawned { pid: PID }, t0);
-        assert_eq!(
-            got,
-            vec![
-                send(Target::Process(PID), libc::SIGUSR1),
-                send(Target::Process(PID), libc::SIGHUP)
-            ]
-        );
-    }
-
-    #[test]
-    fn pending_signals_are_bounded() {
-        let t0 = Instant::now();
-        let mut sup = Supervisor::new(settings());
-        for sig in 1..=64 {
-            sup.handle(Event::Signal(sig), t0);
-            sup.handle(Event::Signal(sig), t0);
-        }
-        assert_eq!(sup.pending.len(), 64);
-    }
-
-    #[test]
-    fn forwarding_targets_and_rewrites() {
-        let t0 = Instant::now();
-        let mut s = settings();
-        s.rewrites.add("USR1:USR2").unwrap();
-        s.rewrites.add("HUP:0").unwrap();
-        let mut sup = running(s.clone(), t0);
-        let table = [
-            (
-                libc::SIGUSR1,
-                vec![send(Target::Process(PID), libc::SIGUSR2)],
-            ),
-            (libc::SIGHUP, vec![]),
-            (
-                libc::SIGWINCH,
-                vec![send(Target::Process(PID), libc::SIGWINCH)],
-            ),
-        ];
-        for (sig, want) in table {
-            assert_eq!(sup.handle(Event::Signal(sig), t0), want, "{sig}");
-        }
-        s.process_group = true;
-        let mut sup = running(s, t0);
-        assert_eq!(
-            sup.handle(Event::Signal(libc::SIGWINCH), t0),
-            vec![send(Target::Group(PID), libc::SIGWINCH)]
-        );
-    }
-
-    #[test]
-    fn stop_signal_starts_grace_then_sigkill_to_the_group() {
-        let t0 = Instant::now();
-        for stop in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
-            let mut sup = running(settings(), t0);
-            let at = t0 + Duration::from_secs(30);
-            assert_eq!(
-                sup.handle(Event::Signal(stop), t0),
-                vec![
-                    send(Target::Process(PID), stop),
-                    Action::Arm {
-                        timer: Timer::Grace,
-                        at
-                    }
-                ]
-            );
-            // A second stop signal is forwarded but does not extend the grace.
-            let later = t0 + Duration::from_secs(10);
-            assert_eq!(
-                sup.handle(Event::Signal(libc::SIGTERM), later),
-                vec![send(Target::Process(PID), libc::SIGTERM)]
-            );
-            // Early (stale) timer: nothing.
-            assert_eq!(sup.handle(Event::Timer(Timer::Grace), later), vec![]);
-            assert_eq!(
-                sup.handle(Event::Timer(Timer::Grace), at),
-                vec![send(Target::Group(PID), libc::SIGKILL)]
-            );
-        }
-    }
-
-    #[test]
-    fn rewritten_stop_signal_still_starts_grace() {
-        let t0 = Instant::now();
-        let mut s = settings();
-        s.rewrites.add("TERM:QUIT").unwrap();
-        let mut sup = running(s, t0);
-        let got = sup.handle(Event::Signal(libc::SIGTERM), t0);
-        assert_eq!(got[0], send(Target::Process(PID), libc::SIGQUIT));
-        assert!(matches!(
-            got[1],
-            Action::Arm {
-                timer: Timer::Grace,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn command_exit_drains_its_group_then_exits_with_its_status() {
-        let t0 = Instant::now();
-        let mut sup = running(settings(), t0);
-        let t1 = t0 + Duration::from_secs(1);
-        assert_eq!(
-            sup.handle(exited(PID, 3), t1),
-            vec![
-                send(Target::Group(PID), libc::SIGTERM),
-                Action::CheckGroup { pgid: PID },
-                Action::Arm {
-                    timer: Timer::Grace,
-                    at: t1 + Duration::from_secs(30)
-                },
-                Action::Arm {
-                    timer: Timer::DrainPoll,
-                    at: t1 + DRAIN_POLL
-                },
-            ]
-        );
-        // Another member of the group is reaped: check again.
-        assert_eq!(
-            sup.handle(exited(PID + 1, 0), t1),
-            vec![Action::CheckGroup { pgid: PID }]
-        );
-        assert_eq!(sup.handle(Event::GroupEmpty, t1), vec![Action::Exit(3)]);
-        // Done: nothing more happens.
-        assert_eq!(sup.handle(Event::Signal(libc::SIGTERM), t1), vec![]);
-        assert_eq!(
-            sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)),
-            vec![]
-        );
-    }
-
-    #[test]
-    fn drain_polls_and_kills_the_rest_after_grace() {
-        let t0 = Instant::now();
-        let mut sup = running(settings(), t0);
-        sup.handle(exited(PID, 0), t0);
-        let t1 = t0 + DRAIN_POLL;
-        assert_eq!(
-            sup.handle(Event::Timer(Timer::DrainPoll), t1),
-            vec![
-                Action::CheckGroup { pgid: PID },
-                Action::Arm {
-                    timer: Timer::DrainPoll,
-                    at: t1 + DRAIN_POLL
-                }
-            ]
-        );
-        // Signals during draining go to the remaining group.
-        assert_eq!(
-            sup.handle(Event::Signal(libc::SIGHUP), t1),
-            vec![send(Target::Group(PID), libc::SIGHUP)]
-        );
-        let end = t0 + Duration::from_secs(30);
-        assert_eq!(
-            sup.handle(Event::Timer(Timer::Grace), end),
-            vec![send(Target::Group(PID), libc::SIGKILL), Action::Exit(0)]
-        );
-    }
-
-    #[test]
-    fn exit_status_mapping_and_expected_codes() {
-        let t0 = Instant::now();
-        let mut s = settings();
-        s.expected_codes.add(143);
-        let table = [
-            (WaitStatus::Exited(Pid::from_raw(PID), 7), 7),
-            (WaitStatus::Exited(Pid::from_raw(PID), 143), 0),
-            (
-                WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGTERM, false),
-                0,
-            ),
-            (
-                WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGKILL, false),
-                137,
-            ),
-        ];
-        for (status, want) in table {
-            let mut sup = running(s.clone(), t0);
-            sup.handle(Event::Reaped { pid: PID, status }, t0);
-            assert_eq!(
-                sup.handle(Event::GroupEmpty, t0),
-                vec![Action::Exit(want)],
-                "{status:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn stopped_command_is_not_an_end() {
-        let t0 = Instant::now();
-        let mut sup = running(settings(), t0);
-        let stopped = WaitStatus::Stopped(Pid::from_raw(PID), Signal::SIGSTOP);
-        assert_eq!(
-            sup.handle(
-                Event::Reaped {
-                    pid: PID,
-                    status: stopped
-                },
-                t0
-            ),
-            vec![]
-        );
-        assert_eq!(
-            sup.handle(Event::Signal(libc::SIGUSR1), t0),
-            vec![send(Target::Process(PID), libc::SIGUSR1)]
-        );
-    }
-
-    #[test]
-    fn orphans_reaped_while_running_change_nothing() {
-        let t0 = Instant::now();
-        let mut sup = running(settings(), t0);
-        assert_eq!(sup.handle(exited(PID + 5, 1), t0), vec![]);
-        assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![]);
-    }
-
-    #[test]
-    fn fork_failure_exits_1() {
-        let mut sup = Supervisor::new(settings());
-        sup.start();
-        assert_eq!(
-            sup.handle(Event::SpawnFailed, Instant::now()),
-            vec![Action::Exit(1)]
-        );
-    }
-}
+mod restart_tests;
+#[cfg(test)]
+mod tests;

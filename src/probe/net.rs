@@ -11,9 +11,12 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// How a probe socket closes: after a complete exchange with a 1 s linger
-/// (kubelet #89898), after a timeout or error with an immediate reset, which
-/// never blocks the loop.
+/// How a probe socket closes: after a complete exchange with a plain close
+/// (the kernel finishes the FIN handshake in the background), after a timeout
+/// or error with an immediate reset. The kubelet sets a 1 s linger instead
+/// (kubelet #89898), but on Linux a lingering close() blocks until the peer
+/// acknowledges, even on a non-blocking socket: with one thread that would
+/// stall every signal, reap and probe behind a slow peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Close {
     Graceful,
@@ -22,11 +25,9 @@ pub enum Close {
 
 pub fn close(registry: &Registry, mut stream: TcpStream, how: Close) {
     let _ = registry.deregister(&mut stream);
-    let linger = match how {
-        Close::Graceful => Some(Duration::from_secs(1)),
-        Close::Reset => Some(Duration::ZERO),
-    };
-    let _ = crate::sys::socket::set_linger(&stream, linger);
+    if how == Close::Reset {
+        let _ = crate::sys::socket::set_linger(&stream, Some(Duration::ZERO));
+    }
     drop(stream);
 }
 

@@ -1,0 +1,278 @@
+//! The supervisor with a restart policy: crash loops, backoff waits, stop
+//! signals during them, probe kills and fresh probe state per start.
+
+use super::*;
+use crate::probe::runner::Outcome;
+use crate::restart::Mode;
+use nix::unistd::Pid;
+
+const PID: i32 = 200;
+
+fn s(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn settings(mode: Mode) -> Settings {
+    Settings {
+        restart: restart::Policy {
+            mode,
+            ..restart::Policy::default()
+        },
+        ..super::tests::settings()
+    }
+}
+
+fn exited(pid: i32, code: i32) -> Event {
+    Event::Reaped {
+        pid,
+        status: WaitStatus::Exited(Pid::from_raw(pid), code),
+    }
+}
+
+/// Starts the command as `pid` at `t`.
+fn spawned(sup: &mut Supervisor, pid: i32, t: Instant) {
+    sup.handle(Event::Spawned { pid }, t);
+    assert!(
+        matches!(sup.phase, Phase::Running { .. }),
+        "{:?}",
+        sup.phase
+    );
+}
+
+/// The command `pid` exits with `code` at `t` and its group is gone at once.
+fn ends(sup: &mut Supervisor, pid: i32, code: i32, t: Instant) -> Vec<Action> {
+    sup.handle(exited(pid, code), t);
+    sup.handle(Event::GroupEmpty, t)
+}
+
+fn restart_at(at: Instant) -> Vec<Action> {
+    vec![Action::Arm {
+        timer: Timer::Restart,
+        at,
+    }]
+}
+
+#[test]
+fn which_ends_restart_by_policy() {
+    // (mode, exit code, restarted?)
+    let table = [
+        (Mode::Never, 0, false),
+        (Mode::Never, 1, false),
+        (Mode::OnFailure, 0, false),
+        (Mode::OnFailure, 1, true),
+        (Mode::OnFailure, 137, true),
+        (Mode::Always, 0, true),
+        (Mode::Always, 2, true),
+    ];
+    let t0 = Instant::now();
+    for (mode, code, restarted) in table {
+        let mut sup = Supervisor::new(settings(mode));
+        sup.start();
+        spawned(&mut sup, PID, t0);
+        let want = if restarted {
+            vec![Action::Spawn]
+        } else {
+            vec![Action::Exit(code as u8)]
+        };
+        assert_eq!(
+            ends(&mut sup, PID, code, t0 + s(1)),
+            want,
+            "{mode:?} {code}"
+        );
+    }
+}
+
+#[test]
+fn a_crash_loop_waits_longer_each_time_counted_from_the_exit() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(settings(Mode::OnFailure));
+    sup.start();
+    let mut t = t0;
+    // Restart delays 0, 10, 20, 40: each run lasts 1 s.
+    for (i, delay) in [0u64, 10, 20, 40].into_iter().enumerate() {
+        let pid = PID + i as i32;
+        spawned(&mut sup, pid, t);
+        let exit = t + s(1);
+        sup.handle(exited(pid, 1), exit);
+        // The group takes 2 s to drain; the delay still counts from the exit.
+        let drained = exit + s(2);
+        let got = sup.handle(Event::GroupEmpty, drained);
+        if delay == 0 {
+            assert_eq!(got, vec![Action::Spawn], "restart {i}");
+            t = drained;
+            continue;
+        }
+        let at = exit + s(delay);
+        assert_eq!(got, restart_at(at), "restart {i}");
+        assert!(!sup.is_ready());
+        // Early (stale) timer: nothing.
+        assert_eq!(sup.handle(Event::Timer(Timer::Restart), at - s(1)), vec![]);
+        assert_eq!(
+            sup.handle(Event::Timer(Timer::Restart), at),
+            vec![Action::Spawn]
+        );
+        t = at;
+    }
+    // A delay shorter than the drain: restart at once when drained.
+    let mut sup = Supervisor::new(Settings {
+        restart: restart::Policy {
+            mode: Mode::Always,
+            initial: Duration::from_millis(50),
+            ..restart::Policy::default()
+        },
+        ..settings(Mode::Always)
+    });
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    assert_eq!(ends(&mut sup, PID, 0, t0), vec![Action::Spawn]);
+    spawned(&mut sup, PID + 1, t0);
+    sup.handle(exited(PID + 1, 0), t0);
+    assert_eq!(
+        sup.handle(Event::GroupEmpty, t0 + s(1)),
+        vec![Action::Spawn]
+    );
+}
+
+#[test]
+fn a_stop_signal_during_the_backoff_exits_at_once_with_the_last_status() {
+    let t0 = Instant::now();
+    for stop in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
+        let mut sup = Supervisor::new(settings(Mode::Always));
+        sup.start();
+        spawned(&mut sup, PID, t0);
+        assert_eq!(ends(&mut sup, PID, 7, t0), vec![Action::Spawn]);
+        spawned(&mut sup, PID + 1, t0);
+        assert_eq!(ends(&mut sup, PID + 1, 9, t0), restart_at(t0 + s(10)));
+        // Other signals have no one to go to.
+        assert_eq!(sup.handle(Event::Signal(libc::SIGHUP), t0), vec![]);
+        assert_eq!(sup.handle(Event::Signal(stop), t0), vec![Action::Exit(9)]);
+        assert_eq!(sup.handle(Event::Timer(Timer::Restart), t0 + s(10)), vec![]);
+    }
+}
+
+#[test]
+fn a_stop_signal_while_the_command_runs_or_drains_means_no_restart() {
+    let t0 = Instant::now();
+    // While running: the command exits on SIGTERM; no restart even with `always`.
+    let mut sup = Supervisor::new(settings(Mode::Always));
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    sup.handle(Event::Signal(libc::SIGTERM), t0);
+    assert_eq!(ends(&mut sup, PID, 143, t0), vec![Action::Exit(143)]);
+    // While draining the group after a crash.
+    let mut sup = Supervisor::new(settings(Mode::Always));
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    sup.handle(exited(PID, 1), t0);
+    sup.handle(Event::Signal(libc::SIGINT), t0);
+    assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![Action::Exit(1)]);
+}
+
+fn liveness_settings() -> Settings {
+    let timing = Timing {
+        initial_delay: Duration::ZERO,
+        period: s(1),
+        success_threshold: 1,
+        failure_threshold: 2,
+    };
+    Settings {
+        probes: [None, Some(timing), None],
+        ..settings(Mode::OnFailure)
+    }
+}
+
+fn failure() -> Event {
+    Event::ProbeDone {
+        index: 1,
+        outcome: Outcome {
+            success: false,
+            message: "HTTP probe failed with statuscode: 500".into(),
+            target: "GET http://10.0.0.5:8000/".into(),
+            output: String::new(),
+            duration: Duration::from_millis(1),
+        },
+    }
+}
+
+/// Runs liveness attempt `n` (1-based, one per second from `t`) to a failure.
+fn failed_attempt(sup: &mut Supervisor, t: Instant, n: u64) -> Vec<Action> {
+    let at = t + s(n - 1);
+    let got = sup.handle(Event::Timer(Timer::ProbeTick(1)), at);
+    assert!(got.contains(&Action::StartProbe(1)), "attempt {n}: {got:?}");
+    sup.handle(failure(), at)
+}
+
+#[test]
+fn a_probe_kill_restarts_with_fresh_probe_state() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(liveness_settings());
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    failed_attempt(&mut sup, t0, 1);
+    let got = failed_attempt(&mut sup, t0, 2);
+    assert!(got.contains(&Action::Send {
+        target: Target::Group(PID),
+        signal: libc::SIGTERM
+    }));
+    assert_eq!(sup.probe_failure(), Some(ProbeKind::Liveness));
+    // The app exits 0 on SIGTERM: still a probe kill, so on-failure restarts.
+    let t1 = t0 + s(2);
+    assert_eq!(ends(&mut sup, PID, 0, t1), vec![Action::Spawn]);
+    spawned(&mut sup, PID + 1, t1);
+    assert_eq!(sup.probe_failure(), None);
+    let p = sup.probe(1).unwrap();
+    assert_eq!(
+        (p.attempts, p.run(), p.result),
+        (0, 0, ProbeResult::Success)
+    );
+    // One failure of the new start is 1/2: not a kill.
+    let got = failed_attempt(&mut sup, t1, 1);
+    assert!(
+        !got.iter().any(|a| matches!(a, Action::Send { .. })),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn sigterm_during_a_probe_kill_grace_means_no_restart() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(Settings {
+        restart: restart::Policy {
+            mode: Mode::Always,
+            ..restart::Policy::default()
+        },
+        ..liveness_settings()
+    });
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    failed_attempt(&mut sup, t0, 1);
+    failed_attempt(&mut sup, t0, 2);
+    sup.handle(Event::Signal(libc::SIGTERM), t0 + s(2));
+    let status = exit_status::code::PROBE_FAILED;
+    assert_eq!(
+        ends(&mut sup, PID, 0, t0 + s(3)),
+        vec![Action::Exit(status)]
+    );
+}
+
+#[test]
+fn max_restarts_exits_with_the_last_status() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(Settings {
+        restart: restart::Policy {
+            mode: Mode::Always,
+            initial: Duration::ZERO,
+            max_restarts: Some(2),
+            ..restart::Policy::default()
+        },
+        ..settings(Mode::Always)
+    });
+    sup.start();
+    for (i, code) in [4, 5].into_iter().enumerate() {
+        let pid = PID + i as i32;
+        spawned(&mut sup, pid, t0);
+        assert_eq!(ends(&mut sup, pid, code, t0), vec![Action::Spawn]);
+    }
+    spawned(&mut sup, PID + 9, t0);
+    assert_eq!(ends(&mut sup, PID + 9, 6, t0), vec![Action::Exit(6)]);
+}

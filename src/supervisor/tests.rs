@@ -1,0 +1,271 @@
+//! Table tests of the supervisor: events in, actions out, no process.
+use super::*;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+const PID: i32 = 100;
+
+pub(super) fn settings() -> Settings {
+    Settings {
+        restart: restart::Policy::default(),
+        grace: Duration::from_secs(30),
+        process_group: false,
+        rewrites: Rewrites::default(),
+        expected_codes: ExpectedCodes::default(),
+        warn_on_reap: false,
+        probes: [None, None, None],
+    }
+}
+
+fn exited(pid: i32, code: i32) -> Event {
+    Event::Reaped {
+        pid,
+        status: WaitStatus::Exited(Pid::from_raw(pid), code),
+    }
+}
+
+fn send(target: Target, signal: i32) -> Action {
+    Action::Send { target, signal }
+}
+
+fn running(s: Settings, t0: Instant) -> Supervisor {
+    let mut sup = Supervisor::new(s);
+    assert_eq!(sup.start(), vec![Action::Spawn]);
+    assert_eq!(sup.handle(Event::Spawned { pid: PID }, t0), vec![]);
+    sup
+}
+
+#[test]
+fn signals_before_the_command_exists_are_delivered_once_it_does() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(settings());
+    sup.start();
+    assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
+    assert_eq!(sup.handle(Event::Signal(libc::SIGUSR1), t0), vec![]);
+    assert_eq!(sup.handle(Event::Signal(libc::SIGHUP), t0), vec![]);
+    let got = sup.handle(Event::Spawned { pid: PID }, t0);
+    assert_eq!(
+        got,
+        vec![
+            send(Target::Process(PID), libc::SIGUSR1),
+            send(Target::Process(PID), libc::SIGHUP)
+        ]
+    );
+}
+
+#[test]
+fn pending_signals_are_bounded() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(settings());
+    for sig in 1..=64 {
+        sup.handle(Event::Signal(sig), t0);
+        sup.handle(Event::Signal(sig), t0);
+    }
+    assert_eq!(sup.pending.len(), 64);
+}
+
+#[test]
+fn forwarding_targets_and_rewrites() {
+    let t0 = Instant::now();
+    let mut s = settings();
+    s.rewrites.add("USR1:USR2").unwrap();
+    s.rewrites.add("HUP:0").unwrap();
+    let mut sup = running(s.clone(), t0);
+    let table = [
+        (
+            libc::SIGUSR1,
+            vec![send(Target::Process(PID), libc::SIGUSR2)],
+        ),
+        (libc::SIGHUP, vec![]),
+        (
+            libc::SIGWINCH,
+            vec![send(Target::Process(PID), libc::SIGWINCH)],
+        ),
+    ];
+    for (sig, want) in table {
+        assert_eq!(sup.handle(Event::Signal(sig), t0), want, "{sig}");
+    }
+    s.process_group = true;
+    let mut sup = running(s, t0);
+    assert_eq!(
+        sup.handle(Event::Signal(libc::SIGWINCH), t0),
+        vec![send(Target::Group(PID), libc::SIGWINCH)]
+    );
+}
+
+#[test]
+fn stop_signal_starts_grace_then_sigkill_to_the_group() {
+    let t0 = Instant::now();
+    for stop in [libc::SIGTERM, libc::SIGINT, libc::SIGQUIT] {
+        let mut sup = running(settings(), t0);
+        let at = t0 + Duration::from_secs(30);
+        assert_eq!(
+            sup.handle(Event::Signal(stop), t0),
+            vec![
+                send(Target::Process(PID), stop),
+                Action::Arm {
+                    timer: Timer::Grace,
+                    at
+                }
+            ]
+        );
+        // A second stop signal is forwarded but does not extend the grace.
+        let later = t0 + Duration::from_secs(10);
+        assert_eq!(
+            sup.handle(Event::Signal(libc::SIGTERM), later),
+            vec![send(Target::Process(PID), libc::SIGTERM)]
+        );
+        // Early (stale) timer: nothing.
+        assert_eq!(sup.handle(Event::Timer(Timer::Grace), later), vec![]);
+        assert_eq!(
+            sup.handle(Event::Timer(Timer::Grace), at),
+            vec![send(Target::Group(PID), libc::SIGKILL)]
+        );
+    }
+}
+
+#[test]
+fn rewritten_stop_signal_still_starts_grace() {
+    let t0 = Instant::now();
+    let mut s = settings();
+    s.rewrites.add("TERM:QUIT").unwrap();
+    let mut sup = running(s, t0);
+    let got = sup.handle(Event::Signal(libc::SIGTERM), t0);
+    assert_eq!(got[0], send(Target::Process(PID), libc::SIGQUIT));
+    assert!(matches!(
+        got[1],
+        Action::Arm {
+            timer: Timer::Grace,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn command_exit_drains_its_group_then_exits_with_its_status() {
+    let t0 = Instant::now();
+    let mut sup = running(settings(), t0);
+    let t1 = t0 + Duration::from_secs(1);
+    assert_eq!(
+        sup.handle(exited(PID, 3), t1),
+        vec![
+            send(Target::Group(PID), libc::SIGTERM),
+            Action::CheckGroup { pgid: PID },
+            Action::Arm {
+                timer: Timer::Grace,
+                at: t1 + Duration::from_secs(30)
+            },
+            Action::Arm {
+                timer: Timer::DrainPoll,
+                at: t1 + DRAIN_POLL
+            },
+        ]
+    );
+    // Another member of the group is reaped: check again.
+    assert_eq!(
+        sup.handle(exited(PID + 1, 0), t1),
+        vec![Action::CheckGroup { pgid: PID }]
+    );
+    assert_eq!(sup.handle(Event::GroupEmpty, t1), vec![Action::Exit(3)]);
+    // Done: nothing more happens.
+    assert_eq!(sup.handle(Event::Signal(libc::SIGTERM), t1), vec![]);
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)),
+        vec![]
+    );
+}
+
+#[test]
+fn drain_polls_and_kills_the_rest_after_grace() {
+    let t0 = Instant::now();
+    let mut sup = running(settings(), t0);
+    sup.handle(exited(PID, 0), t0);
+    let t1 = t0 + DRAIN_POLL;
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::DrainPoll), t1),
+        vec![
+            Action::CheckGroup { pgid: PID },
+            Action::Arm {
+                timer: Timer::DrainPoll,
+                at: t1 + DRAIN_POLL
+            }
+        ]
+    );
+    // Signals during draining go to the remaining group.
+    assert_eq!(
+        sup.handle(Event::Signal(libc::SIGHUP), t1),
+        vec![send(Target::Group(PID), libc::SIGHUP)]
+    );
+    let end = t0 + Duration::from_secs(30);
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::Grace), end),
+        vec![send(Target::Group(PID), libc::SIGKILL), Action::Exit(0)]
+    );
+}
+
+#[test]
+fn exit_status_mapping_and_expected_codes() {
+    let t0 = Instant::now();
+    let mut s = settings();
+    s.expected_codes.add(143);
+    let table = [
+        (WaitStatus::Exited(Pid::from_raw(PID), 7), 7),
+        (WaitStatus::Exited(Pid::from_raw(PID), 143), 0),
+        (
+            WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGTERM, false),
+            0,
+        ),
+        (
+            WaitStatus::Signaled(Pid::from_raw(PID), Signal::SIGKILL, false),
+            137,
+        ),
+    ];
+    for (status, want) in table {
+        let mut sup = running(s.clone(), t0);
+        sup.handle(Event::Reaped { pid: PID, status }, t0);
+        assert_eq!(
+            sup.handle(Event::GroupEmpty, t0),
+            vec![Action::Exit(want)],
+            "{status:?}"
+        );
+    }
+}
+
+#[test]
+fn stopped_command_is_not_an_end() {
+    let t0 = Instant::now();
+    let mut sup = running(settings(), t0);
+    let stopped = WaitStatus::Stopped(Pid::from_raw(PID), Signal::SIGSTOP);
+    assert_eq!(
+        sup.handle(
+            Event::Reaped {
+                pid: PID,
+                status: stopped
+            },
+            t0
+        ),
+        vec![]
+    );
+    assert_eq!(
+        sup.handle(Event::Signal(libc::SIGUSR1), t0),
+        vec![send(Target::Process(PID), libc::SIGUSR1)]
+    );
+}
+
+#[test]
+fn orphans_reaped_while_running_change_nothing() {
+    let t0 = Instant::now();
+    let mut sup = running(settings(), t0);
+    assert_eq!(sup.handle(exited(PID + 5, 1), t0), vec![]);
+    assert_eq!(sup.handle(Event::GroupEmpty, t0), vec![]);
+}
+
+#[test]
+fn fork_failure_exits_1() {
+    let mut sup = Supervisor::new(settings());
+    sup.start();
+    assert_eq!(
+        sup.handle(Event::SpawnFailed, Instant::now()),
+        vec![Action::Exit(1)]
+    );
+}
