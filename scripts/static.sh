@@ -18,7 +18,12 @@ else
   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu --workspace >&2
   dir=target/x86_64-unknown-linux-gnu/release
 fi
-cp "$dir/vigil" "$dir/vigil-testapp" "$out/"
+# Copy then rename: a running copy of the old binary ("Text file busy") keeps
+# its inode, and nothing ever sees a half-written file.
+for name in vigil vigil-testapp; do
+  cp "$dir/$name" "$out/.$name.tmp"
+  mv -f "$out/.$name.tmp" "$out/$name"
+done
 for bin in "$out/vigil" "$out/vigil-testapp"; do
   if readelf -lW "$bin" | grep -q 'INTERP'; then echo "static: $bin has an ELF interpreter" >&2; exit 1; fi
   if readelf -dW "$bin" | grep -q 'Dynamic section'; then echo "static: $bin has a dynamic section" >&2; exit 1; fi
