@@ -46,43 +46,76 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
             err("no number")
         });
     }
-    if number.matches('.').count() > 1 || number == "." {
-        return Err(err("not a number"));
-    }
-    let value: f64 = number.parse().map_err(|_| err("not a number"))?;
-    let scale = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" => 60.0,
-        "h" => 3600.0,
+    let unit_nanos: u128 = match unit {
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
         _ => return Err(err("unknown unit")),
     };
-    let secs = value * scale;
-    if !secs.is_finite() || secs > MAX.as_secs_f64() {
+    let nanos = decimal_nanos(number, unit_nanos).map_err(err)?;
+    if nanos > MAX.as_nanos() {
         return Err(err("too large (at most ten years)"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(Duration::from_nanos(nanos as u64))
+}
+
+/// A plain decimal number (`30`, `0.5`, `.25`) times `unit` nanoseconds,
+/// in integers (rounded to the nanosecond): vigil carries no floating point.
+pub fn decimal_nanos(number: &str, unit: u128) -> Result<u128, &'static str> {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err("not a number");
+    }
+    let too_large = "too large (at most ten years)";
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else if whole.len() > 20 {
+        return Err(too_large);
+    } else {
+        whole.parse().map_err(|_| "not a number")?
+    };
+    // Digits past the nanosecond of the largest unit cannot matter.
+    let fraction = &fraction[..fraction.len().min(24)];
+    let mut scale: u128 = 1;
+    let mut part: u128 = 0;
+    for b in fraction.bytes() {
+        part = part * 10 + u128::from(b - b'0');
+        scale *= 10;
+    }
+    let fraction_nanos = (part * unit + scale / 2) / scale;
+    whole
+        .checked_mul(unit)
+        .and_then(|n| n.checked_add(fraction_nanos))
+        .ok_or(too_large)
 }
 
 /// Seconds as a plain number, as in a probe's `*_seconds` fields: `30`, `0.1`.
 pub fn seconds(d: Duration) -> String {
-    let text = format!("{:.3}", d.as_secs_f64());
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+    let millis = d.as_millis();
+    trimmed(millis / 1000, (millis % 1000) as u32, 3)
 }
 
-/// Human form for logs: `30s`, `1.5s`, `500ms`, `1.2ms`.
-pub fn display(d: Duration) -> String {
-    fn trim(s: String) -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-    if d >= Duration::from_secs(1) {
-        format!("{}s", trim(format!("{:.3}", d.as_secs_f64())))
+/// `whole.fraction` with `places` fraction digits, trailing zeros dropped.
+fn trimmed(whole: u128, fraction: u32, places: usize) -> String {
+    let fraction = format!("{fraction:0places$}");
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        whole.to_string()
     } else {
-        format!("{}ms", trim(format!("{:.1}", d.as_secs_f64() * 1000.0)))
+        format!("{whole}.{fraction}")
+    }
+}
+
+/// Human form for logs: `30s`, `1.5s`, `500ms`, `1.2ms` (rounded half up).
+pub fn display(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        let millis = (d.as_nanos() + 500_000) / 1_000_000;
+        format!("{}s", trimmed(millis / 1000, (millis % 1000) as u32, 3))
+    } else {
+        let tenths = (d.as_nanos() + 50_000) / 100_000;
+        format!("{}ms", trimmed(tenths / 10, (tenths % 10) as u32, 1))
     }
 }
 
@@ -140,5 +173,22 @@ mod tests {
         assert_eq!(display(Duration::ZERO), "0ms");
         assert_eq!(display(Duration::from_micros(1234)), "1.2ms");
         assert_eq!(display(Duration::from_millis(90_000)), "90s");
+        assert_eq!(display(Duration::from_micros(999_960)), "1000ms");
+        assert_eq!(display(Duration::from_micros(1_234_567)), "1.235s");
+        assert_eq!(seconds(Duration::from_millis(100)), "0.1");
+        assert_eq!(seconds(Duration::from_secs(30)), "30");
+        assert_eq!(seconds(Duration::from_millis(2050)), "2.05");
+    }
+
+    #[test]
+    fn decimals_without_floating_point() {
+        let s = 1_000_000_000;
+        assert_eq!(decimal_nanos("0.1", s), Ok(100_000_000));
+        assert_eq!(decimal_nanos("1.0000000004", s), Ok(1_000_000_000));
+        assert_eq!(decimal_nanos("1.0000000005", s), Ok(1_000_000_001));
+        assert_eq!(decimal_nanos(".5", 1_000_000), Ok(500_000));
+        assert_eq!(decimal_nanos("2.", s), Ok(2 * s));
+        assert_eq!(decimal_nanos("", s), Err("not a number"));
+        assert_eq!(decimal_nanos("1.2.3", s), Err("not a number"));
     }
 }

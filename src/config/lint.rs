@@ -148,11 +148,11 @@ fn fractional_seconds(r: &Resolved, p: &Probe, out: &mut Vec<Diagnostic>) {
 /// The first `MODEL_HINTS` word the command mentions.
 fn model_hint(command: &Command) -> Option<&'static str> {
     let text = match command {
-        Command::Line { line, .. } => line.to_lowercase(),
-        Command::Script(s) => s.to_lowercase(),
+        Command::Line { line, .. } => line.to_ascii_lowercase(),
+        Command::Script(s) => s.to_ascii_lowercase(),
         Command::Argv(argv) => argv
             .iter()
-            .map(|a| a.to_string_lossy().to_lowercase())
+            .map(|a| a.to_string_lossy().to_ascii_lowercase())
             .collect::<Vec<_>>()
             .join(" "),
     };

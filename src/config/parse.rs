@@ -152,16 +152,19 @@ fn whole_number(ctx: &mut Ctx, v: &Value, path: &str, max: u64, expected: &str) 
 fn seconds_value(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Duration> {
     let max = duration::MAX.as_secs();
     let expected = format!("a number of seconds 0-{max}");
-    number(ctx, v, path, &expected, |text| match text.parse::<f64>() {
-        Ok(n) if n.is_finite() && n <= max as f64 => {
-            let millis = (n * 1000.0).round() as u64;
-            if millis == 0 && n > 0.0 {
-                Err("shorter than a millisecond")
-            } else {
-                Ok(Duration::from_millis(millis))
-            }
+    number(ctx, v, path, &expected, |text| {
+        if text.contains(['e', 'E']) {
+            return Err("write it without an exponent");
         }
-        _ => Err("too large"),
+        let nanos = duration::decimal_nanos(text, 1_000_000_000)?;
+        let millis = (nanos + 500_000) / 1_000_000;
+        if millis > u128::from(max) * 1000 {
+            Err("too large")
+        } else if millis == 0 && nanos > 0 {
+            Err("shorter than a millisecond")
+        } else {
+            Ok(Duration::from_millis(millis as u64))
+        }
     })
 }
 

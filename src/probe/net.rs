@@ -55,11 +55,12 @@ pub fn connected(stream: &TcpStream) -> io::Result<bool> {
 pub fn describe_io(e: &io::Error) -> String {
     let s = e.to_string();
     let s = s.split(" (os error").next().unwrap_or(&s);
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => s.to_string(),
+    // The kernel's messages are ASCII ("Connection refused").
+    let mut out = s.to_string();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_lowercase();
     }
+    out
 }
 
 #[derive(Debug)]
