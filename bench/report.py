@@ -217,6 +217,48 @@ def probes(m):
           f"(no probes: {kib(idle_rss, 'VmRSS')} KiB): {verdict(rss3 < 600)}")
 
 
+def gaps(path):
+    """(exit of run k -> start of run k+1, run k's own start -> exit), µs, in run order,
+    from the `START_NS EXIT_NS` lines of `vigil-testapp restart-child`."""
+    runs = [tuple(int(x) for x in line.split()) for line in path.read_text().splitlines()]
+    between = [(b[0] - a[1]) / 1000 for a, b in zip(runs, runs[1:])]
+    return between, [(e - s) / 1000 for s, e in runs]
+
+
+def restart(m):
+    names = ("vigil", "sh", "bash")
+    cols = {k: gaps(out / f"restart-{k}.txt") for k in names}
+    n = len(cols["vigil"][0])
+    print(f"Restart: from the command's exit to the next run's start, with zero backoff, over "
+          f"{n:,} restarts of `vigil-testapp restart-child` (it records its start and its exit "
+          f"and exits 0); vigil and the reference shells each PID 1 of a fresh PID namespace "
+          f"(load average at the start: {m.get('loadavg_restart', '?')}).")
+    print()
+    print("| exit → next start, µs | vigil `--restart always --backoff-initial 0` "
+          "| reference: a `sh` (dash) loop: vfork, exec, wait | reference: a `bash` loop: "
+          "fork, exec, wait |")
+    print("|---|---:|---:|---:|")
+
+    def row(label, fn):
+        print(f"| {label} | " + " | ".join(fn(*cols[k]) for k in names) + " |")
+
+    row("restarts measured", lambda g, r: f"{len(g):,}")
+    for p in (50, 90, 99):
+        row(f"p{p}", lambda g, r, p=p: f"{pct(sorted(g), p):.0f}")
+    row("max", lambda g, r: f"{max(g):.0f}")
+    row("min", lambda g, r: f"{min(g):.0f}")
+    k = max(1, n // 10)
+    row(f"p50 of the first {k:,} restarts / of the last {k:,}",
+        lambda g, r: f"{pct(sorted(g[:k]), 50):.0f} / {pct(sorted(g[-k:]), 50):.0f}")
+    row("for scale: the command's own run (its start → its exit stamp), p50",
+        lambda g, r: f"{pct(sorted(r), 50):.1f}")
+    print()
+    g = sorted(cols["vigil"][0])
+    print("Targets (restart):")
+    print(f"- restart with zero backoff under 5 ms (exit → next start, p99): p99 {pct(g, 99):.0f} µs, "
+          f"max {g[-1]:.0f} µs over {len(g):,} restarts: {verdict(pct(g, 99) < 5000)}")
+
+
 def main():
     m = keyvals(out / "meta.txt")
     print(f"Run {m['date']} on {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, {m['os']}; "
@@ -225,12 +267,11 @@ def main():
     print(f"Versions: {m['vigil']}; {m['tini-static']}; {m['dumb-init']}; "
           f"catatonit {m['catatonit']}; {m['hyperfine']}.")
     print()
-    if (out / "size.tsv").exists():
-        inits(m)
-    if (out / "probe-schedule.txt").exists():
-        if (out / "size.tsv").exists():
+    parts = [(inits, "size.tsv"), (probes, "probe-schedule.txt"), (restart, "restart-vigil.txt")]
+    for i, part in enumerate(part for part, marker in parts if (out / marker).exists()):
+        if i:
             print()
-        probes(m)
+        part(m)
 
 
 main()

@@ -7,8 +7,8 @@
 #
 # Knobs (environment): BENCH_STARTUP_RUNS (300), BENCH_REAP_RUNS (5),
 # BENCH_ORPHANS (10000), BENCH_LATENCY_RUNS (200), BENCH_PROBE_ATTEMPTS (10000),
-# BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_ONLY (inits or probes: one part only;
-# default both).
+# BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_RESTARTS (1000), BENCH_ONLY (inits,
+# probes or restart: one part only; default all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 static=$(realpath "${1:-target/static}")
@@ -19,8 +19,9 @@ ORPHANS=${BENCH_ORPHANS:-10000}
 LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 PROBE_ATTEMPTS=${BENCH_PROBE_ATTEMPTS:-10000}
 SCHEDULE_ATTEMPTS=${BENCH_PROBE_SCHEDULE_ATTEMPTS:-600}
+RESTARTS=${BENCH_RESTARTS:-1000}
 ONLY=${BENCH_ONLY:-}
-case $ONLY in '' | inits | probes) ;; *) echo "bench: BENCH_ONLY is inits or probes, not '$ONLY'" >&2; exit 1 ;; esac
+case $ONLY in '' | inits | probes | restart) ;; *) echo "bench: BENCH_ONLY is inits, probes or restart, not '$ONLY'" >&2; exit 1 ;; esac
 VIGIL=$static/vigil
 APP=$static/vigil-testapp
 TRUE=/bin/true
@@ -93,7 +94,7 @@ fi
 # --- the inits side by side (BENCH_ONLY=inits) ------------------------------
 inits() {
   # --- 1. size ---------------------------------------------------------------
-  say "1/6 binary size"
+  say "1/7 binary size"
   for n in "${names[@]}"; do
     bin=${init[$n]%% *}
     if readelf -lW "$bin" | grep -q INTERP; then linkage=dynamic; else linkage=static; fi
@@ -103,7 +104,7 @@ inits() {
   # --- 2. idle RSS -----------------------------------------------------------
   # The init is PID 1 of a new PID namespace and its child sleeps; we read the
   # init's own /proc/PID/status and smaps_rollup (pid as seen from outside).
-  say "2/6 idle RSS"
+  say "2/7 idle RSS"
   child_of() { # first process whose parent is $1
     local p
     for p in /proc/[0-9]*; do
@@ -124,7 +125,7 @@ inits() {
   done
 
   # --- 3. startup ------------------------------------------------------------
-  say "3/6 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
+  say "3/7 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
   args=(-N --warmup 20 --runs "$STARTUP_RUNS" --style basic)
   direct=(-n true "$TRUE")
   pid1=(-n true "unshare --pid --fork $TRUE")
@@ -138,7 +139,7 @@ inits() {
   hyperfine "${args[@]}" --export-json "$out/startup-pid1.json" "${pid1[@]}" >"$out/startup-pid1.log" 2>&1
 
   # --- 4. reaping ------------------------------------------------------------
-  say "4/6 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
+  say "4/7 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
   for n in "${names[@]}"; do
     c="$PID1 ${init[$n]} $APP orphans $ORPHANS --wait 60"
     cmd "orphans: hyperfine -N --warmup 1 --runs $REAP_RUNS --output $out/orphans-$n.log --export-json $out/orphans-$n.json '$c'"
@@ -151,7 +152,7 @@ inits() {
   done
 
   # --- 5. signal forwarding --------------------------------------------------
-  say "5/6 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
+  say "5/7 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
   for n in "${names[@]}"; do
     cmd "latency: $APP latency --runs $LATENCY_RUNS --out $out/latency-$n.txt -- ${init[$n]}"
     "$APP" latency --runs "$LATENCY_RUNS" --out "$out/latency-$n.txt" -- ${init[$n]} >"$out/latency-$n.summary"
@@ -163,13 +164,43 @@ inits() {
 # schedule error and RSS with three probes. bench/probes.py runs it all and
 # appends its command lines to commands.txt.
 probes() {
-  say "6/6 probes: CPU of $PROBE_ATTEMPTS attempts per handler, schedule error, RSS (2-3 minutes)"
+  say "6/7 probes: CPU of $PROBE_ATTEMPTS attempts per handler, schedule error, RSS (2-3 minutes)"
   echo "loadavg_probes=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
   python3 bench/probes.py --vigil "$VIGIL" --app "$APP" --out "$out" \
     --attempts "$PROBE_ATTEMPTS" --schedule-attempts "$SCHEDULE_ATTEMPTS"
 }
 
-if [[ $ONLY != probes ]]; then inits; fi
-if [[ $ONLY != inits ]]; then probes; fi
+# --- 7. restart (BENCH_ONLY=restart) -----------------------------------------
+# vigil alone: from the command's exit to the next run's start, with zero
+# backoff. The command is `vigil-testapp restart-child FILE`, which appends
+# `START_NS EXIT_NS` (CLOCK_MONOTONIC) to FILE and exits 0; N restarts give
+# N+1 lines and N gaps (report.py). The references run the same command again
+# and again from a shell loop, also as PID 1: dash (`sh`, which starts it with
+# vfork) and bash (fork), each then exec and wait.
+restart() {
+  say "7/7 restart: $RESTARTS restarts with zero backoff, and shell loops as the reference"
+  echo "loadavg_restart=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
+  local stamps=$PWD/$out/restart-vigil.txt rc=0 shell
+  local c=($PID1 "$VIGIL" --restart always --backoff-initial 0 --max-restarts "$RESTARTS" -- "$APP" restart-child "$stamps")
+  : >"$stamps"
+  cmd "restart: ${c[*]} 2>$out/restart-vigil.log"
+  "${c[@]}" 2>"$out/restart-vigil.log" || rc=$?
+  if ((rc != 0)) || [[ $(wc -l <"$stamps") != $((RESTARTS + 1)) ]] ||
+    ! grep -q "giving up: the command was restarted $RESTARTS times" "$out/restart-vigil.log"; then
+    say "restart: vigil exited $rc with $(wc -l <"$stamps") runs recorded, want 0 and $((RESTARTS + 1)); see $out/restart-vigil.log"
+    exit 1
+  fi
+  local script='i=0; while [ $i -le "$1" ]; do "$2" restart-child "$3"; i=$((i + 1)); done'
+  for shell in sh bash; do
+    stamps=$PWD/$out/restart-$shell.txt
+    : >"$stamps"
+    cmd "restart: $PID1 $shell -c '$script' $shell $RESTARTS $APP $stamps"
+    $PID1 "$shell" -c "$script" "$shell" "$RESTARTS" "$APP" "$stamps"
+  done
+}
+
+if [[ -z $ONLY || $ONLY == inits ]]; then inits; fi
+if [[ -z $ONLY || $ONLY == probes ]]; then probes; fi
+if [[ -z $ONLY || $ONLY == restart ]]; then restart; fi
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
 python3 bench/report.py "$out" | tee "$out/results.md"

@@ -179,6 +179,46 @@ vigil_check_in_the_container() {
   [[ $OUT == *'vigil accepts decimals, but EAS and Kubernetes take whole seconds'* ]] || fail "no decimal-seconds warning"
 }
 
+# The restart policy restarts the command in place: same container, same PID 1.
+# A command that always exits 1: restarted at once, then after 100 and 200 ms,
+# then vigil gives up with the command's last status.
+restart_on_failure_backs_off_then_gives_up() {
+  local c t0
+  t0=$(date +%s%N)
+  c=$(start restart-backoff --entrypoint /vigil "$IMG" \
+    --restart on-failure --backoff-initial 100ms --max-restarts 3 -- $APP exit 1)
+  wait_until 15 "the container to exit" stopped "$c"
+  echo "the container ran for about $(millis_since "$t0") ms (start to seen stopped)"
+  expect "exit code" "$(state "$c" ExitCode)" 1
+  expect_log "$c" "restarting now (attempt 1, exit status 1)"
+  expect_log "$c" "restarting in 100ms (attempt 2, exit status 1)"
+  expect_log "$c" "restarting in 200ms (attempt 3, exit status 1)"
+  expect_log "$c" "giving up: the command was restarted 3 times"
+  expect "restart lines" "$(log_lines "$c" "restarting ")" 3
+}
+
+# A liveness probe stops the app; --restart always starts it again, the
+# probe stops it again (the control file still says 500), and with
+# --max-restarts 1 vigil gives up with 3, a probe kill's status. No startup
+# probe (the EAS file's would fail on 500s for 10 s before giving up), and the
+# probe targets 127.0.0.1, so no network is needed.
+restart_after_a_liveness_kill() {
+  local c liveness
+  liveness='{"http_get": {"path": "/", "port": 8000, "host": "127.0.0.1"},
+    "initial_delay_seconds": 0.2, "period_seconds": 0.1, "failure_threshold": 2}'
+  c=$(start restart-liveness -e VIGIL_VERBOSITY=3 --entrypoint /vigil "$IMG" \
+    --restart always --max-restarts 1 --liveness "$liveness" \
+    -- $APP http --port 8000 --bind 127.0.0.1 --control /tmp/control)
+  wait_until 15 "a liveness success" log_has "$c" "liveness probe succeeded"
+  put_file "$c" /tmp/control "* status 500"
+  wait_until 15 "the container to exit after the fault" stopped "$c"
+  expect "exit code" "$(state "$c" ExitCode)" 3
+  expect_log "$c" "restarting now (attempt 1, liveness probe failed)"
+  expect_log "$c" "giving up: the command was restarted 1 times"
+  expect "liveness kills" "$(log_lines "$c" "liveness probe failed 2 times in a row: stopping the command")" 2
+  expect "starts of the app" "$(log_lines "$c" "spawned /vigil-testapp as pid")" 2
+}
+
 run_all() {
   run_scenario "exit code passes through (7, and 143 for death by SIGTERM)" exit_code_passes_through
   run_scenario "docker stop: SIGTERM reaches the command, exit 0" docker_stop_forwards_term
@@ -191,4 +231,6 @@ run_all() {
   run_scenario "service.json (EAS): ready, then liveness fails 3 times on 500s: exit 3" eas_liveness_failure_stops_the_app
   run_scenario "an app on 127.0.0.1 only: the pod IP probe is refused with a hint, never ready" loopback_app_is_never_ready
   run_scenario "vigil check: a bad port is exit 2 with its JSON path and line:column" vigil_check_in_the_container
+  run_scenario "--restart on-failure: restarted now, in 100ms, in 200ms, then gives up with exit 1" restart_on_failure_backs_off_then_gives_up
+  run_scenario "--restart always: a liveness kill restarts the app once, then exit 3" restart_after_a_liveness_kill
 }

@@ -19,6 +19,10 @@
 //!   reap-child N DIR                         waits for DIR/go, leaves N
 //!                                            orphans, writes DIR/made, exits
 //!                                            once DIR/done exists
+//!   restart-child FILE [CODE]                appends `START_NS EXIT_NS` to
+//!                                            FILE and exits with CODE (0):
+//!                                            the command a restart benchmark
+//!                                            restarts (bench/run.sh)
 //!
 //! Drivers print one summary line (`runs=.. p50_us=.. p99_us=..`) and write
 //! every sample, one per line, to --out.
@@ -31,7 +35,7 @@ use std::time::{Duration, Instant};
 pub fn handles(mode: &str) -> bool {
     matches!(
         mode,
-        "latency" | "latency-child" | "reap-drain" | "reap-child"
+        "latency" | "latency-child" | "reap-drain" | "reap-child" | "restart-child"
     )
 }
 
@@ -39,6 +43,10 @@ pub fn run(mode: &str, rest: &[String]) {
     match mode {
         "latency-child" => latency_child(Path::new(arg(rest, 0))),
         "reap-child" => reap_child(arg(rest, 0).parse().expect("N"), Path::new(arg(rest, 1))),
+        "restart-child" => restart_child(
+            arg(rest, 0),
+            rest.get(1).map_or(0, |c| c.parse().expect("CODE")),
+        ),
         "latency" => {
             let (opts, init) = split(rest);
             let runs = opt(opts, "--runs", 200);
@@ -315,6 +323,40 @@ fn fork_orphan_own_session() {
         if pid > 0 {
             libc::waitpid(pid, std::ptr::null_mut(), 0);
         }
+    }
+}
+
+/// One run of the command a restart benchmark restarts: the time it started
+/// and the time it is about to exit, one line appended to `file`. The start is
+/// taken as soon as `main` has picked this mode, after exec and the runtime's
+/// start-up (a few µs for this static binary); the exit stamp comes before the
+/// one `write` and `_exit`, so the gap to the next run's start contains them.
+fn restart_child(file: &str, code: i32) -> ! {
+    let start = monotonic_ns();
+    let path = std::ffi::CString::new(file).unwrap_or_else(|_| die("FILE has a NUL byte"));
+    // SAFETY: open takes a NUL-terminated path and integer flags.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC,
+            0o644,
+        )
+    };
+    if fd < 0 {
+        die(&format!("open {file}: {}", std::io::Error::last_os_error()));
+    }
+    let line = format!("{start} {}\n", monotonic_ns());
+    // SAFETY: write reads `line`'s bytes, which outlive the call; _exit
+    // ends the process without running anything else.
+    unsafe {
+        // O_APPEND: one write, one whole line.
+        if libc::write(fd, line.as_ptr().cast(), line.len()) != line.len() as isize {
+            die(&format!(
+                "write {file}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        libc::_exit(code)
     }
 }
 
