@@ -56,7 +56,8 @@ Options:
                        The longest delay between restarts (default 300s).
   --backoff-reset DURATION
                        A command that ran this long starts a fresh sequence (default 600s).
-  --max-restarts N     Give up after N restarts: exit with the command's last status.
+  --max-restarts N     Give up after N restarts in all: exit with the status of the
+                       last end (3 if a probe stopped it).
 
 vigil check [--json] [--strict] [--container N] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
@@ -146,6 +147,11 @@ impl From<lexopt::Error> for UsageError {
 
 fn env_str(env: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<String> {
     env(name).map(|v| v.to_string_lossy().into_owned())
+}
+
+/// A variable that carries a value: empty counts as unset (an `ENV X=` line).
+fn env_value(env: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<String> {
+    env_str(env, name).filter(|v| !v.trim().is_empty())
 }
 
 fn first_env(env: &dyn Fn(&str) -> Option<OsString>, names: [&str; 2]) -> Option<(String, String)> {
@@ -249,17 +255,20 @@ pub fn parse(
         config: ConfigFlags::default(),
         command: Vec::new(),
     };
-    if let Some((name, v)) = first_env(env, ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]) {
+    let verbosity = ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]
+        .into_iter()
+        .find_map(|n| env_value(env, n).map(|v| (n, v)));
+    if let Some((name, v)) = verbosity {
         opts.verbosity = v
             .trim()
             .parse()
             .map_err(|_| UsageError(format!("invalid {name} '{v}': expected a number 0-4")))?;
     }
-    if let Some(v) = env_str(env, "VIGIL_GRACE") {
+    if let Some(v) = env_value(env, "VIGIL_GRACE") {
         opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
     }
     for (name, key) in RESTART_ENV {
-        if let Some(v) = env_str(env, name) {
+        if let Some(v) = env_value(env, name) {
             restart_option(&mut opts.restart, key, &v, name)?;
         }
     }
@@ -406,6 +415,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(o.verbosity, 0);
+        // An empty value (`ENV VIGIL_GRACE=`) is unset, for every value variable.
+        let empty = [
+            ("VIGIL_GRACE", ""),
+            ("VIGIL_VERBOSITY", " "),
+            ("VIGIL_RESTART", ""),
+            ("VIGIL_BACKOFF_INITIAL", ""),
+            ("VIGIL_MAX_RESTARTS", ""),
+        ];
+        let o = run(&["app"], &empty).unwrap();
+        assert_eq!((o.grace, o.verbosity), (DEFAULT_GRACE, 1));
+        assert_eq!(o.restart, restart::Policy::default());
     }
 
     #[test]
@@ -505,6 +525,7 @@ mod tests {
                 "invalid TINI_VERBOSITY",
             ),
             (&["app"], &[("VIGIL_GRACE", "x")], "VIGIL_GRACE"),
+            (&["app"], &[("VIGIL_RESTART", "x")], "VIGIL_RESTART"),
             (&["--container", "x", "app"], &[], "invalid --container 'x'"),
             (
                 &["--container", "-1", "app"],

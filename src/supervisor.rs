@@ -286,6 +286,16 @@ impl Supervisor {
         out
     }
 
+    /// The signal vigil itself stops the command with (a probe stop, the drain
+    /// of its group): SIGTERM as `--rewrite` maps it, so an nginx behind
+    /// `--rewrite TERM:QUIT` stops gracefully here too.
+    fn stop_signal(&self) -> i32 {
+        match self.settings.rewrites.apply(libc::SIGTERM) {
+            Some(sig) => sig,
+            None => libc::SIGTERM, // dropped for senders outside; vigil still stops
+        }
+    }
+
     fn forward(&self, target: Target, sig: i32, out: &mut Vec<Action>) {
         match self.settings.rewrites.apply(sig) {
             Some(to) => {
@@ -398,7 +408,7 @@ impl Supervisor {
                 out.extend([
                     Action::Send {
                         target: Target::Group(main),
-                        signal: libc::SIGTERM,
+                        signal: self.stop_signal(),
                     },
                     Action::CheckGroup { pgid: main },
                     Action::Arm {
@@ -539,7 +549,14 @@ impl Supervisor {
         let attempts = p.attempts;
         let run = p.run().min(threshold);
         let took = crate::duration::display(outcome.duration);
-        if outcome.success {
+        if outcome.success && outcome.warning {
+            warn!(
+                "{} probe succeeded with a warning ({run}/{threshold}) in {took}: {} ({})",
+                kind.name(),
+                outcome.message,
+                outcome.target
+            );
+        } else if outcome.success {
             debug!(
                 "{} probe succeeded ({run}/{threshold}) in {took}: {} ({})",
                 kind.name(),
@@ -588,7 +605,7 @@ impl Supervisor {
                 };
                 out.push(Action::Send {
                     target: Target::Group(pid),
-                    signal: libc::SIGTERM,
+                    signal: self.stop_signal(),
                 });
                 out.push(Action::Arm {
                     timer: Timer::Grace,

@@ -24,6 +24,8 @@ const MAX_KILLED: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub success: bool,
+    /// A success the kubelet reports as a warning (a redirect it did not follow).
+    pub warning: bool,
     /// Why, in the kubelet's words where it has some.
     pub message: String,
     /// What was probed: `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
@@ -58,6 +60,7 @@ enum Step {
     Redirect(HttpPlan),
     Done {
         success: bool,
+        warning: bool,
         message: String,
         output: String,
         close: Close,
@@ -68,6 +71,7 @@ impl Step {
     fn done(success: bool, message: String, close: Close) -> Step {
         Step::Done {
             success,
+            warning: false,
             message,
             output: String::new(),
             close,
@@ -85,6 +89,7 @@ fn outcome(
 ) -> Outcome {
     Outcome {
         success,
+        warning: false,
         message,
         target,
         output,
@@ -101,6 +106,7 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
         .collect();
     let done = |success, message| Step::Done {
         success,
+        warning: false,
         message,
         output: body.clone(),
         close: Close::Graceful,
@@ -114,9 +120,13 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
             let follow = r
                 .location
                 .as_deref()
-                .filter(|_| redirects < MAX_REDIRECTS)
                 .and_then(|loc| net::redirect_target(plan, loc));
             match follow {
+                // Go's client, which the kubelet uses, gives up and fails.
+                Some(_) if redirects >= MAX_REDIRECTS => done(
+                    false,
+                    format!("HTTP probe failed: stopped after {MAX_REDIRECTS} redirects"),
+                ),
                 Some((host, port, path)) => {
                     let ip = if host == plan.host {
                         Ok(plan.addr.ip())
@@ -128,14 +138,17 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
                         Err(e) => done(false, e.0),
                     }
                 }
-                None => done(
-                    true,
-                    format!(
+                None => Step::Done {
+                    success: true,
+                    warning: true,
+                    message: format!(
                         "HTTP probe succeeded with a redirect it did not follow (statuscode: {}, Location: {})",
                         r.status,
                         r.location.as_deref().unwrap_or("none")
                     ),
-                ),
+                    output: body,
+                    close: Close::Graceful,
+                },
             }
         }
         _ => done(
@@ -227,6 +240,7 @@ impl Runner {
         let failed = |target: String, message: String| {
             Started::Done(Outcome {
                 success: false,
+                warning: false,
                 message,
                 target,
                 output: String::new(),
@@ -341,6 +355,7 @@ impl Runner {
             }
             Step::Done {
                 success,
+                warning,
                 message,
                 output,
                 close,
@@ -350,7 +365,9 @@ impl Runner {
                     Io::Http { exchange, .. } => net::close(registry, exchange.stream, close),
                     Io::Exec(_) => unreachable!("exec attempts end when reaped"),
                 }
-                Some(outcome(a.started, a.target, success, message, output, now))
+                let mut o = outcome(a.started, a.target, success, message, output, now);
+                o.warning = warning;
+                Some(o)
             }
         }
     }
@@ -390,6 +407,7 @@ impl Runner {
         }
         Some(Outcome {
             success: false,
+            warning: false,
             message,
             target: a.target,
             output,
@@ -422,6 +440,7 @@ impl Runner {
             index,
             Outcome {
                 success: ok,
+                warning: false,
                 message,
                 target: a.target,
                 output,

@@ -186,6 +186,7 @@ fn failure() -> Event {
         index: 1,
         outcome: Outcome {
             success: false,
+            warning: false,
             message: "HTTP probe failed with statuscode: 500".into(),
             target: "GET http://10.0.0.5:8000/".into(),
             output: String::new(),

@@ -269,3 +269,23 @@ fn fork_failure_exits_1() {
         vec![Action::Exit(1)]
     );
 }
+
+#[test]
+fn vigil_stops_the_group_with_sigterm_as_rewritten() {
+    let t0 = Instant::now();
+    // (rewrite, the signal the drain sends)
+    let table = [
+        (None, libc::SIGTERM),
+        (Some("TERM:QUIT"), libc::SIGQUIT),
+        (Some("TERM:0"), libc::SIGTERM),
+    ];
+    for (rewrite, want) in table {
+        let mut s = settings();
+        if let Some(r) = rewrite {
+            s.rewrites.add(r).unwrap();
+        }
+        let mut sup = running(s, t0);
+        let got = sup.handle(exited(PID, 0), t0);
+        assert_eq!(got[0], send(Target::Group(PID), want), "{rewrite:?}");
+    }
+}
