@@ -214,7 +214,7 @@ restart_after_a_liveness_kill() {
   wait_until 15 "the container to exit after the fault" stopped "$c"
   expect "exit code" "$(state "$c" ExitCode)" 3
   expect_log "$c" "restarting now (attempt 1, liveness probe failed)"
-  expect_log "$c" "giving up: the command was restarted 1 times"
+  expect_log "$c" "giving up: the command was restarted 1 time"
   expect "liveness kills" "$(log_lines "$c" "liveness probe failed 2 times in a row: stopping the command")" 2
   expect "starts of the app" "$(log_lines "$c" "spawned /vigil-testapp as pid")" 2
 }

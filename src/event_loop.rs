@@ -84,6 +84,7 @@ impl EventLoop {
                         self.runner
                             .on_event(index, self.poll.registry(), Instant::now())
                     {
+                        self.timers.cancel(Timer::ProbeDeadline(index));
                         self.queue.push_back(Event::ProbeDone { index, outcome });
                     }
                 } else if event.token() == CLOCK {
@@ -110,6 +111,7 @@ impl EventLoop {
                                 Instant::now(),
                             ) {
                                 Reap::Done(index, outcome) => {
+                                    self.timers.cancel(Timer::ProbeDeadline(index));
                                     self.queue.push_back(Event::ProbeDone { index, outcome })
                                 }
                                 Reap::Swallowed => {}

@@ -573,10 +573,7 @@ impl Supervisor {
         }
         match (kind, flipped) {
             (ProbeKind::Startup, Some(ProbeResult::Success)) => {
-                notice!(
-                    "startup: succeeded after {attempts} attempt{}",
-                    if attempts == 1 { "" } else { "s" }
-                );
+                notice!("startup: succeeded after {}", counted(attempts, "attempt"));
             }
             (ProbeKind::Readiness, Some(r)) => {
                 notice!(
@@ -590,9 +587,9 @@ impl Supervisor {
             }
             (ProbeKind::Startup | ProbeKind::Liveness, Some(ProbeResult::Failure)) => {
                 warn!(
-                    "{} probe failed {} times in a row: stopping the command (pid {pid}): {} ({})",
+                    "{} probe failed {} in a row: stopping the command (pid {pid}): {} ({})",
                     kind.name(),
-                    threshold,
+                    counted(u64::from(threshold), "time"),
                     outcome.message,
                     outcome.target
                 );
@@ -662,8 +659,9 @@ impl Supervisor {
             }
             (Decision::GiveUp { restarts }, _) => {
                 warn!(
-                    "giving up: the command was restarted {restarts} times (--max-restarts); \
-                     exiting with status {code}"
+                    "giving up: the command was restarted {} (--max-restarts); \
+                     exiting with status {code}",
+                    counted(u64::from(restarts), "time")
                 );
                 self.phase = Phase::Done;
                 out.push(Action::Exit(code));
@@ -674,6 +672,11 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// "1 time", "3 times".
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// "exited with status 3", "killed by SIGTERM".

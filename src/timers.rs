@@ -1,51 +1,69 @@
-//! The deadline heap: timers are not mio's job, so the event loop keeps its
-//! deadlines here and arms its clock (a timerfd) for the nearest one. Stale entries
-//! are harmless: whoever receives a timer checks that it is still due.
+//! The event loop's timers: at most one deadline per timer (a probe's next
+//! tick, the grace period, ...), so arming a timer again moves it and nothing
+//! accumulates however fast the command restarts. The event loop arms its
+//! clock (a timerfd) for the nearest deadline. A timer that fires after the
+//! state moved on is harmless: whoever receives it checks that it is due.
+//! There are a handful of timers, so a linear scan finds the nearest.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 #[derive(Debug)]
 pub struct Timers<T: Ord> {
-    heap: BinaryHeap<Reverse<(Instant, u64, T)>>,
+    /// Each timer's deadline and arming sequence (earlier arming fires first
+    /// among equal deadlines).
+    armed: BTreeMap<T, (Instant, u64)>,
     seq: u64,
 }
 
 impl<T: Ord> Default for Timers<T> {
     fn default() -> Self {
         Timers {
-            heap: BinaryHeap::new(),
+            armed: BTreeMap::new(),
             seq: 0,
         }
     }
 }
 
-impl<T: Ord> Timers<T> {
+impl<T: Ord + Copy> Timers<T> {
+    /// Arms `what` for `at`, replacing its previous deadline.
     pub fn arm(&mut self, at: Instant, what: T) {
         self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, what)));
+        self.armed.insert(what, (at, self.seq));
+    }
+
+    pub fn cancel(&mut self, what: T) {
+        self.armed.remove(&what);
+    }
+
+    fn nearest(&self) -> Option<(T, Instant)> {
+        self.armed
+            .iter()
+            .min_by_key(|(_, when)| **when)
+            .map(|(t, (at, _))| (*t, *at))
     }
 
     /// The nearest deadline, `None` when empty.
     pub fn next(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        self.nearest().map(|(_, at)| at)
     }
 
     /// Removes and returns the next timer that is due at `now`, earliest first.
     pub fn pop_due(&mut self, now: Instant) -> Option<T> {
-        match self.heap.peek() {
-            Some(Reverse((at, _, _))) if *at <= now => self.heap.pop().map(|Reverse((_, _, t))| t),
-            _ => None,
+        let (what, at) = self.nearest()?;
+        if at > now {
+            return None;
         }
+        self.armed.remove(&what);
+        Some(what)
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.armed.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.armed.is_empty()
     }
 }
 
@@ -71,6 +89,25 @@ mod tests {
         assert_eq!(t.pop_due(t1), None);
         assert_eq!(t.next(), Some(t0 + Duration::from_millis(30)));
         assert_eq!(t.pop_due(t0 + Duration::from_secs(1)), Some("c"));
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn arming_again_moves_a_timer_and_cancel_removes_it() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut t = Timers::default();
+        for i in 0..1000 {
+            t.arm(t0 + ms(i), "grace");
+        }
+        t.arm(t0 + ms(5), "tick");
+        assert_eq!(t.len(), 2, "re-arming does not accumulate");
+        assert_eq!(t.next(), Some(t0 + ms(5)));
+        assert_eq!(t.pop_due(t0 + ms(998)), Some("tick"));
+        assert_eq!(t.pop_due(t0 + ms(998)), None, "grace moved to 999");
+        t.arm(t0, "tick");
+        t.cancel("tick");
+        assert_eq!(t.pop_due(t0 + ms(999)), Some("grace"));
         assert!(t.is_empty());
     }
 }

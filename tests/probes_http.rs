@@ -82,7 +82,7 @@ fn every_failure_cause_is_named_in_the_log() {
         assert!(log.contains(cause), "{rules:?}: no {cause:?} in\n{log}");
         assert!(log.contains(also), "{rules:?}: no {also:?} in\n{log}");
         assert!(
-            log.contains("liveness probe failed 1 times in a row: stopping the command"),
+            log.contains("liveness probe failed 1 time in a row: stopping the command"),
             "{rules:?}\n{log}"
         );
     }

@@ -156,7 +156,7 @@ fn startup_gates_liveness_and_readiness() {
         &[
             "startup: succeeded after",
             "liveness probe failed (1/1)",
-            "liveness probe failed 1 times in a row",
+            "liveness probe failed 1 time in a row",
         ],
     );
     assert!(p[0] < p[1] && p[1] < p[2], "{}", run.log());
