@@ -31,7 +31,7 @@ test: check static unit integration ## everything: lint, static build, unit, bin
 bench: static ## benchmarks against tini, dumb-init and catatonit; writes bench/out/ (see BENCHMARKS.md)
 	bench/run.sh $(STATIC_DIR)
 
-demo: static ## run a real app under vigil
+demo: static ## vigil checks and runs demo/service.json (a model-serving app and its probes), then stops it
 	scripts/demo.sh $(STATIC_DIR)
 
 clean:
