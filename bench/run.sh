@@ -5,7 +5,7 @@
 # Raw results go to bench/out/ (gitignored); the markdown table is printed and
 # saved as bench/out/results.md. BENCHMARKS.md explains every measurement.
 #
-# Knobs (environment): BENCH_STARTUP_RUNS (300), BENCH_REAP_RUNS (5),
+# Knobs (environment): BENCH_STARTUP_RUNS (300), BENCH_REAP_RUNS (15),
 # BENCH_ORPHANS (10000), BENCH_LATENCY_RUNS (200), BENCH_PROBE_ATTEMPTS (10000),
 # BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_RESTARTS (1000), BENCH_ONLY (inits,
 # probes or restart: one part only; default all three).
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 static=$(realpath "${1:-target/static}")
 out=bench/out
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-300}
-REAP_RUNS=${BENCH_REAP_RUNS:-5}
+REAP_RUNS=${BENCH_REAP_RUNS:-15}
 ORPHANS=${BENCH_ORPHANS:-10000}
 LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 PROBE_ATTEMPTS=${BENCH_PROBE_ATTEMPTS:-10000}
