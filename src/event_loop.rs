@@ -4,7 +4,7 @@
 //! events to the supervisor and performs the actions it returns; probe I/O is
 //! the runner's, and only its outcomes reach the supervisor.
 
-use crate::probe::runner::{self, Reap, Runner, Started};
+use crate::probe::runner::{self, Outcome, Reap, Runner, Started};
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::{process, signals, spawn};
@@ -12,6 +12,7 @@ use crate::timers::Timers;
 use crate::{debug, fatal};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
+use nix::sys::wait::WaitStatus;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -60,6 +61,7 @@ impl EventLoop {
         let mut events = Events::with_capacity(64);
         let mut signals = Vec::new();
         let mut reaped = Vec::new();
+        let mut outcomes = Vec::new();
         for action in supervisor.start() {
             if let Some(code) = self.perform(action) {
                 return Ok(code);
@@ -78,51 +80,27 @@ impl EventLoop {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            // Signals and reaps first, probe outcomes after: when the command
+            // died and a probe failed in the same turn (connection refused
+            // because the app is gone), the command's own end is what counts.
+            if events.iter().any(|e| e.token() == SIGNALS) {
+                self.on_signals(&mut signals, &mut reaped, &mut outcomes)?;
+            }
             for event in events.iter() {
                 if let Some(index) = runner::index_of(event.token()) {
                     if let Some(outcome) =
                         self.runner
                             .on_event(index, self.poll.registry(), Instant::now())
                     {
-                        self.timers.cancel(Timer::ProbeDeadline(index));
-                        self.queue.push_back(Event::ProbeDone { index, outcome });
+                        outcomes.push((index, outcome));
                     }
                 } else if event.token() == CLOCK {
                     self.clock.acknowledge();
-                } else if event.token() == SIGNALS {
-                    signals.clear();
-                    signals::drain(&mut self.signal_fd, &mut signals)?;
-                    let mut child_ended = false;
-                    for &sig in &signals {
-                        if sig == libc::SIGCHLD {
-                            child_ended = true;
-                        } else {
-                            self.queue.push_back(Event::Signal(sig));
-                        }
-                    }
-                    if child_ended {
-                        reaped.clear();
-                        process::reap_all(&mut reaped);
-                        for &(pid, status) in &reaped {
-                            match self.runner.on_reaped(
-                                pid,
-                                status,
-                                self.poll.registry(),
-                                Instant::now(),
-                            ) {
-                                Reap::Done(index, outcome) => {
-                                    self.timers.cancel(Timer::ProbeDeadline(index));
-                                    self.queue.push_back(Event::ProbeDone { index, outcome })
-                                }
-                                Reap::Swallowed => {}
-                                Reap::NotOurs => {
-                                    self.note_exec_failure(pid);
-                                    self.queue.push_back(Event::Reaped { pid, status });
-                                }
-                            }
-                        }
-                    }
                 }
+            }
+            for (index, outcome) in outcomes.drain(..) {
+                self.timers.cancel(Timer::ProbeDeadline(index));
+                self.queue.push_back(Event::ProbeDone { index, outcome });
             }
             let now = Instant::now();
             while let Some(timer) = self.timers.pop_due(now) {
@@ -151,6 +129,45 @@ impl EventLoop {
             }
         }
         None
+    }
+
+    /// Reads the pending signals: each becomes an event, SIGCHLD a reap of
+    /// every ended child (an exec probe's end goes to `outcomes`).
+    fn on_signals(
+        &mut self,
+        signals: &mut Vec<i32>,
+        reaped: &mut Vec<(i32, WaitStatus)>,
+        outcomes: &mut Vec<(usize, Outcome)>,
+    ) -> io::Result<()> {
+        signals.clear();
+        signals::drain(&mut self.signal_fd, signals)?;
+        let mut child_ended = false;
+        for &sig in signals.iter() {
+            if sig == libc::SIGCHLD {
+                child_ended = true;
+            } else {
+                self.queue.push_back(Event::Signal(sig));
+            }
+        }
+        if !child_ended {
+            return Ok(());
+        }
+        reaped.clear();
+        process::reap_all(reaped);
+        for &(pid, status) in reaped.iter() {
+            match self
+                .runner
+                .on_reaped(pid, status, self.poll.registry(), Instant::now())
+            {
+                Reap::Done(index, outcome) => outcomes.push((index, outcome)),
+                Reap::Swallowed => {}
+                Reap::NotOurs => {
+                    self.note_exec_failure(pid);
+                    self.queue.push_back(Event::Reaped { pid, status });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn note_exec_failure(&mut self, pid: i32) {

@@ -124,6 +124,11 @@ fn huge_bodies_redirects_and_statuses_that_succeed() {
             "redirect it did not follow (statuscode: 301",
         ),
         (
+            // Go follows 301, 302, 303, 307 and 308 only.
+            "/ redirect /a 300\n/a status 500",
+            "redirect it did not follow (statuscode: 300, Location: /a)",
+        ),
+        (
             "/ status 302",
             "redirect it did not follow (statuscode: 302, Location: none)",
         ),

@@ -219,3 +219,31 @@ fn a_grandchild_keeping_the_pipe_open_stalls_nothing() {
         support::send("KILL", pid);
     }
 }
+
+#[test]
+fn what_an_exec_probe_leaves_in_its_group_goes_with_it() {
+    // Each attempt starts a background sleep and exits 0 at once: without the
+    // group kill after the reap, one sleep would pile up per period.
+    let ready = exec_probe(
+        &[
+            "sh",
+            "-c",
+            "sleep 29.456 </dev/null >/dev/null 2>&1 & exit 0",
+        ],
+        "",
+    );
+    let mut run = Run::start(
+        "exec-leftover",
+        &["-vvv", "-s", "--readiness", &ready],
+        &["--term-exit", "0"],
+    );
+    support::wait_until("5 successful attempts", || {
+        run.log().matches("readiness probe succeeded").count() >= 5
+    });
+    run.term();
+    assert_eq!(run.exit_code(), 0, "{}", run.log());
+    // (vigil's own argv names the marker, so look once vigil is gone.)
+    support::wait_until("no leftover sleep", || {
+        processes_with("sleep 29.456").is_empty()
+    });
+}

@@ -317,3 +317,47 @@ fn vigil_adds_nothing_to_the_signal_state() {
     assert_eq!(ign & bit(libc::SIGPIPE), 0, "SIGPIPE not ignored");
     assert_eq!((blk, ign), signal_state(&[], false));
 }
+
+#[test]
+fn with_dash_g_a_signal_right_after_the_spawn_reaches_the_group() {
+    // A SIGTERM sent as vigil starts is read on the first turn of the loop,
+    // right after the fork, and forwarded to the command's group at once.
+    // vigil makes that group in the parent as well as in the child, so the
+    // group exists by then. (Before, `kill(-pid)` could come before the
+    // child's own setpgid: ESRCH, the signal lost, SIGKILL after the grace:
+    // 137 instead of 143.)
+    // On one CPU the parent runs on after fork while the child waits: the
+    // window is then wide open (taskset is in util-linux, always here).
+    let term = 1u64 << (libc::SIGTERM - 1);
+    for i in 0..100 {
+        let mut v = Command::new("taskset")
+            .args([
+                "-c",
+                "0",
+                vigil(),
+                "-s",
+                "-g",
+                "--grace",
+                "15",
+                "--",
+                "sleep",
+                "30",
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn vigil");
+        wait_until("vigil to block signals", || sig_blocked(v.id()) & term != 0);
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(v.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let status = wait_exit(&mut v);
+        assert_eq!(
+            status.code(),
+            Some(143),
+            "run {i}: the SIGTERM missed the group"
+        );
+    }
+}

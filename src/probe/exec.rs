@@ -79,6 +79,11 @@ impl ExecAttempt {
 
     /// The process ended: what it said and how it ended.
     pub fn finish(mut self, registry: &Registry, status: WaitStatus) -> (bool, String, String) {
+        // Whatever the probe left in its process group (`sh -c 'daemon &'`)
+        // goes with it, so nothing piles up one per period. The group's id
+        // cannot have been reused: members keep it allocated, and with none
+        // left this is ESRCH.
+        let _ = crate::sys::process::send_signal(-self.pid, libc::SIGKILL);
         self.drain(registry);
         self.close_pipe(registry);
         let output = String::from_utf8_lossy(&self.output).into_owned();

@@ -1,12 +1,21 @@
 //! Reading an HTTP/1.1 response from a probe's socket, bounded: the head is
-//! parsed with `httparse` and may be at most 16 KiB; at most 10 KiB of body is
-//! read (the kubelet's limit: more is a non-fatal truncation). A response is
+//! parsed with `httparse` and may be at most 64 KiB with 256 headers; at most
+//! 10 KiB of body is read (the kubelet's limit: more is a non-fatal
+//! truncation); at most 5 interim (1xx) responses are skipped, as Go's client
+//! does; and an attempt reads at most 256 KiB in all, so a peer that floods
+//! chunk extensions, trailers or interim responses costs bounded work. A response is
 //! complete when its framing says so (Content-Length, the last chunk, or the
 //! end of the connection when neither is given). Pure: bytes in, verdict out.
 
-pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_BODY_BYTES: usize = 10 * 1024;
-const MAX_HEADERS: usize = 64;
+/// httparse needs a fixed array; 256 headers (8 KiB of stack) is far beyond
+/// what a health endpoint sends, and the head's size is bounded anyway.
+const MAX_HEADERS: usize = 256;
+/// Interim responses skipped before giving up (Go's `max1xxResponses`).
+const MAX_INTERIM: u32 = 5;
+/// Everything an attempt may read: head, body and framing.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -53,6 +62,9 @@ pub struct ResponseReader {
     framing: Option<Framing>,
     chunk: Option<Chunk>,
     body_seen: u64,
+    /// Bytes fed so far, and interim responses skipped.
+    total: usize,
+    interim: u32,
 }
 
 fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a str> {
@@ -69,7 +81,18 @@ impl ResponseReader {
     }
 
     /// Feeds the next bytes read from the socket.
-    pub fn feed(&mut self, mut data: &[u8]) -> Progress {
+    pub fn feed(&mut self, data: &[u8]) -> Progress {
+        self.total = self.total.saturating_add(data.len());
+        if self.total > MAX_RESPONSE_BYTES {
+            return Progress::Failed(format!(
+                "the response did not end within {} KiB",
+                MAX_RESPONSE_BYTES / 1024
+            ));
+        }
+        self.feed_bytes(data)
+    }
+
+    fn feed_bytes(&mut self, mut data: &[u8]) -> Progress {
         while self.response.is_none() {
             let before = self.head.len();
             let room = MAX_HEAD_BYTES + 1 - before;
@@ -91,12 +114,18 @@ impl ResponseReader {
                     let status = parsed.code.unwrap_or(0);
                     let consumed = len - before;
                     data = &data[consumed.min(data.len())..];
-                    if (100..200).contains(&status) {
+                    if (100..200).contains(&status) && status != 101 {
                         // An interim response (100 Continue): the real one follows.
+                        self.interim += 1;
+                        if self.interim > MAX_INTERIM {
+                            return Progress::Failed(format!(
+                                "more than {MAX_INTERIM} interim (1xx) responses"
+                            ));
+                        }
                         let rest = self.head.split_off(len);
                         self.head.clear();
                         if !rest.is_empty() {
-                            return self.feed(&rest);
+                            return self.feed_bytes(&rest);
                         }
                         return Progress::NeedMore;
                     }
@@ -331,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn endless_headers_are_cut_at_16_kib() {
+    fn endless_headers_are_cut_at_64_kib() {
         let mut r = ResponseReader::new();
         assert_eq!(r.feed(b"HTTP/1.1 200 OK\r\n"), Progress::NeedMore);
         let line = b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
@@ -346,6 +375,54 @@ mod tests {
         // Either too many headers (httparse) or too many bytes: bounded either way.
         assert!(matches!(verdict, Progress::Failed(_)), "{verdict:?}");
         assert!(r.head.len() <= MAX_HEAD_BYTES + 1);
+    }
+
+    #[test]
+    fn a_hundred_headers_are_fine() {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..100 {
+            head.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+        assert_eq!(read(&[&head]), done(200, b"ok"));
+    }
+
+    #[test]
+    fn floods_cost_bounded_work() {
+        // Interim responses: five are skipped (as Go), the sixth fails.
+        let interim = b"HTTP/1.1 100 Continue\r\n\r\n";
+        let mut r = ResponseReader::new();
+        let verdict = (0..1000)
+            .map(|_| r.feed(interim))
+            .find(|p| *p != Progress::NeedMore);
+        assert_eq!(
+            verdict,
+            Some(Progress::Failed(
+                "more than 5 interim (1xx) responses".into()
+            ))
+        );
+        assert_eq!(r.interim, 6);
+        // 101 is a final answer, not an interim one.
+        let got = read(&[b"HTTP/1.1 101 Switching Protocols\r\n\r\n"]);
+        assert!(
+            matches!(got, Progress::Done(Response { status: 101, .. })),
+            "{got:?}"
+        );
+        // Chunk extensions without end: cut at the attempt's byte budget.
+        let mut r = ResponseReader::new();
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;";
+        assert_eq!(r.feed(head), Progress::NeedMore);
+        let ext = [b'x'; 4096];
+        let mut fed = head.len();
+        let verdict = loop {
+            match r.feed(&ext) {
+                Progress::NeedMore => fed += ext.len(),
+                other => break other,
+            }
+            assert!(fed < 1 << 20, "never cut");
+        };
+        assert!(fed <= MAX_RESPONSE_BYTES, "{fed}");
+        assert!(matches!(verdict, Progress::Failed(_)), "{verdict:?}");
     }
 
     #[test]

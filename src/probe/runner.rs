@@ -117,9 +117,11 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
             format!("HTTP probe succeeded with statuscode: {}", r.status),
         ),
         300..=399 => {
+            // Go's client follows these codes only; any other 3xx is final.
             let follow = r
                 .location
                 .as_deref()
+                .filter(|_| matches!(r.status, 301 | 302 | 303 | 307 | 308))
                 .and_then(|loc| net::redirect_target(plan, loc));
             match follow {
                 // Go's client, which the kubelet uses, gives up and fails.
@@ -127,17 +129,13 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
                     false,
                     format!("HTTP probe failed: stopped after {MAX_REDIRECTS} redirects"),
                 ),
-                Some((host, port, path)) => {
-                    let ip = if host == plan.host {
-                        Ok(plan.addr.ip())
-                    } else {
-                        super::plan::resolve(Some(&host), port, plan.addr.ip()).map(|(a, _)| a.ip())
-                    };
-                    match ip {
-                        Ok(ip) => Step::Redirect(plan.redirected(SocketAddr::new(ip, port), host, path)),
-                        Err(e) => done(false, e.0),
-                    }
-                }
+                // Same host (any case) by construction: same address, no lookup
+                // (a name lookup would block the loop).
+                Some((host, port, path)) => Step::Redirect(plan.redirected(
+                    SocketAddr::new(plan.addr.ip(), port),
+                    host,
+                    path,
+                )),
                 None => Step::Done {
                     success: true,
                     warning: true,

@@ -170,6 +170,11 @@ pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
     match unsafe { fork() }? {
         ForkResult::Child => exec_child(cmd, redirect, write_end.as_raw_fd()),
         ForkResult::Parent { child } => {
+            // The child makes its own process group too; doing it here as well
+            // (as shells do) means the group exists when spawn returns, so a
+            // signal sent to it at once (`-g`, a probe stop) cannot miss it.
+            // EACCES (the child already exec'd) and ESRCH are fine.
+            let _ = nix::unistd::setpgid(child, child);
             drop(write_end);
             Ok(Child {
                 pid: child.as_raw(),
