@@ -271,8 +271,21 @@ impl Supervisor {
                 }
             }
             Event::SpawnFailed => {
-                self.phase = Phase::Done;
-                out.push(Action::Exit(exit_status::code::INTERNAL));
+                // fork failed (EAGAIN at a pids limit, ENOMEM): with a restart
+                // policy that is one more failed start, backed off as any.
+                let code = exit_status::code::INTERNAL;
+                if self.settings.restart.mode == restart::Mode::Never {
+                    self.phase = Phase::Done;
+                    out.push(Action::Exit(code));
+                } else {
+                    self.started_at = now;
+                    self.last_end = Some(End {
+                        cause: Cause::Failure,
+                        why: "fork failed".into(),
+                        at: now,
+                    });
+                    self.after_drain(code, now, &mut out);
+                }
             }
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
             Event::Reaped { pid, status } => self.on_reaped(pid, status, now, &mut out),
@@ -317,11 +330,8 @@ impl Supervisor {
             self.stopping = true;
         }
         match self.phase {
-            Phase::Starting => {
-                if !self.pending.contains(&sig) && self.pending.len() < MAX_PENDING {
-                    self.pending.push(sig);
-                }
-            }
+            // No command yet: the signal waits for it.
+            Phase::Starting => self.keep_pending(sig),
             Phase::Running { pid, kill_at } => {
                 let target = if self.settings.process_group {
                     Target::Group(pid)
@@ -363,11 +373,18 @@ impl Supervisor {
                 self.phase = Phase::Done;
                 out.push(Action::Exit(code));
             }
-            Phase::BackingOff { .. } => debug!(
-                "dropping {}: the command is not running (waiting to restart it)",
-                signal_name::name(sig)
-            ),
+            // Between two starts: the signal waits for the next one (a stop
+            // signal, above, ends the wait instead).
+            Phase::BackingOff { .. } => self.keep_pending(sig),
             Phase::Done => {}
+        }
+    }
+
+    /// Keeps a signal for the next start (each signal once, at most
+    /// `MAX_PENDING`, as the kernel would not queue duplicates either).
+    fn keep_pending(&mut self, sig: i32) {
+        if !self.pending.contains(&sig) && self.pending.len() < MAX_PENDING {
+            self.pending.push(sig);
         }
     }
 

@@ -143,7 +143,7 @@ fn a_stop_signal_during_the_backoff_exits_at_once_with_the_last_status() {
         assert_eq!(ends(&mut sup, PID, 7, t0), vec![Action::Spawn]);
         spawned(&mut sup, PID + 1, t0);
         assert_eq!(ends(&mut sup, PID + 1, 9, t0), restart_at(t0 + s(10)));
-        // Other signals have no one to go to.
+        // Other signals wait for the next start (here: none comes).
         assert_eq!(sup.handle(Event::Signal(libc::SIGHUP), t0), vec![]);
         assert_eq!(sup.handle(Event::Signal(stop), t0), vec![Action::Exit(9)]);
         assert_eq!(sup.handle(Event::Timer(Timer::Restart), t0 + s(10)), vec![]);
@@ -276,4 +276,63 @@ fn max_restarts_exits_with_the_last_status() {
     }
     spawned(&mut sup, PID + 9, t0);
     assert_eq!(ends(&mut sup, PID + 9, 6, t0), vec![Action::Exit(6)]);
+}
+
+#[test]
+fn signals_during_the_backoff_reach_the_next_start() {
+    let t0 = Instant::now();
+    let mut sup = Supervisor::new(settings(Mode::Always));
+    sup.start();
+    spawned(&mut sup, PID, t0);
+    assert_eq!(ends(&mut sup, PID, 1, t0), vec![Action::Spawn]);
+    spawned(&mut sup, PID + 1, t0);
+    assert_eq!(ends(&mut sup, PID + 1, 1, t0), restart_at(t0 + s(10)));
+    for sig in [libc::SIGHUP, libc::SIGUSR1, libc::SIGHUP] {
+        assert_eq!(sup.handle(Event::Signal(sig), t0), vec![]);
+    }
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::Restart), t0 + s(10)),
+        vec![Action::Spawn]
+    );
+    let send = |signal| Action::Send {
+        target: Target::Process(PID + 2),
+        signal,
+    };
+    assert_eq!(
+        sup.handle(Event::Spawned { pid: PID + 2 }, t0 + s(10)),
+        vec![send(libc::SIGHUP), send(libc::SIGUSR1)]
+    );
+}
+
+#[test]
+fn a_failed_fork_is_a_failed_start_under_a_restart_policy() {
+    let t0 = Instant::now();
+    let internal = exit_status::code::INTERNAL;
+    // never: exit at once, as before.
+    let mut sup = Supervisor::new(settings(Mode::Never));
+    sup.start();
+    assert_eq!(
+        sup.handle(Event::SpawnFailed, t0),
+        vec![Action::Exit(internal)]
+    );
+    // on-failure: backed off like any failed start, then given up on.
+    let mut sup = Supervisor::new(Settings {
+        restart: restart::Policy {
+            mode: Mode::OnFailure,
+            max_restarts: Some(2),
+            ..restart::Policy::default()
+        },
+        ..settings(Mode::OnFailure)
+    });
+    sup.start();
+    assert_eq!(sup.handle(Event::SpawnFailed, t0), vec![Action::Spawn]);
+    assert_eq!(sup.handle(Event::SpawnFailed, t0), restart_at(t0 + s(10)));
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::Restart), t0 + s(10)),
+        vec![Action::Spawn]
+    );
+    assert_eq!(
+        sup.handle(Event::SpawnFailed, t0 + s(10)),
+        vec![Action::Exit(internal)]
+    );
 }
