@@ -67,6 +67,7 @@ fn check(
         }
         Err(diags) => (None, diags),
     };
+    sort_by_position(&mut diags);
     if opts.strict {
         for d in &mut diags {
             d.severity = Severity::Error;
@@ -210,4 +211,24 @@ fn probe_cells(p: &Probe) -> Vec<String> {
         p.success_threshold.to_string(),
         p.failure_threshold.to_string(),
     ]
+}
+
+/// In reading order: by source (in the order they first appear), then line
+/// and column; diagnostics without a position keep their place at the end of
+/// their source.
+fn sort_by_position(diags: &mut [Diagnostic]) {
+    let mut sources: Vec<String> = Vec::new();
+    for d in diags.iter() {
+        if !sources.contains(&d.at.source) {
+            sources.push(d.at.source.clone());
+        }
+    }
+    diags.sort_by_key(|d| {
+        let rank = sources.iter().position(|s| *s == d.at.source);
+        (
+            rank,
+            d.at.line.unwrap_or(u32::MAX),
+            d.at.column.unwrap_or(u32::MAX),
+        )
+    });
 }

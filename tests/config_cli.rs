@@ -336,12 +336,16 @@ fn check_json_is_machine_readable() {
     assert_eq!(live["period_seconds"], 3);
     assert_eq!(live["success_threshold"], 2);
     assert_eq!(v["config"]["port"], 8000);
-    assert_eq!(v["diagnostics"][0]["severity"], "warning");
-    assert_eq!(
-        v["diagnostics"][0]["path"],
-        "containers[0].liveness_check.success_threshold"
-    );
-    assert_eq!(v["diagnostics"][0]["line"], 29);
+    let diags = v["diagnostics"].as_array().unwrap();
+    // In reading order (line, column), whatever lint produced them.
+    let lines: Vec<u64> = diags.iter().map(|d| d["line"].as_u64().unwrap()).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    let d = diags
+        .iter()
+        .find(|d| d["path"] == "containers[0].liveness_check.success_threshold")
+        .unwrap();
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(d["line"], 29);
 
     let dir = TempDir::new("config-json");
     let file = dir.path("service.json");
