@@ -223,7 +223,7 @@ fn sort_by_position(diags: &mut [Diagnostic]) {
             sources.push(d.at.source.clone());
         }
     }
-    diags.sort_by_key(|d| {
+    config::diagnostic::sort_by(diags, |d| {
         let rank = sources.iter().position(|s| *s == d.at.source);
         (
             rank,

@@ -149,7 +149,7 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
     }
 
     // The file's problems in reading order (they were found field by field).
-    fctx.diags.sort_by_key(|d| (d.at.line, d.at.column));
+    super::diagnostic::sort_by(&mut fctx.diags, |d| (d.at.line, d.at.column));
     let mut diags = fctx.diags;
     let mut locations = fctx.locations;
     for ctx in ctxs {
