@@ -1,6 +1,7 @@
-//! Starting the command: `fork` + `exec` with everything the child needs
-//! (argv, envp, candidate paths, the signal state to restore) built before the
-//! fork, so the child runs only async-signal-safe calls until `exec`.
+//! Starting the command: `clone(CLONE_VM | CLONE_VFORK)` + `exec` (what
+//! `posix_spawn` does) with everything the child needs (argv, envp, candidate
+//! paths, the signal state to restore) built before, so the child runs only
+//! async-signal-safe calls until `exec`.
 //!
 //! `exec` failure is reported to vigil through a close-on-exec pipe (the errno
 //! as four bytes), and the child exits 127 (not found) or 126 (found but not
@@ -9,7 +10,6 @@
 use super::signals::Inherited;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::unistd::{fork, ForkResult};
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
@@ -158,33 +158,73 @@ pub struct Redirect {
     pub output: RawFd,
 }
 
-/// Forks and execs `cmd`, its stdio redirected when `redirect` is given. The
+/// What the child needs, passed to it through `clone`'s argument.
+struct ChildArgs<'a> {
+    cmd: &'a Prepared,
+    redirect: Option<Redirect>,
+    report_fd: RawFd,
+}
+
+/// The child's stack: it only runs `exec_child` (a few syscalls, no
+/// allocation, no formatting), far below this.
+const CHILD_STACK: usize = 64 * 1024;
+
+extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` that `spawn` keeps alive on its stack
+    // until the child has exec'd or exited (CLONE_VFORK suspends it until then).
+    let args = unsafe { &*(arg as *const ChildArgs) };
+    exec_child(args.cmd, args.redirect, args.report_fd)
+}
+
+/// Starts `cmd`, its stdio redirected when `redirect` is given, the way
+/// `posix_spawn` does: `clone(CLONE_VM | CLONE_VFORK)` shares vigil's memory
+/// (no page tables to copy: a fork cost ~100 us of vigil's CPU per restart or
+/// exec probe) and suspends vigil until the child has exec'd or exited. The
 /// caller has every signal blocked, so nothing can run in the child before it
-/// restores the inherited mask.
+/// restores the inherited mask, and vigil installs no signal handlers that
+/// could run on the shared memory.
 pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
     let (read_end, write_end): (OwnedFd, OwnedFd) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
-    // SAFETY: vigil is single-threaded, so the child is a faithful copy with no
-    // lock held by another thread; the child calls only async-signal-safe
-    // functions (see `exec_child`) and never returns.
-    match unsafe { fork() }? {
-        ForkResult::Child => exec_child(cmd, redirect, write_end.as_raw_fd()),
-        ForkResult::Parent { child } => {
-            // The child makes its own process group too; doing it here as well
-            // (as shells do) means the group exists when spawn returns, so a
-            // signal sent to it at once (`-g`, a probe stop) cannot miss it.
-            // EACCES (the child already exec'd) and ESRCH are fine.
-            let _ = nix::unistd::setpgid(child, child);
-            drop(write_end);
-            Ok(Child {
-                pid: child.as_raw(),
-                exec_error: File::from(read_end),
-            })
-        }
+    let args = ChildArgs {
+        cmd,
+        redirect,
+        report_fd: write_end.as_raw_fd(),
+    };
+    let mut stack = vec![0u8; CHILD_STACK];
+    // x86_64 and aarch64 stacks grow down: pass the (16-byte aligned) top.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
+    // SAFETY: the child runs `child_main` on its own stack (`stack`, alive
+    // until clone returns, which with CLONE_VFORK is after the child exec'd or
+    // exited) and touches only `args` (alive as long) and async-signal-safe
+    // calls (see `exec_child`); it never returns into vigil's frames. vigil is
+    // single-threaded, so no other thread sees the shared memory meanwhile.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            &args as *const ChildArgs as *mut libc::c_void,
+        )
+    };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
     }
+    drop(stack);
+    let child = nix::unistd::Pid::from_raw(pid);
+    // The child makes its own process group too; doing it here as well (as
+    // shells do) means the group exists when spawn returns, so a signal sent
+    // to it at once (`-g`, a probe stop) cannot miss it. EACCES (the child
+    // already exec'd) and ESRCH are fine.
+    let _ = nix::unistd::setpgid(child, child);
+    drop(write_end);
+    Ok(Child {
+        pid,
+        exec_error: File::from(read_end),
+    })
 }
 
-/// Runs in the forked child: async-signal-safe calls only, no allocation.
+/// Runs in the child: async-signal-safe calls only, no allocation.
 fn exec_child(cmd: &Prepared, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
     // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask, execve,
