@@ -107,6 +107,19 @@ impl Locations {
     }
 }
 
+/// Sorts diagnostics by `key`, stably. An insertion sort: there are a handful,
+/// and std's sort would add kilobytes of code per key type to a binary whose
+/// resident size tracks its file size.
+pub fn sort_by<K: Ord>(diags: &mut [Diagnostic], key: impl Fn(&Diagnostic) -> K) {
+    for i in 1..diags.len() {
+        let mut j = i;
+        while j > 0 && key(&diags[j - 1]) > key(&diags[j]) {
+            diags.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,17 +139,3 @@ mod tests {
         assert_eq!(d.to_string(), "service.json: too large");
     }
 }
-
-/// Sorts diagnostics by `key`, stably. An insertion sort: there are a handful,
-/// and std's sort would add kilobytes of code per key type to a binary whose
-/// resident size tracks its file size.
-pub fn sort_by<K: Ord>(diags: &mut [Diagnostic], key: impl Fn(&Diagnostic) -> K) {
-    for i in 1..diags.len() {
-        let mut j = i;
-        while j > 0 && key(&diags[j - 1]) > key(&diags[j]) {
-            diags.swap(j - 1, j);
-            j -= 1;
-        }
-    }
-}
-
