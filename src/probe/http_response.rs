@@ -1,5 +1,5 @@
 //! Reading an HTTP/1.1 response from a probe's socket, bounded: the head is
-//! parsed with `httparse` and may be at most 64 KiB with 256 headers; at most
+//! parsed with `httparse` and may be at most 64 KiB with 128 headers; at most
 //! 10 KiB of body is read (the kubelet's limit: more is a non-fatal
 //! truncation); at most 5 interim (1xx) responses are skipped, as Go's client
 //! does; and an attempt reads at most 256 KiB in all, so a peer that floods
@@ -9,9 +9,10 @@
 
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_BODY_BYTES: usize = 10 * 1024;
-/// httparse needs a fixed array; 256 headers (8 KiB of stack) is far beyond
-/// what a health endpoint sends, and the head's size is bounded anyway.
-const MAX_HEADERS: usize = 256;
+/// httparse needs a fixed array; 128 headers (4 KiB of stack, resident once
+/// touched) is far beyond what a health endpoint sends (the head's size is
+/// bounded anyway).
+const MAX_HEADERS: usize = 128;
 /// Interim responses skipped before giving up (Go's `max1xxResponses`).
 const MAX_INTERIM: u32 = 5;
 /// Everything an attempt may read: head, body and framing.
