@@ -3,7 +3,7 @@
 //! Module map: `cli` (flags and env), `config` (service.json, `VIGIL_*` and
 //! flags merged into one plain value), `check` (`vigil check`), `supervisor`
 //! (the pure state machine that decides), `event_loop` (the one mio loop that
-//! performs), `sys` (every unsafe OS call), plus small helpers (`duration`,
+//! performs), `sys` (every raw OS call), plus small helpers (`duration`,
 //! `signal_name`, `exit_status`, `timers`, `log`).
 
 pub mod check;
@@ -112,9 +112,15 @@ fn probe_plans(
     env: &[(std::ffi::OsString, std::ffi::OsString)],
     inherited: &sys::signals::Inherited,
 ) -> Result<ProbePlans, u8> {
-    let default_host = probe::host::primary_address();
     let mut timings = [None; 3];
     let mut plans = [None, None, None];
+    if config::ProbeKind::ALL
+        .iter()
+        .all(|k| config.probe(*k).is_none())
+    {
+        return Ok((timings, plans)); // no interface to look up for a plain init
+    }
+    let default_host = probe::host::primary_address();
     for (i, kind) in config::ProbeKind::ALL.iter().enumerate() {
         let Some(p) = config.probe(*kind) else {
             continue;
@@ -138,9 +144,7 @@ fn probe_plans(
             }
         }
     }
-    if plans.iter().any(Option::is_some) {
-        notice!("probes connect to {default_host} unless a probe names its host");
-    }
+    notice!("probes connect to {default_host} unless a probe names its host");
     Ok((timings, plans))
 }
 

@@ -403,14 +403,7 @@ impl Runner {
                 message.push_str(": the probe's process group got SIGKILL");
             }
         }
-        Some(Outcome {
-            success: false,
-            warning: false,
-            message,
-            target: a.target,
-            output,
-            duration: now.saturating_duration_since(a.started),
-        })
+        Some(outcome(a.started, a.target, false, message, output, now))
     }
 
     /// A reaped pid: an exec probe's end, or not ours.
@@ -436,14 +429,7 @@ impl Runner {
         let (ok, message, output) = e.finish(registry, status);
         Reap::Done(
             index,
-            Outcome {
-                success: ok,
-                warning: false,
-                message,
-                target: a.target,
-                output,
-                duration: now.saturating_duration_since(a.started),
-            },
+            outcome(a.started, a.target, ok, message, output, now),
         )
     }
 

@@ -82,18 +82,13 @@ impl Run {
 
     /// Waits for vigil to exit; its exit code.
     pub fn exit_code(&mut self) -> i32 {
-        let deadline = std::time::Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "vigil did not exit before the deadline; its log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(POLL); // poll interval; the deadline bounds the wait
-        };
+        let log = self.dir.path("log");
+        let status = wait_exit_or_report(&mut self.child, || {
+            format!(
+                "vigil's log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
         status
             .code()
             .unwrap_or_else(|| panic!("vigil killed by a signal: {status:?}\n{}", self.log()))
