@@ -80,34 +80,41 @@ fn check(
             config: resolved.as_ref(),
             diagnostics: &diags,
         };
-        serde_json::to_writer_pretty(&mut *out, &report)?;
-        writeln!(out)?;
+        // One write: stdout is line-buffered, and the document has a line
+        // per field of every diagnostic.
+        let mut text = serde_json::to_vec_pretty(&report)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
     } else {
         if let Some(r) = &resolved {
             out.write_all(table(r).as_bytes())?;
         }
+        // One write: stderr is unbuffered, and a large file can have
+        // thousands of diagnostics.
+        let mut text = String::new();
         for d in &diags {
             let label = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            writeln!(err, "{label}: {d}")?;
+            text.push_str(&format!("{label}: {d}\n"));
         }
         let errors = diags.iter().filter(|d| d.is_error()).count();
         let warnings = diags.len() - errors;
         let verdict = if valid { "valid" } else { "invalid" };
-        writeln!(
-            err,
-            "{verdict}: {} error(s), {} warning(s)",
-            errors, warnings
-        )?;
+        text.push_str(&format!(
+            "{verdict}: {errors} error(s), {warnings} warning(s)\n"
+        ));
+        err.write_all(text.as_bytes())?;
     }
     out.flush()?;
     err.flush()?;
     Ok(if valid { 0 } else { code::CONFIG })
 }
 
-/// Pads each column to its widest cell.
+/// Pads each column to its widest cell (in characters), by hand: a `format!`
+/// width is a `u16` and aborts past 65,535, and a cell (a command, an env
+/// value, an exec argv) can be longer.
 fn columns(rows: &[Vec<String>]) -> String {
     let width = |i: usize| {
         rows.iter()
@@ -119,14 +126,19 @@ fn columns(rows: &[Vec<String>]) -> String {
         .map_while(width)
         .collect();
     let mut text = String::new();
+    let mut line = String::new();
     for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        line.clear();
+        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            let pad = width.saturating_sub(cell.chars().count());
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
         text.push_str("  ");
-        text.push_str(cells.join("  ").trim_end());
+        text.push_str(line.trim_end());
         text.push('\n');
     }
     text
@@ -231,4 +243,27 @@ fn sort_by_position(diags: &mut [Diagnostic]) {
             d.at.column.unwrap_or(u32::MAX),
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_of_any_width() {
+        // Wider than a `format!` width can be (u16::MAX): once an abort.
+        let long = "x".repeat(100_000);
+        let rows = vec![
+            vec!["command".to_string(), long.clone(), "z".into()],
+            vec!["env".to_string(), "A=é".into(), "y".into()],
+            vec!["port".to_string()],
+        ];
+        let text = columns(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("  command  {long}  z"));
+        // Padded in characters, not bytes.
+        let pad = " ".repeat(100_000 - 3);
+        assert_eq!(lines[1], format!("  env      A=é{pad}  y"));
+        assert_eq!(lines[2], "  port");
+    }
 }

@@ -82,6 +82,9 @@ Configuration precedence: defaults < file < environment < flags (docs/configurat
 
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
+/// The highest level `VIGIL_VERBOSITY` / `TINI_VERBOSITY` takes (TRACE).
+pub const MAX_VERBOSITY: u8 = 4;
+
 /// Everything `vigil [OPTIONS] -- COMMAND` needs to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
@@ -98,6 +101,9 @@ pub struct RunOptions {
     pub config: ConfigFlags,
     /// Empty when the configuration file is to provide it.
     pub command: Vec<OsString>,
+    /// What was accepted but is likely a mistake (`--max-restarts` with the
+    /// policy `never`), for vigil to log as warnings before it starts.
+    pub warnings: Vec<String>,
 }
 
 /// The configuration flags as given; `config::resolve` gives them meaning.
@@ -254,6 +260,7 @@ pub fn parse(
         restart: restart::Policy::default(),
         config: ConfigFlags::default(),
         command: Vec::new(),
+        warnings: Vec::new(),
     };
     let verbosity = ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]
         .into_iter()
@@ -262,8 +269,13 @@ pub fn parse(
         opts.verbosity = v
             .trim()
             .parse()
-            .map_err(|_| UsageError(format!("invalid {name} '{v}': expected a number 0-4")))?;
+            .ok()
+            .filter(|level| *level <= MAX_VERBOSITY)
+            .ok_or_else(|| UsageError(format!("invalid {name} '{v}': expected a number 0-4")))?;
     }
+    // Where the restart limit and the policy came from, for the warning below.
+    let mut max_restarts_from = env_value(env, "VIGIL_MAX_RESTARTS").map(|_| "VIGIL_MAX_RESTARTS");
+    let mut mode_given = env_value(env, "VIGIL_RESTART").is_some();
     if let Some(v) = env_value(env, "VIGIL_GRACE") {
         opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
     }
@@ -309,6 +321,11 @@ pub fn parse(
                 key @ ("restart" | "backoff-initial" | "backoff-max" | "backoff-reset"
                 | "max-restarts"),
             ) => {
+                match key {
+                    "max-restarts" => max_restarts_from = Some("--max-restarts"),
+                    "restart" => mode_given = true,
+                    _ => {}
+                }
                 let key = key.to_string();
                 let v = parser.value()?.string()?;
                 restart_option(&mut opts.restart, &key, &v, &format!("--{key}"))?;
@@ -331,6 +348,22 @@ pub fn parse(
         opts.config.file.is_some() || env_str(env, "VIGIL_CONFIG").is_some_and(|v| !v.is_empty());
     if opts.command.is_empty() && !file_given {
         return Err(UsageError("missing command: nothing to run".into()));
+    }
+    if let (Some(n), false) = (opts.config.container, file_given) {
+        return Err(UsageError(format!(
+            "--container {n} needs a configuration file: give --config FILE or set VIGIL_CONFIG"
+        )));
+    }
+    if let (Some(source), Some(n), restart::Mode::Never) = (
+        max_restarts_from,
+        opts.restart.max_restarts,
+        opts.restart.mode,
+    ) {
+        let default = if mode_given { "" } else { " (the default)" };
+        opts.warnings.push(format!(
+            "{source} {n} has no effect: the restart policy is never{default}, so the command \
+             is not restarted; give --restart on-failure or always"
+        ));
     }
     Ok(Invocation::Run(Box::new(opts)))
 }
@@ -534,6 +567,26 @@ mod tests {
             ),
             (&["--liveness"], &[], "missing argument"),
             (&[], &[("VIGIL_CONFIG", "")], "missing command"),
+            (
+                &["--container", "1", "app"],
+                &[],
+                "--container 1 needs a configuration file: give --config FILE or set VIGIL_CONFIG",
+            ),
+            (
+                &["--container", "0", "app"],
+                &[("VIGIL_CONFIG", "")],
+                "--container 0 needs a configuration file",
+            ),
+            (
+                &["app"],
+                &[("VIGIL_VERBOSITY", "9")],
+                "invalid VIGIL_VERBOSITY '9': expected a number 0-4",
+            ),
+            (
+                &["app"],
+                &[("TINI_VERBOSITY", "5")],
+                "invalid TINI_VERBOSITY '5': expected a number 0-4",
+            ),
         ];
         for (args, env, want) in table {
             let err = run(args, env).expect_err(&format!("{args:?}"));
@@ -541,6 +594,68 @@ mod tests {
                 err.0.contains(want),
                 "{args:?}: {err} does not contain {want:?}"
             );
+        }
+    }
+
+    #[test]
+    fn container_with_a_configuration_file() {
+        let o = run(&["--config", "s.json", "--container", "1"], &[]).unwrap();
+        assert_eq!(o.config.container, Some(1));
+        let o = run(&["--container", "1"], &[("VIGIL_CONFIG", "s.json")]).unwrap();
+        assert_eq!(o.config.container, Some(1));
+    }
+
+    #[test]
+    fn verbosity_from_the_environment_is_0_to_4() {
+        for level in 0..=4u8 {
+            let o = run(&["app"], &[("VIGIL_VERBOSITY", &level.to_string())]).unwrap();
+            assert_eq!(o.verbosity, level);
+        }
+        // `-v` still adds to it.
+        let o = run(&["-v", "app"], &[("TINI_VERBOSITY", "4")]).unwrap();
+        assert_eq!(o.verbosity, 5);
+    }
+
+    #[test]
+    fn max_restarts_without_restarts_is_a_warning() {
+        // (args, env, the warning expected; None: no warning)
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], Option<&'a str>);
+        let table: &[Case] = &[
+            (&["app"], &[], None),
+            (
+                &["--max-restarts", "3", "app"],
+                &[],
+                Some("--max-restarts 3 has no effect: the restart policy is never (the default), so the command is not restarted; give --restart on-failure or always"),
+            ),
+            (
+                &["--restart", "never", "--max-restarts", "3", "app"],
+                &[],
+                Some("--max-restarts 3 has no effect: the restart policy is never, so"),
+            ),
+            (
+                &["app"],
+                &[("VIGIL_MAX_RESTARTS", "2"), ("VIGIL_RESTART", "never")],
+                Some("VIGIL_MAX_RESTARTS 2 has no effect: the restart policy is never, so"),
+            ),
+            (&["--restart", "on-failure", "--max-restarts", "3", "app"], &[], None),
+            (&["--max-restarts", "3", "app"], &[("VIGIL_RESTART", "always")], None),
+            (&["--restart", "never", "app"], &[], None),
+        ];
+        for (args, env, want) in table {
+            let o = run(args, env).unwrap();
+            match want {
+                None => assert!(o.warnings.is_empty(), "{args:?}: {:?}", o.warnings),
+                Some(want) => {
+                    assert_eq!(o.warnings.len(), 1, "{args:?}: {:?}", o.warnings);
+                    assert!(
+                        o.warnings[0].starts_with(want),
+                        "{args:?}: {:?}",
+                        o.warnings
+                    );
+                }
+            }
+            // Still a valid invocation, the limit kept as given.
+            assert!(!o.command.is_empty());
         }
     }
 }

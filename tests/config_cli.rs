@@ -476,3 +476,120 @@ fn the_fixture_is_the_shared_one() {
         assert_eq!(std::fs::read(FIXTURE).unwrap(), original);
     }
 }
+
+#[test]
+fn check_prints_cells_longer_than_65535_characters() {
+    // A table cell once went through a `format!` width, which aborts past u16::MAX.
+    let dir = TempDir::new("config-long-cells");
+    let file = dir.path("service.json");
+    let long_word = "w".repeat(100_000);
+    let long_value = "v".repeat(70_000);
+    let long_arg = "a".repeat(70_000);
+    let long_path = format!("/{}", "p".repeat(70_000));
+    let config = serde_json::json!({"containers": [{
+        "command": format!("app {long_word}"),
+        "port": 8000,
+        "env": [{"name": "LONG", "value": long_value}],
+        "liveness_check": {"exec": {"command": ["/bin/sh", "-c", long_arg]}},
+        "readiness_check": {"http_get": {"path": long_path}}
+    }]});
+    std::fs::write(&file, config.to_string()).unwrap();
+    let out = vigil_env(&["check", file.to_str().unwrap()], &[]);
+    let table = stdout(&out);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for needle in [
+        format!(r#"["app", "{long_word}"]"#),
+        format!("LONG={long_value}"),
+        format!(r#"exec ["/bin/sh", "-c", "{long_arg}"]"#),
+        format!("http_get http://<pod-ip>:8000{long_path}"),
+    ] {
+        assert!(table.contains(&needle), "the table lacks a long cell");
+    }
+    // The columns after a long cell are still there.
+    let liveness = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("liveness"))
+        .unwrap();
+    let cells: Vec<&str> = liveness.split_whitespace().collect();
+    assert_eq!(cells[cells.len() - 5..], ["0s", "10s", "1s", "1", "3"]);
+}
+
+/// A NUL byte can be written in JSON (`\u0000`) but cannot be passed to a
+/// program: each place it could go is a configuration error, at its path, line
+/// and column, in `vigil check` and at start-up alike.
+#[test]
+fn nul_bytes_are_configuration_errors() {
+    // (container fields, the path named, a piece of the message)
+    let table: &[(&str, &str, &str)] = &[
+        (
+            r#""command": "app\u0000x""#,
+            "containers[0].command",
+            "found a NUL character",
+        ),
+        (
+            r#""script": "touch x\u0000""#,
+            "containers[0].script",
+            "found a NUL character",
+        ),
+        (
+            r#""command": "app", "env": [{"name": "A\u0000B", "value": "x"}]"#,
+            "containers[0].env[0].name",
+            "expected a valid name, found a name with a NUL character",
+        ),
+        (
+            r#""command": "app", "env": [{"name": "A", "value": "x\u0000y"}]"#,
+            "containers[0].env[0].value",
+            "found a NUL character",
+        ),
+        (
+            r#""command": "app", "liveness_check": {"exec": {"command": ["/bin/true", "a\u0000b"]}}"#,
+            "containers[0].liveness_check.exec.command[1]",
+            "found a NUL character",
+        ),
+        (
+            r#""command": "app", "liveness_check": {"exec": {"command": ["/bin/tr\u0000ue"]}}"#,
+            "containers[0].liveness_check.exec.command[0]",
+            "found a NUL character",
+        ),
+    ];
+    for (i, (fields, path, want)) in table.iter().enumerate() {
+        let dir = TempDir::new(&format!("config-nul-{i}"));
+        let file = dir.path("service.json");
+        let marker = dir.path("started");
+        // `app` is a command that would leave a trace if it ran.
+        let fields = fields.replace(
+            r#""command": "app"#,
+            &format!(r#""command": "touch {}"#, marker.display()),
+        );
+        std::fs::write(&file, format!(r#"{{"containers": [{{{fields}}}]}}"#)).unwrap();
+        let f = file.to_str().unwrap();
+        let needle = format!(": {path}: ");
+        for args in [vec!["check", f], vec!["--config", f]] {
+            let what = format!("{args:?} with {fields}");
+            let out = vigil_env(&args, &[]);
+            let err = expect(&what, &out, 2, &needle);
+            assert!(err.contains(want), "{what}: {err:?} lacks {want:?}");
+            assert!(
+                has_line_and_column(&err, f),
+                "{what}: no line and column in {err:?}"
+            );
+            assert!(!marker.exists(), "{what}: the command was started");
+        }
+    }
+    // An inline probe is checked the same way.
+    let out = vigil_env(
+        &[
+            "--liveness",
+            r#"{"exec": {"command": ["/bin/true", "\u0000"]}}"#,
+            "--",
+            "true",
+        ],
+        &[],
+    );
+    expect(
+        "--liveness",
+        &out,
+        2,
+        "liveness_check.exec.command[1]: expected a string, found a NUL character in it",
+    );
+}

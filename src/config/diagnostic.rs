@@ -3,6 +3,7 @@
 //! place as source (file, variable or flag), JSON path, line and column.
 
 use super::json::Pos;
+use super::sort;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -92,8 +93,10 @@ impl fmt::Display for Diagnostic {
 pub struct Locations(HashMap<(String, String), Pos>);
 
 impl Locations {
-    pub fn record(&mut self, source: &str, path: &str, pos: Pos) {
-        self.0.insert((source.to_string(), path.to_string()), pos);
+    /// Records where `path` was read in `source`; returns where it was
+    /// recorded before, if it was.
+    pub fn record(&mut self, source: &str, path: &str, pos: Pos) -> Option<Pos> {
+        self.0.insert((source.to_string(), path.to_string()), pos)
     }
 
     /// The location of `path` in `source`, with line and column when it was read there.
@@ -107,17 +110,14 @@ impl Locations {
     }
 }
 
-/// Sorts diagnostics by `key`, stably. An insertion sort: there are a handful,
-/// and std's sort would add kilobytes of code per key type to a binary whose
-/// resident size tracks its file size.
+/// Sorts diagnostics by `key`, stably, in O(n log n) (an insertion sort was
+/// quadratic for the many diagnostics of a large file). Not std's sort, which
+/// would add kilobytes of code per key type to a binary whose resident size
+/// tracks its file size: only collecting the keys is generic here.
 pub fn sort_by<K: Ord>(diags: &mut [Diagnostic], key: impl Fn(&Diagnostic) -> K) {
-    for i in 1..diags.len() {
-        let mut j = i;
-        while j > 0 && key(&diags[j - 1]) > key(&diags[j]) {
-            diags.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    let keys: Vec<K> = diags.iter().map(key).collect();
+    let order = sort::merge_order(keys.len(), &|a, b| keys[a] <= keys[b]);
+    sort::permute(diags, &order);
 }
 
 #[cfg(test)]
@@ -137,5 +137,65 @@ mod tests {
         assert_eq!(d.to_string(), "service.json:12:19: containers[0].port: bad");
         let d = Diagnostic::warning(Location::new("service.json", "", None), "too large");
         assert_eq!(d.to_string(), "service.json: too large");
+    }
+
+    /// A sort key that counts how often it is compared.
+    struct Counted<'c>(u32, &'c std::cell::Cell<usize>);
+
+    impl PartialEq for Counted<'_> {
+        fn eq(&self, other: &Self) -> bool {
+            self.cmp(other).is_eq()
+        }
+    }
+    impl Eq for Counted<'_> {}
+    impl PartialOrd for Counted<'_> {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Counted<'_> {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.1.set(self.1.get() + 1);
+            self.0.cmp(&other.0)
+        }
+    }
+
+    fn numbered(lines: impl Iterator<Item = u32>) -> Vec<Diagnostic> {
+        lines
+            .enumerate()
+            .map(|(i, line)| {
+                let pos = Pos { line, column: 1 };
+                Diagnostic::error(Location::new("f", &format!("{i}"), Some(pos)), "x")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sort_is_stable() {
+        let mut diags = numbered([3, 1, 2, 1, 3, 0, 2].into_iter());
+        sort_by(&mut diags, |d| d.at.line);
+        let order: Vec<&str> = diags.iter().map(|d| d.at.path.as_str()).collect();
+        assert_eq!(order, ["5", "1", "3", "2", "6", "0", "4"]);
+        let mut none: Vec<Diagnostic> = Vec::new();
+        sort_by(&mut none, |d| d.at.line);
+        let mut one = numbered([1].into_iter());
+        sort_by(&mut one, |d| d.at.line);
+        assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn sort_takes_n_log_n_comparisons() {
+        // Reversed: an insertion sort compares every pair, 50 million times.
+        const N: u32 = 10_000;
+        let mut diags = numbered((0..N).rev());
+        let count = std::cell::Cell::new(0);
+        sort_by(&mut diags, |d| Counted(d.at.line.unwrap(), &count));
+        assert!(diags.windows(2).all(|w| w[0].at.line < w[1].at.line));
+        // n log2 n = 133,000 for n = 10,000.
+        assert!(
+            count.get() <= 14 * N as usize,
+            "{} comparisons",
+            count.get()
+        );
     }
 }

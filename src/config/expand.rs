@@ -6,6 +6,9 @@
 pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
+    // Once a `$(` has no `)` after it, none later has: searching again for
+    // each one made a string of many `$(` quadratic.
+    let mut closes_left = true;
     while let Some(dollar) = rest.find('$') {
         out.push_str(&rest[..dollar]);
         let after = &rest[dollar + 1..];
@@ -19,7 +22,9 @@ pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
             out.push('$');
             rest = tail;
         } else if let Some(body) = after.strip_prefix('(') {
-            match body.find(')') {
+            let close = if closes_left { body.find(')') } else { None };
+            closes_left = close.is_some();
+            match close {
                 Some(close) => {
                     let name = &body[..close];
                     match lookup(name) {
@@ -83,5 +88,25 @@ mod tests {
         for (input, want) in table {
             assert_eq!(expand(input, &lookup), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn unclosed_references_are_not_quadratic() {
+        // Each unclosed `$(` searched the rest for a `)`: 4 trillion bytes
+        // here, minutes even at memchr's speed.
+        let input = format!("{}$$", "$(".repeat(2_000_000));
+        let lookups = std::cell::Cell::new(0);
+        let lookup = |_: &str| {
+            lookups.set(lookups.get() + 1);
+            None
+        };
+        let out = expand(&input, &lookup);
+        assert_eq!(out.len(), input.len() - 1);
+        assert!(out.ends_with("$($"));
+        assert_eq!(lookups.get(), 0);
+        // Only what has no `)` after it is left alone.
+        let a = |name: &str| (name == "A").then(|| "x".to_string());
+        assert_eq!(expand("$(A)$(A $(A)$(B $(A", &a), "x$(A $(A)$(B $(A");
+        assert_eq!(expand("$(A) $(A) $( $(A", &a), "x x $( $(A");
     }
 }

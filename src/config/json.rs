@@ -7,6 +7,7 @@
 //! (a second `port` silently winning is a mistake worth reporting). Nesting is
 //! limited so a hostile file cannot exhaust the stack.
 
+use super::diagnostic::Locations;
 use std::fmt;
 
 /// Deeper nesting than any real `service.json` needs; bounds the recursion.
@@ -270,6 +271,11 @@ impl Parser<'_> {
             self.bump();
             return Ok(Kind::Object(members));
         }
+        // Where each key was first seen: a lookup per key, not a scan of the
+        // members so far (which made an object of many keys quadratic). A
+        // `Locations` map, keyed by the key alone: the same map type as the
+        // one that locates values, so its code is in the binary once.
+        let mut first_seen = Locations::default();
         loop {
             let key_pos = self.pos;
             if self.peek() != Some(b'"') {
@@ -281,14 +287,14 @@ impl Parser<'_> {
                 return Err(self.error(expected));
             }
             let key = self.string()?;
-            if let Some(first) = members.iter().find(|m| m.key == key) {
+            if let Some(first) = first_seen.record("", &key, key_pos) {
                 return Err(SyntaxError {
                     pos: key_pos,
                     path: render(&self.path),
                     expected: "each key once per object".into(),
                     found: format!(
                         "{key:?} again (first at line {}, column {})",
-                        first.key_pos.line, first.key_pos.column
+                        first.line, first.column
                     ),
                 });
             }
@@ -602,5 +608,24 @@ mod tests {
         assert_eq!(d("-1"), "the number -1");
         assert_eq!(d("[]"), "an empty array");
         assert_eq!(d("{}"), "an object");
+    }
+
+    #[test]
+    fn many_distinct_keys_are_not_quadratic() {
+        // 200,000 keys, each once: comparing each with every earlier one
+        // (20 billion comparisons) would not finish in any reasonable time.
+        let n = 200_000;
+        let members: Vec<String> = (0..n).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!("{{{}}}", members.join(", "));
+        let v = parse(&text).unwrap();
+        let Kind::Object(m) = &v.kind else { panic!() };
+        assert_eq!(m.len(), n);
+        // A duplicate at the end is still found, pointing at the first one.
+        let e = parse(&format!("{{{}, \"k3\": 0}}", members.join(", "))).unwrap_err();
+        assert!(
+            e.found
+                .contains("\"k3\" again (first at line 1, column 29)"),
+            "{e}"
+        );
     }
 }

@@ -79,11 +79,14 @@ fn shell_syntax(r: &Resolved, out: &mut Vec<Diagnostic>) {
     if split.shell_syntax.is_empty() {
         return;
     }
-    let found: Vec<String> = split
+    let mut found: Vec<String> = split
         .shell_syntax
         .iter()
         .map(|t| format!("`{t}`"))
         .collect();
+    if split.more_shell_syntax {
+        found.push("...".into());
+    }
     out.push(Diagnostic::warning(
         container_field(r, "command"),
         format!(

@@ -6,7 +6,8 @@
 //! every problem at once), `sources` (file, environment and flags, and which
 //! wins), `shell_words` (splitting `command`), `expand` (`$(VAR)` in exec
 //! probes), `program` (finding an exec probe's program), `lint` (valid but
-//! likely to fail on EAS), `diagnostic` (what is reported, and where).
+//! likely to fail on EAS), `diagnostic` (what is reported, and where),
+//! `sort` (ordering and lookups without std's sort).
 //! See docs/configuration.md.
 
 pub mod diagnostic;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod parse;
 pub mod program;
 pub mod shell_words;
+pub mod sort;
 pub mod sources;
 
 pub use diagnostic::{Diagnostic, Location, Severity};

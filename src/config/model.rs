@@ -3,6 +3,7 @@
 //! or runs anything; `parse` builds these types and `check --json` prints them.
 
 use super::diagnostic::{Diagnostic, Location, Locations};
+use super::sort;
 use serde::{Serialize, Serializer};
 use std::ffi::OsString;
 use std::time::Duration;
@@ -41,6 +42,27 @@ impl Command {
 
 fn lossy_strings<S: Serializer>(v: &[OsString], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().map(|a| a.to_string_lossy()))
+}
+
+/// `env` entries looked up by name in O(log n): their indices sorted by name,
+/// stably, so the last entry of a name (the value the command sees) ends its run.
+pub struct EnvIndex<'e> {
+    env: &'e [NameValue],
+    by_name: Vec<usize>,
+}
+
+impl<'e> EnvIndex<'e> {
+    pub fn new(env: &'e [NameValue]) -> EnvIndex<'e> {
+        let by_name = sort::merge_order(env.len(), &|a, b| env[a].name <= env[b].name);
+        EnvIndex { env, by_name }
+    }
+
+    /// The index in `env` of the last entry named `name`.
+    pub fn last(&self, name: &str) -> Option<usize> {
+        let past = sort::upper_bound(&self.by_name, &|i| self.env[i].name.as_str() > name);
+        let i = *self.by_name.get(past.checked_sub(1)?)?;
+        (self.env[i].name == name).then_some(i)
+    }
 }
 
 /// An `env` entry or an HTTP header: both are `{"name", "value"}` in the file.
@@ -216,16 +238,77 @@ impl Resolved {
 
     /// The command's environment: `inherited` with the configuration's `env`
     /// laid over it. A name is replaced in place rather than appended, since
-    /// `getenv` returns the first of duplicate entries.
+    /// `getenv` returns the first of duplicate entries; of an `env` name given
+    /// twice, the last value wins. O(n log n): each name is looked up in an
+    /// index, not searched for through the whole environment.
     pub fn command_env(&self, inherited: Vec<(OsString, OsString)>) -> Vec<(OsString, OsString)> {
         let mut env = inherited;
+        let index = EnvIndex::new(&self.env);
+        // By the index of each name's last entry: that name was laid over.
+        let mut done = vec![false; self.env.len()];
+        let mut lay_over = |name: &str| {
+            let i = index.last(name)?;
+            if done[i] {
+                return None;
+            }
+            done[i] = true;
+            Some(OsString::from(&self.env[i].value))
+        };
+        for (name, value) in &mut env {
+            // The first entry of a name only: it is the one `getenv` returns.
+            if let Some(v) = name.to_str().and_then(&mut lay_over) {
+                *value = v;
+            }
+        }
         for var in &self.env {
-            let value = OsString::from(&var.value);
-            match env.iter_mut().find(|(k, _)| *k == *var.name) {
-                Some(slot) => slot.1 = value,
-                None => env.push((OsString::from(&var.name), value)),
+            if let Some(v) = lay_over(&var.name) {
+                env.push((OsString::from(&var.name), v));
             }
         }
         env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_env_of_many_names_is_not_quadratic() {
+        // 100,000 inherited variables and 100,000 of the file's, half of them
+        // the same names: each of the file's was looked for through every
+        // inherited one (10 billion comparisons).
+        let n = 100_000;
+        let inherited: Vec<(OsString, OsString)> = (0..n)
+            .map(|i| (format!("V{i}").into(), "inherited".into()))
+            .collect();
+        let r = Resolved {
+            file: None,
+            container: None,
+            command: Command::Script("x".into()),
+            env: (n / 2..n + n / 2)
+                .map(|i| NameValue {
+                    name: format!("V{i}"),
+                    value: "file".into(),
+                })
+                .chain(std::iter::once(NameValue {
+                    name: "V0".into(),
+                    value: "again".into(),
+                }))
+                .collect(),
+            port: None,
+            startup_check: None,
+            liveness_check: None,
+            readiness_check: None,
+            warnings: Vec::new(),
+            locations: Locations::default(),
+        };
+        let env = r.command_env(inherited);
+        assert_eq!(env.len(), n + n / 2);
+        // In place, in order; a later entry of the same name wins.
+        assert_eq!(env[0], ("V0".into(), "again".into()));
+        assert_eq!(env[1], ("V1".into(), "inherited".into()));
+        assert_eq!(env[n / 2], (format!("V{}", n / 2).into(), "file".into()));
+        assert_eq!(env[n], (format!("V{n}").into(), "file".into()));
     }
 }

@@ -228,9 +228,12 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The known key closest to `word`, if it is close enough to be a typo.
 pub fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
-    let limit = if word.chars().count() <= 4 { 1 } else { 2 };
+    let len = word.chars().count();
+    let limit = if len <= 4 { 1 } else { 2 };
     known
         .iter()
+        // The distance is at least the difference in length: skip the work.
+        .filter(|k| k.len().abs_diff(len) <= limit)
         .map(|k| (distance(word, k), *k))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -341,9 +344,25 @@ pub fn container<'v>(ctx: &mut Ctx, root: &'v Value, index: usize) -> Option<Fil
     })
 }
 
+/// A NUL byte can be written in JSON (`\u0000`) but not passed to a program
+/// (in an argument, a variable's name or value): each place one could go is
+/// refused here, where the path, line and column are known.
+fn no_nul(ctx: &mut Ctx, v: &Value, path: &str, expected: &str, text: String) -> Option<String> {
+    if text.contains('\0') {
+        ctx.error(
+            path,
+            v.pos,
+            format!("expected {expected}, found a NUL character in it"),
+        );
+        return None;
+    }
+    Some(text)
+}
+
 fn command_line(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Command> {
     const EXPECTED: &str = "a command line";
     let line = string(ctx, v, path, EXPECTED)?;
+    let line = no_nul(ctx, v, path, EXPECTED, line)?;
     match shell_words::split(&line) {
         Err(e) => ctx.error(path, v.pos, format!("expected {EXPECTED}, found {e}")),
         Ok(s) if s.words.is_empty() => ctx.mismatch(path, v, EXPECTED),
@@ -359,6 +378,7 @@ fn command_line(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Command> {
 
 fn script(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Command> {
     let text = string(ctx, v, path, "a shell script")?;
+    let text = no_nul(ctx, v, path, "a shell script", text)?;
     if text.trim().is_empty() {
         ctx.mismatch(path, v, "a shell script");
         return None;
@@ -371,6 +391,8 @@ fn env_name_problem(name: &str) -> Option<&'static str> {
         Some("an empty name")
     } else if name.contains('=') {
         Some("a name with '='")
+    } else if name.contains('\0') {
+        Some("a name with a NUL character")
     } else {
         None
     }
@@ -441,15 +463,8 @@ fn name_values(ctx: &mut Ctx, v: &Value, path: &str, list: ListOf) -> Vec<NameVa
                         "expected a header value, found a line break or NUL in it",
                     );
                     None
-                } else if value.contains('\0') {
-                    ctx.error(
-                        &vpath,
-                        vv.pos,
-                        "expected a string, found a NUL character in it",
-                    );
-                    None
                 } else {
-                    Some(value)
+                    no_nul(ctx, vv, &vpath, "a string", value)
                 }
             }),
         };
@@ -629,7 +644,11 @@ fn exec_argv(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Vec<String>> {
     let argv: Vec<Option<String>> = items
         .iter()
         .enumerate()
-        .map(|(i, item)| string(ctx, item, &join(path, &format!("[{i}]")), "a string"))
+        .map(|(i, item)| {
+            let ipath = join(path, &format!("[{i}]"));
+            let arg = string(ctx, item, &ipath, "a string")?;
+            no_nul(ctx, item, &ipath, "a string", arg)
+        })
         .collect();
     if let Some(Some(first)) = argv.first() {
         if first.is_empty() {

@@ -15,9 +15,15 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     pub words: Vec<String>,
-    /// Shell syntax met, as written (`|`, `&&`, `$VAR`, `;`, `*`), first occurrence each.
+    /// Shell syntax met, as written (`|`, `&&`, `$VAR`, `;`, `*`), first
+    /// occurrence each, the first `MAX_SHELL_SYNTAX` distinct ones.
     pub shell_syntax: Vec<String>,
+    /// More distinct shell syntax was met than `shell_syntax` keeps.
+    pub more_shell_syntax: bool,
 }
+
+/// How many distinct pieces of shell syntax `split` keeps.
+pub const MAX_SHELL_SYNTAX: usize = 8;
 
 /// `at` is the 1-based character index of the opening quote or the backslash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +59,16 @@ pub fn split(line: &str) -> Result<Split, SplitError> {
     let chars: Vec<char> = line.chars().collect();
     let mut words = Vec::new();
     let mut shell_syntax: Vec<String> = Vec::new();
+    let mut more_shell_syntax = false;
+    // Only a few are kept: comparing each token met with every distinct one
+    // kept before made a command of many `$NAME` words quadratic.
     let mut note = |token: String| {
         if !shell_syntax.contains(&token) {
-            shell_syntax.push(token);
+            if shell_syntax.len() < MAX_SHELL_SYNTAX {
+                shell_syntax.push(token);
+            } else {
+                more_shell_syntax = true;
+            }
         }
     };
     let mut word = String::new();
@@ -142,6 +155,7 @@ pub fn split(line: &str) -> Result<Split, SplitError> {
     Ok(Split {
         words,
         shell_syntax,
+        more_shell_syntax,
     })
 }
 
@@ -238,5 +252,19 @@ mod tests {
         for (line, want) in table {
             assert_eq!(split(line).unwrap().shell_syntax, *want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn distinct_shell_tokens_are_kept_up_to_a_few() {
+        // 200,000 distinct `$V...` words: each was compared with every token
+        // kept before it (20 billion comparisons); a few are enough to name.
+        let line: Vec<String> = (0..200_000).map(|i| format!("$V{i}")).collect();
+        let s = split(&line.join(" ")).unwrap();
+        assert_eq!(s.words.len(), 200_000);
+        assert_eq!(s.shell_syntax.len(), MAX_SHELL_SYNTAX);
+        assert_eq!(s.shell_syntax[..3], ["$V0", "$V1", "$V2"]);
+        assert!(s.more_shell_syntax);
+        let s = split("a | b | c && d").unwrap();
+        assert_eq!((s.shell_syntax.len(), s.more_shell_syntax), (2, false));
     }
 }

@@ -13,7 +13,7 @@
 
 use super::diagnostic::{Diagnostic, Location, Locations};
 use super::json::{self, Value};
-use super::model::{Command, Handler, NameValue, Probe, ProbeKind, Resolved};
+use super::model::{Command, EnvIndex, Handler, NameValue, Probe, ProbeKind, Resolved};
 use super::parse::{self, join, Ctx};
 use super::{expand, program};
 use std::ffi::OsString;
@@ -156,8 +156,9 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         diags.extend(ctx.diags);
         locations.extend(ctx.locations);
     }
+    let env_index = EnvIndex::new(&env);
     for probe in probes.iter_mut().flatten() {
-        if let Err(d) = prepare_exec(probe, &env, inputs.env, &locations) {
+        if let Err(d) = prepare_exec(probe, &env, &env_index, inputs.env, &locations) {
             diags.push(d);
         }
     }
@@ -225,18 +226,18 @@ fn too_large(found: &str) -> String {
 fn prepare_exec(
     probe: &mut Probe,
     env: &[NameValue],
+    index: &EnvIndex,
     inherited: &dyn Fn(&str) -> Option<OsString>,
     locations: &Locations,
 ) -> Result<(), Diagnostic> {
     let Handler::Exec(exec) = &mut probe.handler else {
         return Ok(());
     };
-    let lookup = |name: &str| {
-        env.iter()
-            .rev()
-            .find(|v| v.name == name)
-            .map(|v| v.value.clone())
-            .or_else(|| inherited(name).map(|v| v.to_string_lossy().into_owned()))
+    // An index lookup per `$(VAR)`: searching `env` for each made a probe of
+    // many references quadratic.
+    let lookup = |name: &str| match index.last(name) {
+        Some(i) => Some(env[i].value.clone()),
+        None => inherited(name).map(|v| v.to_string_lossy().into_owned()),
     };
     for arg in &mut exec.command {
         *arg = expand::expand(arg, &lookup);
