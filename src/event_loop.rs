@@ -4,40 +4,46 @@
 //! events to the supervisor and performs the actions it returns; probe I/O is
 //! the runner's, and only its outcomes reach the supervisor.
 
+use crate::exit_status::ChildStatus;
 use crate::probe::runner::{self, Outcome, Reap, Runner, Started};
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
-use crate::sys::{process, signals, spawn};
+use crate::sys::signals::{Received, SignalFd};
+use crate::sys::{process, spawn};
 use crate::timers::Timers;
 use crate::{debug, fatal};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::wait::WaitStatus;
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 const SIGNALS: Token = Token(0);
 const CLOCK: Token = Token(1);
+const LOG: Token = Token(2);
 
 pub struct EventLoop {
     poll: Poll,
-    signal_fd: nix::sys::signalfd::SignalFd,
+    signal_fd: SignalFd,
+    /// vigil's own pid: a signal it sent itself (SIGPIPE, SIGXFSZ raised by
+    /// its own write) is not the operator's and is never forwarded.
+    own_pid: i32,
     timers: Timers<Timer>,
     clock: Clock,
     command: spawn::Prepared,
     child: Option<spawn::Child>,
     runner: Runner,
     queue: VecDeque<Event>,
+    /// The stderr fd registered while log lines wait for its reader.
+    log_fd: Option<std::os::fd::RawFd>,
 }
 
 impl EventLoop {
     pub fn new(command: spawn::Prepared, runner: Runner) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
-        let signal_fd = signals::signal_fd()?;
+        let signal_fd = SignalFd::new()?;
         poll.registry().register(
-            &mut SourceFd(&signal_fd.as_raw_fd()),
+            &mut SourceFd(&signal_fd.raw_fd()),
             SIGNALS,
             Interest::READABLE,
         )?;
@@ -47,12 +53,14 @@ impl EventLoop {
         Ok(EventLoop {
             poll,
             signal_fd,
+            own_pid: std::process::id() as i32,
             timers: Timers::default(),
             clock,
             command,
             child: None,
             runner,
             queue: VecDeque::new(),
+            log_fd: None,
         })
     }
 
@@ -71,6 +79,7 @@ impl EventLoop {
             if let Some(code) = self.dispatch(&mut supervisor) {
                 return Ok(code);
             }
+            self.watch_log()?;
             let timeout = match self.clock.set(self.timers.next(), Instant::now())? {
                 true => None,
                 false => Some(std::time::Duration::ZERO),
@@ -96,6 +105,8 @@ impl EventLoop {
                     }
                 } else if event.token() == CLOCK {
                     self.clock.acknowledge();
+                } else if event.token() == LOG {
+                    crate::log::flush();
                 }
             }
             for (index, outcome) in outcomes.drain(..) {
@@ -118,6 +129,25 @@ impl EventLoop {
         }
     }
 
+    /// Waits for stderr to take lines again while some are pending, and only
+    /// then: a reader's every read would otherwise wake the loop.
+    fn watch_log(&mut self) -> io::Result<()> {
+        let want = crate::log::blocked_fd();
+        if want == self.log_fd {
+            return Ok(());
+        }
+        if let Some(fd) = self.log_fd.take() {
+            self.poll.registry().deregister(&mut SourceFd(&fd))?;
+        }
+        if let Some(fd) = want {
+            self.poll
+                .registry()
+                .register(&mut SourceFd(&fd), LOG, Interest::WRITABLE)?;
+            self.log_fd = Some(fd);
+        }
+        Ok(())
+    }
+
     /// Feeds queued events to the supervisor until none is left.
     fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
@@ -135,19 +165,22 @@ impl EventLoop {
     /// every ended child (an exec probe's end goes to `outcomes`).
     fn on_signals(
         &mut self,
-        signals: &mut Vec<i32>,
-        reaped: &mut Vec<(i32, WaitStatus)>,
+        signals: &mut Vec<Received>,
+        reaped: &mut Vec<(i32, ChildStatus)>,
         outcomes: &mut Vec<(usize, Outcome)>,
     ) -> io::Result<()> {
         signals.clear();
-        signals::drain(&mut self.signal_fd, signals)?;
+        self.signal_fd.drain(signals)?;
         let mut child_ended = false;
-        for &sig in signals.iter() {
-            if sig == libc::SIGCHLD {
+        for r in signals.iter() {
+            if r.signal == libc::SIGCHLD {
                 child_ended = true;
-            } else {
-                self.queue.push_back(Event::Signal(sig));
+            } else if r.sender != self.own_pid {
+                self.queue.push_back(Event::Signal(r.signal));
             }
+            // else: raised by vigil's own action (a log write to a reader that
+            // left, a file size limit). Nothing is logged: that write could
+            // raise the same signal again.
         }
         if !child_ended {
             return Ok(());
@@ -188,7 +221,7 @@ impl EventLoop {
                     self.child = Some(child);
                 }
                 Err(e) => {
-                    fatal!("fork failed: {e}");
+                    fatal!("cannot start {}: {e}", self.command.display);
                     self.queue.push_back(Event::SpawnFailed);
                 }
             },
@@ -230,6 +263,7 @@ impl EventLoop {
                 // Reap what has already ended so nothing is left as a zombie of ours.
                 let mut reaped = Vec::new();
                 process::reap_all(&mut reaped);
+                crate::log::flush();
                 return Some(code);
             }
         }

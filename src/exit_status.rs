@@ -10,7 +10,7 @@
 //! | 2 | the configuration is wrong (nothing was started) |
 //! | 3 | a startup or liveness probe failed and vigil stopped the command |
 
-use nix::sys::wait::WaitStatus;
+use crate::signal_name;
 
 /// vigil's own exit codes, for the cases where there is no command status.
 pub mod code {
@@ -38,13 +38,58 @@ impl ExpectedCodes {
     }
 }
 
-/// The shell convention tini follows: the exit code, or 128+N for signal N.
-/// `None` for wait statuses that are not an end (stopped, continued).
-pub fn from_wait(status: WaitStatus) -> Option<u8> {
-    match status {
-        WaitStatus::Exited(_, code) => Some(code as u8),
-        WaitStatus::Signaled(_, sig, _) => Some(128u8.wrapping_add(sig as i32 as u8)),
-        _ => None,
+/// How a child ended, decoded from the raw `waitpid` status so that any
+/// signal number, real-time ones included, is understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildStatus {
+    Exited(u8),
+    Signaled { signal: i32, core: bool },
+}
+
+impl ChildStatus {
+    /// Decodes a raw wait status; `None` for one that is not an end
+    /// (stopped, continued).
+    pub fn from_raw(status: i32) -> Option<ChildStatus> {
+        if libc::WIFEXITED(status) {
+            Some(ChildStatus::Exited(libc::WEXITSTATUS(status) as u8))
+        } else if libc::WIFSIGNALED(status) {
+            Some(ChildStatus::Signaled {
+                signal: libc::WTERMSIG(status),
+                core: libc::WCOREDUMP(status),
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The shell convention tini follows: the exit code, or 128+N for signal N.
+    pub fn code(self) -> u8 {
+        match self {
+            ChildStatus::Exited(code) => code,
+            ChildStatus::Signaled { signal, .. } => 128u8.wrapping_add(signal as u8),
+        }
+    }
+
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            ChildStatus::Signaled { signal, .. } => Some(signal),
+            ChildStatus::Exited(_) => None,
+        }
+    }
+}
+
+/// "exited with status 3", "killed by SIGRTMIN+3 (core dumped)".
+impl std::fmt::Display for ChildStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ChildStatus::Exited(code) => write!(f, "exited with status {code}"),
+            ChildStatus::Signaled { signal, core } => write!(
+                f,
+                "killed by {}{}",
+                signal_name::name(signal),
+                if core { " (core dumped)" } else { "" }
+            ),
+        }
     }
 }
 
@@ -60,25 +105,80 @@ pub fn remap(code: u8, expected: &ExpectedCodes) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::signal::Signal;
-    use nix::unistd::Pid;
 
     #[test]
-    fn wait_status_to_code() {
-        let pid = Pid::from_raw(42);
+    fn raw_status_to_code() {
+        // Raw statuses as the kernel encodes them: code << 8, or the signal
+        // number with 0x80 for a core dump; 0x7f in the low byte is "stopped".
         let table = [
-            (WaitStatus::Exited(pid, 0), Some(0)),
-            (WaitStatus::Exited(pid, 3), Some(3)),
-            (WaitStatus::Exited(pid, 255), Some(255)),
-            (WaitStatus::Signaled(pid, Signal::SIGTERM, false), Some(143)),
-            (WaitStatus::Signaled(pid, Signal::SIGKILL, true), Some(137)),
-            (WaitStatus::Signaled(pid, Signal::SIGHUP, false), Some(129)),
-            (WaitStatus::Stopped(pid, Signal::SIGSTOP), None),
-            (WaitStatus::Continued(pid), None),
+            (0, Some(ChildStatus::Exited(0)), 0, "exited with status 0"),
+            (
+                3 << 8,
+                Some(ChildStatus::Exited(3)),
+                3,
+                "exited with status 3",
+            ),
+            (
+                255 << 8,
+                Some(ChildStatus::Exited(255)),
+                255,
+                "exited with status 255",
+            ),
+            (
+                15,
+                Some(ChildStatus::Signaled {
+                    signal: 15,
+                    core: false,
+                }),
+                143,
+                "killed by SIGTERM",
+            ),
+            (
+                9 | 0x80,
+                Some(ChildStatus::Signaled {
+                    signal: 9,
+                    core: true,
+                }),
+                137,
+                "killed by SIGKILL (core dumped)",
+            ),
+            // Real-time signals, which nix cannot decode: SIGRTMIN+4, SIGRTMAX, 33.
+            (
+                38,
+                Some(ChildStatus::Signaled {
+                    signal: 38,
+                    core: false,
+                }),
+                166,
+                "killed by SIGRTMIN+4",
+            ),
+            (
+                64,
+                Some(ChildStatus::Signaled {
+                    signal: 64,
+                    core: false,
+                }),
+                192,
+                "killed by SIGRTMAX",
+            ),
+            (
+                33,
+                Some(ChildStatus::Signaled {
+                    signal: 33,
+                    core: false,
+                }),
+                161,
+                "killed by signal 33",
+            ),
         ];
-        for (status, want) in table {
-            assert_eq!(from_wait(status), want, "{status:?}");
+        for (raw, want, code, text) in table {
+            let got = ChildStatus::from_raw(raw);
+            assert_eq!(got, want, "{raw:#x}");
+            assert_eq!(got.unwrap().code(), code, "{raw:#x}");
+            assert_eq!(got.unwrap().to_string(), text, "{raw:#x}");
         }
+        assert_eq!(ChildStatus::from_raw((19 << 8) | 0x7f), None); // stopped by SIGSTOP
+        assert_eq!(ChildStatus::from_raw(0xffff), None); // continued
     }
 
     #[test]

@@ -37,8 +37,17 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return i32::from(code::INTERNAL);
         }
     };
+    // Until the command exists, SIGINT and SIGTERM end vigil at once: reading
+    // a configuration from a FIFO or a hung file system must not hold them.
+    let startup = match sys::signals::StartupStop::begin() {
+        Ok(s) => s,
+        Err(e) => {
+            fatal!("cannot take over signal handling: {e}");
+            return i32::from(code::INTERNAL);
+        }
+    };
     let status = match cli::parse(args, &|name| std::env::var_os(name)) {
-        Ok(Invocation::Run(opts)) => run(*opts, inherited),
+        Ok(Invocation::Run(opts)) => run(*opts, inherited, startup),
         Ok(Invocation::Check(opts)) => check::run(
             &opts,
             &|name| std::env::var_os(name),
@@ -148,8 +157,15 @@ fn probe_plans(
     Ok((timings, plans))
 }
 
-fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
+fn run(
+    opts: RunOptions,
+    inherited: sys::signals::Inherited,
+    startup: sys::signals::StartupStop,
+) -> u8 {
     log::set_verbosity(opts.verbosity);
+    for w in &opts.warnings {
+        warn!("{w}");
+    }
     let config = match resolve_config(&opts) {
         Ok(c) => c,
         Err(status) => return status,
@@ -203,6 +219,13 @@ fn run(opts: RunOptions, inherited: sys::signals::Inherited) -> u8 {
         restart,
     });
     let runner = probe::runner::Runner::new(plans);
+    // From here on the log never blocks the loop (a stalled reader of stderr).
+    log::init();
+    // From here on every signal is queued for the event loop, and forwarded.
+    if let Err(e) = startup.end() {
+        fatal!("cannot take over signal handling: {e}");
+        return code::INTERNAL;
+    }
     let result = event_loop::EventLoop::new(command, runner).and_then(|l| l.run(supervisor));
     match result {
         Ok(code) => code,

@@ -4,9 +4,12 @@
 //! the events an operator needs without asking (probe transitions, restarts):
 //! shown from verbosity 1, like warnings.
 
+use crate::sys::stderr::Stderr;
 use std::fmt;
-use std::io::Write;
+use std::io::{self, Write};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,8 +67,108 @@ pub fn write(level: Level, args: fmt::Arguments<'_>) {
         std::process::id(),
         args
     );
-    // One write per line, so lines from vigil and its command do not interleave mid-line.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    match sink.as_mut() {
+        Some((stderr, outbox)) => outbox.push(line.as_bytes(), &mut |b| stderr.write(b)),
+        // Before `init` (start-up, `vigil check`): plainly, as nothing runs yet.
+        // One write per line, so lines from vigil and its command do not interleave mid-line.
+        None => {
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Lines kept while stderr is not read, at most; more are dropped and counted.
+const MAX_PENDING: usize = 64 * 1024;
+
+static SINK: Mutex<Option<(Stderr, Outbox)>> = Mutex::new(None);
+
+/// From now on the log never blocks: see `sys::stderr` and `Outbox`.
+pub fn init() {
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    *sink = Some((Stderr::open(), Outbox::default()));
+}
+
+/// The fd to wait on for writability while lines are pending, if any.
+pub fn blocked_fd() -> Option<RawFd> {
+    let sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    sink.as_ref()
+        .filter(|(_, o)| !o.is_empty())
+        .and_then(|(s, _)| s.pollable())
+}
+
+/// Writes what is pending, as far as the reader takes it (the loop calls
+/// this when stderr is writable again, and before vigil exits).
+pub fn flush() {
+    let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((stderr, outbox)) = sink.as_mut() {
+        outbox.flush(&mut |b| stderr.write(b));
+    }
+}
+
+/// Log bytes not yet taken by stderr's reader: each new line goes after
+/// them, never blocking; past `MAX_PENDING` lines are dropped and counted,
+/// and once everything is out one line says how many were lost.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pending: Vec<u8>,
+    dropped: u64,
+}
+
+type WriteFn<'a> = dyn FnMut(&[u8]) -> io::Result<usize> + 'a;
+
+impl Outbox {
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    pub fn push(&mut self, line: &[u8], write: &mut WriteFn<'_>) {
+        self.flush(write);
+        if self.pending.is_empty() && self.dropped == 0 {
+            let n = write_some(line, write);
+            self.pending.extend_from_slice(&line[n..]);
+        } else if self.pending.len() + line.len() <= MAX_PENDING {
+            self.pending.extend_from_slice(line);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub fn flush(&mut self, write: &mut WriteFn<'_>) {
+        loop {
+            let n = write_some(&self.pending, write);
+            self.pending.drain(..n);
+            if !self.pending.is_empty() || self.dropped == 0 {
+                return;
+            }
+            let note = format!(
+                "[{} {} vigil ({})] {} log line{} dropped: vigil's stderr was not being read\n",
+                timestamp(SystemTime::now()),
+                Level::Warn.label(),
+                std::process::id(),
+                self.dropped,
+                if self.dropped == 1 { " was" } else { "s were" }
+            );
+            self.dropped = 0;
+            self.pending.extend_from_slice(note.as_bytes());
+        }
+    }
+}
+
+/// Writes as much of `buf` as goes without blocking; an error (the reader
+/// left: EPIPE; a size limit: EFBIG) drops the rest, as a log write is never fatal.
+fn write_some(buf: &[u8], write: &mut WriteFn<'_>) -> usize {
+    let mut done = 0;
+    while done < buf.len() {
+        match write(&buf[done..]) {
+            Ok(0) => return buf.len(),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return done,
+            Err(_) => return buf.len(),
+        }
+    }
+    done
 }
 
 /// RFC 3339 UTC with milliseconds, computed without a time-zone database.
@@ -117,6 +220,56 @@ macro_rules! trace { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// A reader that takes `room` bytes, then would block.
+    fn reader<'a>(
+        got: &'a mut Vec<u8>,
+        room: &'a mut usize,
+    ) -> impl FnMut(&[u8]) -> io::Result<usize> + 'a {
+        move |b: &[u8]| {
+            if *room == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = b.len().min(*room);
+            got.extend_from_slice(&b[..n]);
+            *room -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stalled_reader_never_blocks_and_drops_are_counted() {
+        let mut o = Outbox::default();
+        let (mut got, mut room) = (Vec::new(), 10);
+        let line = [b'x'; 1000];
+        // 10 bytes go out, the rest of the line waits.
+        o.push(&line, &mut reader(&mut got, &mut room));
+        assert_eq!((got.len(), o.pending.len()), (10, 990));
+        // The reader is stalled: lines pile up to MAX_PENDING, then are dropped.
+        for _ in 0..100 {
+            o.push(&line, &mut reader(&mut got, &mut room));
+        }
+        assert_eq!(o.pending.len(), 990 + 64 * 1000);
+        assert_eq!(o.dropped, 100 - 64);
+        // The reader is back: everything kept, then one line with the count.
+        let mut room = usize::MAX;
+        o.flush(&mut reader(&mut got, &mut room));
+        assert!(o.is_empty());
+        let text = String::from_utf8_lossy(&got[65_000..]).into_owned();
+        assert!(
+            text.ends_with("36 log lines were dropped: vigil's stderr was not being read\n"),
+            "{text}"
+        );
+        assert_eq!(got.len(), 65_000 + text.len());
+    }
+
+    #[test]
+    fn a_broken_reader_drops_the_line_and_is_not_fatal() {
+        let mut o = Outbox::default();
+        let mut gone = |_: &[u8]| -> io::Result<usize> { Err(io::ErrorKind::BrokenPipe.into()) };
+        o.push(b"line\n", &mut gone);
+        assert!(o.is_empty() && o.dropped == 0);
+    }
 
     #[test]
     fn timestamps() {

@@ -42,12 +42,16 @@ const NAMES: &[(&str, i32)] = &[
 /// Highest signal number Linux has.
 pub const MAX_SIGNAL: i32 = 64;
 
+/// The real-time range as users and other programs number it: glibc's
+/// SIGRTMIN (34), which Docker's `STOPSIGNAL SIGRTMIN+3` and systemd mean too.
+/// musl's own SIGRTMIN is 35 (it keeps 32-34): a static vigil must still call
+/// 37 SIGRTMIN+3.
 fn rt_min() -> i32 {
-    libc::SIGRTMIN()
+    34
 }
 
 fn rt_max() -> i32 {
-    libc::SIGRTMAX()
+    MAX_SIGNAL
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,10 +123,12 @@ pub fn name(sig: i32) -> String {
         return format!("SIG{n}");
     }
     if (rt_min()..=rt_max()).contains(&sig) {
-        return if sig == rt_min() {
-            "SIGRTMIN".to_string()
-        } else {
-            format!("SIGRTMIN+{}", sig - rt_min())
+        // As `kill -l` numbers them: the lower half from SIGRTMIN, the upper from SIGRTMAX.
+        return match sig - rt_min() {
+            0 => "SIGRTMIN".to_string(),
+            n @ 1..=15 => format!("SIGRTMIN+{n}"),
+            _ if sig == rt_max() => "SIGRTMAX".to_string(),
+            _ => format!("SIGRTMAX-{}", rt_max() - sig),
         };
     }
     format!("signal {sig}")
@@ -206,6 +212,15 @@ mod tests {
             assert_eq!(parse(&n, false), Ok(sig), "{n}");
         }
         assert_eq!(name(libc::SIGRTMIN() + 2), "SIGRTMIN+2");
+        for sig in 34..=64 {
+            let n = name(sig);
+            assert_eq!(parse(&n, false), Ok(sig), "{n}");
+        }
+        assert_eq!(name(37), "SIGRTMIN+3"); // systemd's and Docker's, in any build
+        assert_eq!(name(49), "SIGRTMIN+15");
+        assert_eq!(name(50), "SIGRTMAX-14");
+        assert_eq!(name(64), "SIGRTMAX");
+        assert_eq!(name(33), "signal 33");
     }
 
     #[test]

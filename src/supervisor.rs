@@ -21,13 +21,12 @@
 //! running AND started AND (no readiness probe OR readiness Success).
 
 use crate::config::model::ProbeKind;
-use crate::exit_status::{self, ExpectedCodes};
+use crate::exit_status::{self, ChildStatus, ExpectedCodes};
 use crate::probe::runner::Outcome;
 use crate::probe::state::{ProbeResult, ProbeState, Tick, Timing};
 use crate::restart::{self, Cause, Decision, History};
 use crate::signal_name::{self, Rewrites};
 use crate::{debug, info, notice, trace, warn};
-use nix::sys::wait::WaitStatus;
 use std::time::{Duration, Instant};
 
 /// How often an unreaped remainder of the command's process group is checked
@@ -78,7 +77,7 @@ pub enum Event {
     Signal(i32),
     Reaped {
         pid: i32,
-        status: WaitStatus,
+        status: ChildStatus,
     },
     /// The process group asked about with `Action::CheckGroup` has no process left.
     GroupEmpty,
@@ -388,17 +387,15 @@ impl Supervisor {
         }
     }
 
-    fn on_reaped(&mut self, pid: i32, status: WaitStatus, now: Instant, out: &mut Vec<Action>) {
+    fn on_reaped(&mut self, pid: i32, status: ChildStatus, now: Instant, out: &mut Vec<Action>) {
         match self.phase {
             Phase::Running { pid: main, .. } if pid == main => {
-                let Some(raw) = exit_status::from_wait(status) else {
-                    return;
-                };
+                let raw = status.code();
                 let code = match self.probe_failure {
                     Some(_) => exit_status::code::PROBE_FAILED,
                     None => exit_status::remap(raw, &self.settings.expected_codes),
                 };
-                info!("command (pid {pid}) ended: {}", describe(status));
+                info!("command (pid {pid}) ended: {status}");
                 self.last_end = Some(End {
                     cause: match (self.probe_failure, code) {
                         (Some(_), _) => Cause::ProbeKill,
@@ -407,8 +404,8 @@ impl Supervisor {
                     },
                     why: match (self.probe_failure, status) {
                         (Some(kind), _) => format!("{} probe failed", kind.name()),
-                        (None, WaitStatus::Signaled(_, sig, _)) => {
-                            format!("signal {}", signal_name::name(sig as i32))
+                        (None, ChildStatus::Signaled { signal, .. }) => {
+                            format!("signal {}", signal_name::name(signal))
                         }
                         (None, _) => format!("exit status {raw}"),
                     },
@@ -442,7 +439,7 @@ impl Supervisor {
                 if self.settings.warn_on_reap {
                     warn!("Reaped zombie process with pid={pid}");
                 } else {
-                    debug!("reaped process {pid}: {}", describe(status));
+                    debug!("reaped process {pid}: {status}");
                 }
                 if let Phase::Draining { pgid, .. } = self.phase {
                     out.push(Action::CheckGroup { pgid });
@@ -510,19 +507,6 @@ impl Supervisor {
 /// "1 time", "3 times".
 fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-/// "exited with status 3", "killed by SIGTERM".
-pub fn describe(status: WaitStatus) -> String {
-    match status {
-        WaitStatus::Exited(_, code) => format!("exited with status {code}"),
-        WaitStatus::Signaled(_, sig, core) => format!(
-            "killed by {}{}",
-            signal_name::name(sig as i32),
-            if core { " (core dumped)" } else { "" }
-        ),
-        other => format!("{other:?}"),
-    }
 }
 
 mod probes;

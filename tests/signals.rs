@@ -328,7 +328,6 @@ fn with_dash_g_a_signal_right_after_the_spawn_reaches_the_group() {
     // 137 instead of 143.)
     // On one CPU the parent runs on after fork while the child waits: the
     // window is then wide open (taskset is in util-linux, always here).
-    let term = 1u64 << (libc::SIGTERM - 1);
     for i in 0..100 {
         let mut v = Command::new("taskset")
             .args([
@@ -347,7 +346,10 @@ fn with_dash_g_a_signal_right_after_the_spawn_reaches_the_group() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn vigil");
-        wait_until("vigil to block signals", || sig_blocked(v.id()) & term != 0);
+        // Once the command exists (before it, SIGTERM simply ends vigil).
+        wait_until("vigil to start the command", || {
+            !children_of(v.id()).is_empty()
+        });
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(v.id() as i32),
             nix::sys::signal::Signal::SIGTERM,

@@ -5,10 +5,10 @@
 //! when the process is reaped by vigil's one reaper, not when the pipe closes:
 //! a grandchild that keeps the pipe open stalls nothing.
 
+use crate::exit_status::ChildStatus;
 use crate::sys::{process, spawn};
 use mio::unix::pipe;
 use mio::{Interest, Registry, Token};
-use nix::sys::wait::WaitStatus;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
@@ -78,7 +78,7 @@ impl ExecAttempt {
     }
 
     /// The process ended: what it said and how it ended.
-    pub fn finish(mut self, registry: &Registry, status: WaitStatus) -> (bool, String, String) {
+    pub fn finish(mut self, registry: &Registry, status: ChildStatus) -> (bool, String, String) {
         // Whatever the probe left in its process group (`sh -c 'daemon &'`)
         // goes with it, so nothing piles up one per period. The group's id
         // cannot have been reused: members keep it allocated, and with none
@@ -94,10 +94,10 @@ impl ExecAttempt {
                 output,
             );
         }
-        let ok = matches!(status, WaitStatus::Exited(_, 0));
+        let ok = status == ChildStatus::Exited(0);
         let how = match status {
-            WaitStatus::Exited(_, code) => format!("exit status {code}"),
-            other => crate::supervisor::describe(other),
+            ChildStatus::Exited(code) => format!("exit status {code}"),
+            other => other.to_string(),
         };
         let first = output
             .trim()

@@ -7,9 +7,9 @@ use super::exec::ExecAttempt;
 use super::net::{self, Close, HttpExchange, HttpStep};
 use super::plan::{HttpPlan, Plan};
 use crate::duration;
+use crate::exit_status::ChildStatus;
 use mio::net::TcpStream;
 use mio::{Registry, Token};
-use nix::sys::wait::WaitStatus;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -410,7 +410,7 @@ impl Runner {
     pub fn on_reaped(
         &mut self,
         pid: i32,
-        status: WaitStatus,
+        status: ChildStatus,
         registry: &Registry,
         now: Instant,
     ) -> Reap {

@@ -4,7 +4,6 @@
 use super::*;
 use crate::probe::runner::Outcome;
 use crate::restart::Mode;
-use nix::unistd::Pid;
 
 const PID: i32 = 200;
 
@@ -25,7 +24,7 @@ fn settings(mode: Mode) -> Settings {
 fn exited(pid: i32, code: i32) -> Event {
     Event::Reaped {
         pid,
-        status: WaitStatus::Exited(Pid::from_raw(pid), code),
+        status: ChildStatus::Exited(code as u8),
     }
 }
 

@@ -1,22 +1,26 @@
 //! Process-level calls: reaping, signalling, prctl settings.
 
+use crate::exit_status::ChildStatus;
 use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::io;
 
 /// Reaps every child that has ended (`waitpid(-1, WNOHANG)` until nothing is
-/// left), the command, its orphans and probe processes alike.
-pub fn reap_all(out: &mut Vec<(i32, WaitStatus)>) {
+/// left), the command, its orphans and probe processes alike. The raw status
+/// is decoded here: a child killed by a real-time signal is an end like any
+/// other (nix's `waitpid` returns an error for it after the kernel has already
+/// reaped the child, which would lose its status and stop the loop).
+pub fn reap_all(out: &mut Vec<(i32, ChildStatus)>) {
     loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) => return,
-            Ok(status) => {
-                let pid = status.pid().map_or(0, Pid::as_raw);
-                out.push((pid, status));
+        let mut status = 0;
+        // SAFETY: `status` is a live int for the kernel to write.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid > 0 {
+            // Without WUNTRACED/WCONTINUED only ends are reported.
+            if let Some(end) = ChildStatus::from_raw(status) {
+                out.push((pid, end));
             }
-            Err(Errno::EINTR) => continue,
-            Err(_) => return, // ECHILD: no children at all
+        } else if pid == 0 || Errno::last() != Errno::EINTR {
+            return; // nothing more has ended, or ECHILD: no children at all
         }
     }
 }

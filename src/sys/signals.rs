@@ -3,17 +3,93 @@
 //! by the kernel and never lost, and no handler code runs asynchronously.
 //! Blocked signals are queued even for PID 1, whose default-action signals the
 //! kernel would otherwise drop.
+//!
+//! Masks are the kernel's own 64-bit sets, passed with raw system calls: the C
+//! libraries' `sigfillset` leaves out the signals they keep for themselves
+//! (glibc 32-33, musl 32-34), which would then kill vigil with their default
+//! action, and musl's `sigprocmask` hides them from the mask it returns.
+//!
+//! Until the command exists, SIGINT and SIGTERM end vigil at once (a
+//! configuration read from a FIFO or a slow file system would otherwise hold
+//! them forever): `StartupStop` lets them through to a handler that exits.
 
-use nix::errno::Errno;
-use nix::sys::signal::{self, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// A kernel signal set: bit N-1 stands for signal N (1-64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mask(pub u64);
+
+impl Mask {
+    pub const ALL: Mask = Mask(!0);
+
+    pub fn of(signals: &[i32]) -> Mask {
+        Mask(signals.iter().fold(0, |m, s| m | 1u64 << (s - 1)))
+    }
+
+    pub fn contains(self, sig: i32) -> bool {
+        (1..=64).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
+    }
+}
 
 /// What vigil inherited and must give back to the command before `exec`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Inherited {
-    pub mask: SigSet,
+    pub mask: Mask,
     pub sigchld_ignored: bool,
+}
+
+/// `rt_sigprocmask` on the kernel's 8-byte set. `new` None only reads.
+fn sigprocmask(how: libc::c_int, new: Option<Mask>) -> io::Result<Mask> {
+    let mut old = 0u64;
+    let new_ptr = new
+        .as_ref()
+        .map_or(std::ptr::null(), |m| &m.0 as *const u64);
+    // SAFETY: both pointers are to live u64s (or null for "no new mask") and the
+    // size passed is theirs, 8 bytes, the kernel's sigset size on Linux.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            new_ptr,
+            &mut old as *mut u64,
+            8usize,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Mask(old))
+}
+
+/// Sets the signal mask from the child between `clone` and `exec`: one raw
+/// system call, async-signal-safe, no allocation.
+pub fn restore_mask_in_child(mask: &Mask) {
+    // SAFETY: as in `sigprocmask`: a live u64 and its size.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask.0 as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
+}
+
+fn set_disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<libc::sighandler_t> {
+    // SAFETY: an all-zero sigaction is valid (empty mask, no flags); the
+    // handler is SIG_DFL, SIG_IGN or `exit_on_stop` below, which is
+    // async-signal-safe. vigil has no other thread to race on dispositions.
+    unsafe {
+        let mut new: libc::sigaction = std::mem::zeroed();
+        new.sa_sigaction = handler;
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, &new, &mut old) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(old.sa_sigaction)
+    }
 }
 
 /// Blocks every signal (the synchronous faults too: the kernel still delivers a
@@ -21,38 +97,142 @@ pub struct Inherited {
 /// since an ignored SIGCHLD makes the kernel reap children before vigil can
 /// read their status. Returns what must be restored in the command.
 pub fn take_over() -> io::Result<Inherited> {
-    let mut mask = SigSet::empty();
-    signal::sigprocmask(
-        SigmaskHow::SIG_SETMASK,
-        Some(&SigSet::all()),
-        Some(&mut mask),
-    )?;
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installing SIG_DFL runs no code of ours in signal context, and
-    // vigil has no other thread that could race on the disposition.
-    let old = unsafe { signal::sigaction(Signal::SIGCHLD, &default) }?;
+    let mask = sigprocmask(libc::SIG_SETMASK, Some(Mask::ALL))?;
+    let old = set_disposition(libc::SIGCHLD, libc::SIG_DFL)?;
     Ok(Inherited {
         mask,
-        sigchld_ignored: old.handler() == SigHandler::SigIgn,
+        sigchld_ignored: old == libc::SIG_IGN,
     })
 }
 
-/// A non-blocking, close-on-exec signalfd for every signal.
-pub fn signal_fd() -> io::Result<SignalFd> {
-    Ok(SignalFd::with_flags(
-        &SigSet::all(),
-        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
-    )?)
+/// The signals that end vigil while nothing has started.
+const STARTUP_STOP: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
+
+extern "C" fn exit_on_stop(sig: libc::c_int) {
+    let msg: &[u8] = if sig == libc::SIGINT {
+        b"vigil: SIGINT before the command started: exiting\n"
+    } else {
+        b"vigil: SIGTERM before the command started: exiting\n"
+    };
+    // SAFETY: write and _exit are async-signal-safe; `msg` is static.
+    unsafe {
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::_exit(128 + sig);
+    }
 }
 
-/// Reads every queued signal number until the fd would block.
-pub fn drain(fd: &mut SignalFd, out: &mut Vec<i32>) -> io::Result<()> {
-    loop {
-        match fd.read_signal() {
-            Ok(Some(info)) => out.push(info.ssi_signo as i32),
-            Ok(None) => return Ok(()),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
+/// While alive, SIGINT and SIGTERM exit vigil at once with 128+N (the shell's
+/// status for a death by that signal), as nothing has started that could
+/// receive them. `end` blocks them again before the command starts; a signal
+/// that arrives after that is queued for the signalfd as any other.
+pub struct StartupStop(());
+
+impl StartupStop {
+    pub fn begin() -> io::Result<StartupStop> {
+        for sig in STARTUP_STOP {
+            set_disposition(
+                sig,
+                exit_on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )?;
         }
+        // A whole new mask, not an unblock: musl's sigaction unblocks the
+        // signals it keeps for itself (33, 34) when the first handler is
+        // installed, and they must stay blocked.
+        let stop = Mask::of(&STARTUP_STOP);
+        sigprocmask(libc::SIG_SETMASK, Some(Mask(!stop.0)))?;
+        Ok(StartupStop(()))
+    }
+
+    pub fn end(self) -> io::Result<()> {
+        sigprocmask(libc::SIG_SETMASK, Some(Mask::ALL))?;
+        // A signal that arrived in between stays pending: SIG_DFL discards
+        // only pending signals whose default is to be ignored.
+        for sig in STARTUP_STOP {
+            set_disposition(sig, libc::SIG_DFL)?;
+        }
+        Ok(())
+    }
+}
+
+/// One signal read from the signalfd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub signal: i32,
+    /// The sending process (0 for the kernel).
+    pub sender: i32,
+}
+
+/// A non-blocking, close-on-exec signalfd for every signal.
+pub struct SignalFd(OwnedFd);
+
+impl SignalFd {
+    pub fn new() -> io::Result<SignalFd> {
+        let mask = Mask::ALL;
+        // SAFETY: the mask pointer is to a live u64 and 8 is its size.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1,
+                &mask.0 as *const u64,
+                8usize,
+                libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: signalfd4 returned a new fd that nothing else owns.
+        Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+
+    /// Reads every queued signal until the fd would block.
+    pub fn drain(&mut self, out: &mut Vec<Received>) -> io::Result<()> {
+        const SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+        loop {
+            // SAFETY: signalfd_siginfo is plain integers; all-zero is valid.
+            let mut info: [libc::signalfd_siginfo; 8] = unsafe { std::mem::zeroed() };
+            // SAFETY: the buffer is `info`, writable for its whole size.
+            let n = unsafe {
+                libc::read(
+                    self.0.as_raw_fd(),
+                    info.as_mut_ptr().cast(),
+                    std::mem::size_of_val(&info),
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::WouldBlock => return Ok(()),
+                    _ => return Err(e),
+                }
+            }
+            let count = n as usize / SIZE;
+            out.extend(info[..count].iter().map(|i| Received {
+                signal: i.ssi_signo as i32,
+                sender: i.ssi_pid as i32,
+            }));
+            if count < info.len() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert!(Mask::ALL.contains(32) && Mask::ALL.contains(64) && Mask::ALL.contains(1));
+        let m = Mask::of(&[libc::SIGINT, libc::SIGTERM]);
+        assert_eq!(m.0, (1 << 1) | (1 << 14));
+        assert!(m.contains(libc::SIGTERM) && !m.contains(libc::SIGHUP));
+        assert!(!m.contains(0) && !m.contains(65));
     }
 }

@@ -10,7 +10,7 @@
 use super::signals::Inherited;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -20,13 +20,20 @@ use std::path::Path;
 /// execvp's search path when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// A command ready to fork: every byte the child touches is allocated here.
+/// What glibc's execvp (and so tini) runs a file without a `#!` line with.
+const SHELL: &[u8] = b"/bin/sh";
+
+/// A command ready to start: argv and envp are built once; the program's
+/// path is looked up again at each start (a restart finds a program that
+/// appeared meanwhile), before `clone`, so the child allocates nothing.
 pub struct Prepared {
     pub display: String,
-    candidates: Vec<CString>,
+    /// `Some` for a program found at start-up (exec probes): no PATH search.
+    program: Option<CString>,
+    argv0: OsString,
+    path: Option<OsString>,
     argv: Vec<CString>,
     envp: Vec<CString>,
-    argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
     inherited: Inherited,
     foreground: bool,
@@ -41,16 +48,20 @@ fn cstring(bytes: Vec<u8>, what: &str) -> io::Result<CString> {
     })
 }
 
-fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter()
-        .map(|c| c.as_ptr())
+fn null_terminated<'a>(v: impl IntoIterator<Item = &'a CStr>) -> Vec<*const libc::c_char> {
+    v.into_iter()
+        .map(CStr::as_ptr)
         .chain(std::iter::once(std::ptr::null()))
         .collect()
 }
 
-/// The paths execvp would try for `argv0`, keeping only those that exist
-/// (the child still tries them in order and reports what exec says).
+/// The paths execvp tries for `argv0`, in order: `argv0` itself when it holds
+/// a slash, else each PATH entry joined with it (an empty entry is the current
+/// directory); none for an empty name, which execvp reports as not found.
 fn candidates(argv0: &OsStr, path: Option<&OsStr>) -> Vec<OsString> {
+    if argv0.is_empty() {
+        return Vec::new();
+    }
     if argv0.as_bytes().contains(&b'/') {
         return vec![argv0.to_os_string()];
     }
@@ -63,7 +74,6 @@ fn candidates(argv0: &OsStr, path: Option<&OsStr>) -> Vec<OsString> {
                 .join(argv0)
                 .into_os_string()
         })
-        .filter(|p| Path::new(p).symlink_metadata().is_ok())
         .collect()
 }
 
@@ -83,11 +93,7 @@ impl Prepared {
             .iter()
             .rev()
             .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.as_os_str());
-        let candidates = candidates(argv0, path)
-            .into_iter()
-            .map(|p| cstring(p.into_vec(), "command path"))
-            .collect::<io::Result<Vec<_>>>()?;
+            .map(|(_, v)| v.clone());
         let argv = argv
             .iter()
             .map(|a| cstring(a.clone().into_vec(), "an argument"))
@@ -101,22 +107,20 @@ impl Prepared {
                 cstring(kv, "an environment variable")
             })
             .collect::<io::Result<Vec<_>>>()?;
-        let argv_ptrs = null_terminated(&argv);
-        let envp_ptrs = null_terminated(&envp);
+        let envp_ptrs = null_terminated(envp.iter().map(CString::as_c_str));
         Ok(Prepared {
             display: argv0.to_string_lossy().into_owned(),
-            candidates,
+            program: None,
+            argv0: argv0.clone(),
+            path,
             argv,
             envp,
-            argv_ptrs,
             envp_ptrs,
             inherited,
             foreground,
         })
     }
-}
 
-impl Prepared {
     /// A command run from a known program path (found at start-up) rather than
     /// searched on PATH; never given the terminal.
     pub fn with_program(
@@ -126,8 +130,63 @@ impl Prepared {
         inherited: Inherited,
     ) -> io::Result<Prepared> {
         let mut p = Prepared::new(argv, env, inherited, false)?;
-        p.candidates = vec![cstring(program.as_bytes().to_vec(), "program path")?];
+        p.program = Some(cstring(program.as_bytes().to_vec(), "program path")?);
         Ok(p)
+    }
+
+    /// This start's candidate paths, each with its argv and the argv of
+    /// running it with `/bin/sh` should it have no `#!` line.
+    fn exec_plan(&self) -> io::Result<ExecPlan> {
+        let paths = match &self.program {
+            Some(p) => vec![p.clone()],
+            None => candidates(&self.argv0, self.path.as_deref())
+                .into_iter()
+                .map(|p| cstring(p.into_vec(), "command path"))
+                .collect::<io::Result<Vec<_>>>()?,
+        };
+        let shell = CString::new(SHELL).expect("no NUL");
+        let argv = null_terminated(self.argv.iter().map(CString::as_c_str));
+        let script_argvs = paths
+            .iter()
+            .map(|p| {
+                let rest = self.argv.iter().skip(1).map(CString::as_c_str);
+                null_terminated([shell.as_c_str(), p.as_c_str()].into_iter().chain(rest))
+            })
+            .collect();
+        Ok(ExecPlan {
+            shell,
+            paths,
+            argv,
+            script_argvs,
+        })
+    }
+}
+
+/// Everything one start's child reads, built in the parent.
+struct ExecPlan {
+    shell: CString,
+    paths: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+    /// Per path: `/bin/sh PATH ARGS...`.
+    script_argvs: Vec<Vec<*const libc::c_char>>,
+}
+
+/// Which step of starting a process failed.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub step: &'static str,
+    pub source: io::Error,
+}
+
+impl From<SpawnError> for io::Error {
+    fn from(e: SpawnError) -> io::Error {
+        io::Error::new(e.source.kind(), e.to_string())
+    }
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.source)
     }
 }
 
@@ -161,6 +220,7 @@ pub struct Redirect {
 /// What the child needs, passed to it through `clone`'s argument.
 struct ChildArgs<'a> {
     cmd: &'a Prepared,
+    plan: &'a ExecPlan,
     redirect: Option<Redirect>,
     report_fd: RawFd,
 }
@@ -173,7 +233,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` keeps alive on its stack
     // until the child has exec'd or exited (CLONE_VFORK suspends it until then).
     let args = unsafe { &*(arg as *const ChildArgs) };
-    exec_child(args.cmd, args.redirect, args.report_fd)
+    exec_child(args.cmd, args.plan, args.redirect, args.report_fd)
 }
 
 /// Starts `cmd`, its stdio redirected when `redirect` is given, the way
@@ -183,11 +243,19 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 /// caller has every signal blocked, so nothing can run in the child before it
 /// restores the inherited mask, and vigil installs no signal handlers that
 /// could run on the shared memory.
-pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
+pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child, SpawnError> {
+    let plan = cmd.exec_plan().map_err(|source| SpawnError {
+        step: "cannot look up the program",
+        source,
+    })?;
     let (read_end, write_end): (OwnedFd, OwnedFd) =
-        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| SpawnError {
+            step: "cannot create the pipe that reports exec errors",
+            source: e.into(),
+        })?;
     let args = ChildArgs {
         cmd,
+        plan: &plan,
         redirect,
         report_fd: write_end.as_raw_fd(),
     };
@@ -208,7 +276,10 @@ pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
         )
     };
     if pid < 0 {
-        return Err(io::Error::last_os_error());
+        return Err(SpawnError {
+            step: "fork failed",
+            source: io::Error::last_os_error(),
+        });
     }
     drop(stack);
     let child = nix::unistd::Pid::from_raw(pid);
@@ -225,12 +296,12 @@ pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> io::Result<Child> {
 }
 
 /// Runs in the child: async-signal-safe calls only, no allocation.
-fn exec_child(cmd: &Prepared, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
+fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
-    // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask, execve,
-    // write, _exit); every pointer passed was built before fork and outlives
-    // the calls (argv/envp arrays are NULL-terminated and point into CStrings
-    // owned by `cmd`).
+    // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask as a raw
+    // system call, execve, write, _exit); every pointer passed was built
+    // before clone and outlives the calls (argv/envp arrays are
+    // NULL-terminated and point into CStrings owned by `cmd` and `plan`).
     unsafe {
         libc::setpgid(0, 0);
         if let Some(r) = redirect {
@@ -247,23 +318,25 @@ fn exec_child(cmd: &Prepared, redirect: Option<Redirect>, report_fd: RawFd) -> !
         if cmd.inherited.sigchld_ignored {
             libc::signal(libc::SIGCHLD, libc::SIG_IGN);
         }
-        libc::sigprocmask(
-            libc::SIG_SETMASK,
-            cmd.inherited.mask.as_ref(),
-            std::ptr::null_mut(),
-        );
+        super::signals::restore_mask_in_child(&cmd.inherited.mask);
         let mut err = libc::ENOENT;
         let mut saw_eacces = false;
-        for path in &cmd.candidates {
-            libc::execve(
-                path.as_ptr(),
-                cmd.argv_ptrs.as_ptr(),
-                cmd.envp_ptrs.as_ptr(),
-            );
+        for (path, script_argv) in plan.paths.iter().zip(&plan.script_argvs) {
+            libc::execve(path.as_ptr(), plan.argv.as_ptr(), cmd.envp_ptrs.as_ptr());
             err = Errno::last_raw();
             match err {
                 libc::EACCES => saw_eacces = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ELOOP | libc::ENAMETOOLONG => {}
+                libc::ENOEXEC => {
+                    // No `#!` line: glibc's execvp (tini's) runs it with
+                    // /bin/sh; if that fails too, the file's own error stands.
+                    libc::execve(
+                        plan.shell.as_ptr(),
+                        script_argv.as_ptr(),
+                        cmd.envp_ptrs.as_ptr(),
+                    );
+                    break;
+                }
                 _ => break,
             }
         }
@@ -285,7 +358,7 @@ impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Prepared")
             .field("argv", &self.argv)
-            .field("candidates", &self.candidates)
+            .field("program", &self.program)
             .field("env_len", &self.envp.len())
             .finish()
     }
@@ -301,9 +374,16 @@ mod tests {
             OsStr::new("sh"),
             Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
         );
-        assert!(!got.is_empty());
-        assert!(got.iter().all(|p| Path::new(p).ends_with("sh")));
-        assert!(candidates(OsStr::new("no-such-cmd-vigil"), Some(OsStr::new("/bin"))).is_empty());
+        assert_eq!(
+            got,
+            ["/nonexistent/sh", "/bin/sh", "/usr/bin/sh"].map(OsString::from)
+        );
+        assert_eq!(
+            candidates(OsStr::new("x"), Some(OsStr::new(":/bin"))),
+            ["./x", "/bin/x"].map(OsString::from)
+        );
+        // execvp("") is "not found", not the directories of PATH.
+        assert!(candidates(OsStr::new(""), Some(OsStr::new("/bin"))).is_empty());
         assert_eq!(
             candidates(OsStr::new("./x"), None),
             vec![OsString::from("./x")]

@@ -17,7 +17,7 @@
 //!                                      process group, write its pid, exit 0
 //!   open-fds N -- CMD...               open N fds without close-on-exec, exec CMD
 //!   send SIG PID                       kill(PID, SIG), real-time signals too
-//!   with-mask [--block SIGS] [--ignore SIGS] -- CMD...
+//!   with-mask [--block SIGS] [--ignore SIGS] [--default SIGS] -- CMD...
 //!                                      exec CMD with that signal mask/ignore set
 //!   sleep SECS                         exit 0 after SECS
 //!   http --port P ...                  an HTTP server whose answers a control
@@ -129,7 +129,7 @@ fn main() {
                     .map(|s| s.split(',').map(signals::parse).collect::<Vec<_>>())
                     .unwrap_or_default()
             };
-            signals::set_mask_and_ignored(&list("--block"), &list("--ignore"));
+            signals::set_mask_and_ignored(&list("--block"), &list("--ignore"), &list("--default"));
             let err = Command::new(&cmd[0]).args(&cmd[1..]).exec();
             eprintln!("with-mask: exec {}: {err}", cmd[0]);
             std::process::exit(127)

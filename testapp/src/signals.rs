@@ -97,10 +97,22 @@ pub fn die(sig: i32) -> ! {
 
 /// Sets exactly this blocked mask and makes `ignored` ignored, everything else
 /// default (SIGPIPE included, which Rust's runtime ignores), before an exec.
-pub fn set_mask_and_ignored(blocked: &[i32], ignored: &[i32]) {
+pub fn set_mask_and_ignored(blocked: &[i32], ignored: &[i32], defaults: &[i32]) {
     // SAFETY: plain syscalls on valid local sigsets; no handler is installed.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // The raw call, as glibc refuses to touch 32 and 33: an all-zero
+        // kernel sigaction (handler, flags, restorer, mask) is SIG_DFL.
+        for &s in defaults {
+            let act = [0u64; 4];
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                s,
+                act.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8usize,
+            );
+        }
         for &s in ignored {
             libc::signal(s, libc::SIG_IGN);
         }
