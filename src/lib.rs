@@ -215,6 +215,7 @@ fn run(
         rewrites: opts.rewrites,
         expected_codes: opts.expected_codes,
         warn_on_reap: opts.warn_on_reap,
+        foreground,
         probes: timings,
         restart,
     });

@@ -43,6 +43,9 @@ pub struct Settings {
     pub rewrites: Rewrites,
     pub expected_codes: ExpectedCodes,
     pub warn_on_reap: bool,
+    /// The command is given the terminal (stdin is one): Ctrl-C and Ctrl-\
+    /// reach it, not vigil, and its death by them is the operator's stop.
+    pub foreground: bool,
     /// The probes, indexed like `ProbeKind::ALL` (startup, liveness, readiness).
     pub probes: [Option<Timing>; 3],
     pub restart: restart::Policy,
@@ -66,6 +69,8 @@ pub enum Timer {
     ProbeDeadline(usize),
     /// The restart delay ended.
     Restart,
+    /// Time to sum up the restart notices held back.
+    NoticeSummary,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +155,7 @@ pub struct Supervisor {
     /// How the command last ended, for the restart decision.
     last_end: Option<End>,
     history: History,
+    notices: restarts::NoticeLimit,
     /// A stop signal arrived: the command is never started again.
     stopping: bool,
 }
@@ -185,6 +191,7 @@ impl Supervisor {
             started_at: now,
             last_end: None,
             history: History::default(),
+            notices: restarts::NoticeLimit::new(now),
             stopping: false,
         }
     }
@@ -389,8 +396,20 @@ impl Supervisor {
 
     fn on_reaped(&mut self, pid: i32, status: ChildStatus, now: Instant, out: &mut Vec<Action>) {
         match self.phase {
-            Phase::Running { pid: main, .. } if pid == main => {
+            Phase::Running { pid: main, kill_at } if pid == main => {
                 let raw = status.code();
+                if self.settings.foreground
+                    && matches!(status.signal(), Some(libc::SIGINT | libc::SIGQUIT))
+                    && !self.stopping
+                {
+                    // Ctrl-C or Ctrl-\ on the terminal went to the command's
+                    // group, not to vigil: the operator stops it, as in a shell.
+                    notice!(
+                        "the command was stopped from the terminal ({}): not restarting",
+                        signal_name::name(status.signal().unwrap_or(0))
+                    );
+                    self.stopping = true;
+                }
                 let code = match self.probe_failure {
                     Some(_) => exit_status::code::PROBE_FAILED,
                     None => exit_status::remap(raw, &self.settings.expected_codes),
@@ -412,7 +431,9 @@ impl Supervisor {
                     at: now,
                 });
                 self.stop_probes(out);
-                let kill_at = now + self.settings.grace;
+                // One grace from the stop signal, for the command and the
+                // rest of its group together (terminationGracePeriodSeconds).
+                let kill_at = kill_at.unwrap_or(now + self.settings.grace);
                 self.phase = Phase::Draining {
                     pgid: main,
                     code,
@@ -485,6 +506,7 @@ impl Supervisor {
                 let code = *code;
                 self.after_drain(code, now, out);
             }
+            (Timer::NoticeSummary, _) => self.notices.summarize(now),
             (Timer::Restart, Phase::BackingOff { until, .. }) if now >= *until => {
                 self.phase = Phase::Starting;
                 out.push(Action::Spawn);

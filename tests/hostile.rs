@@ -344,3 +344,60 @@ fn a_failed_pipe_is_not_blamed_on_fork() {
     }
     assert!(named_pipe, "no limit made pipe2 fail");
 }
+
+#[test]
+fn ctrl_c_on_a_terminal_stops_vigil_under_a_restart_policy() {
+    // `script` gives vigil a terminal; Ctrl-C (or Ctrl-\) typed there goes to
+    // the command's group, which vigil made the foreground. It used to be
+    // restarted each time, so vigil could not be stopped from the keyboard.
+    for (key, want) in [(b"\x03", 130), (b"\x1c", 131)] {
+        let cmd = format!(
+            "{} --restart always --backoff-initial 0 -- sleep 300",
+            vigil()
+        );
+        let mut script = Command::new("script")
+            .args(["-qfec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn script");
+        let sleep_started = || {
+            children_of(script.id())
+                .iter()
+                .any(|v| !children_of(*v).is_empty())
+        };
+        wait_until("the command to start on the terminal", sleep_started);
+        use std::io::Write;
+        let mut tty = script.stdin.take().unwrap();
+        tty.write_all(key).unwrap();
+        tty.flush().unwrap();
+        let status = wait_exit(&mut script);
+        assert_eq!(status.code(), Some(want), "{key:?}");
+    }
+}
+
+#[test]
+fn a_zero_backoff_crash_loop_logs_a_bounded_number_of_notices() {
+    // ~1,800 notices a second before; now at most 10 per 10 s and a summary.
+    let o = vigil_run(&[
+        "-s",
+        "--restart",
+        "always",
+        "--backoff-initial",
+        "0",
+        "--backoff-max",
+        "0",
+        "--max-restarts",
+        "1000",
+        "--",
+        "false",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    let restarting = err.lines().filter(|l| l.contains("restarting now")).count();
+    assert_eq!(restarting, 10, "{err}");
+    assert!(
+        err.contains("giving up: the command was restarted 1000 times"),
+        "{err}"
+    );
+}

@@ -335,3 +335,64 @@ fn a_failed_fork_is_a_failed_start_under_a_restart_policy() {
         vec![Action::Exit(internal)]
     );
 }
+
+#[test]
+fn restart_notices_are_limited_per_window_with_one_summary() {
+    use super::restarts::{NoticeLimit, NOTICES_PER_WINDOW, NOTICE_WINDOW};
+    let t0 = Instant::now();
+    let mut n = NoticeLimit::new(t0);
+    let mut out = Vec::new();
+    // A crash loop: 1,000 restarts in one second.
+    let shown = (0..1000)
+        .filter(|i| n.allow(t0 + Duration::from_millis(*i), &mut out))
+        .count();
+    assert_eq!(shown, NOTICES_PER_WINDOW as usize);
+    // One summary is armed, at the window's end, however many were held back.
+    assert_eq!(
+        out,
+        vec![Action::Arm {
+            timer: Timer::NoticeSummary,
+            at: t0 + NOTICE_WINDOW
+        }]
+    );
+    // The summary starts a new window: notices are shown again.
+    n.summarize(t0 + NOTICE_WINDOW);
+    out.clear();
+    assert!(n.allow(t0 + NOTICE_WINDOW, &mut out) && out.is_empty());
+    // A slow loop (one restart per window) is never limited.
+    let mut n = NoticeLimit::new(t0);
+    assert!((0..100).all(|i| n.allow(t0 + NOTICE_WINDOW * i, &mut out)));
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_zero_backoff_crash_loop_arms_one_notice_summary() {
+    let t0 = Instant::now();
+    let mut s = settings(Mode::Always);
+    s.restart.initial = Duration::ZERO;
+    s.restart.max = Duration::ZERO;
+    let mut sup = Supervisor::new(s);
+    sup.start();
+    let mut summaries = 0;
+    for i in 0..100u32 {
+        let pid = PID + i as i32;
+        let t = t0 + Duration::from_millis(u64::from(i));
+        spawned(&mut sup, pid, t);
+        sup.handle(exited(pid, 1), t);
+        let got = sup.handle(Event::GroupEmpty, t);
+        summaries += got
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a,
+                    Action::Arm {
+                        timer: Timer::NoticeSummary,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert!(got.contains(&Action::Spawn), "{i}: {got:?}");
+    }
+    assert_eq!(summaries, 1);
+}

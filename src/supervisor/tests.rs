@@ -11,6 +11,7 @@ pub(super) fn settings() -> Settings {
         rewrites: Rewrites::default(),
         expected_codes: ExpectedCodes::default(),
         warn_on_reap: false,
+        foreground: false,
         probes: [None, None, None],
     }
 }
@@ -178,6 +179,63 @@ fn command_exit_drains_its_group_then_exits_with_its_status() {
         sup.handle(Event::Timer(Timer::Grace), t1 + Duration::from_secs(99)),
         vec![]
     );
+}
+
+#[test]
+fn one_grace_from_the_stop_signal_covers_the_command_and_its_group() {
+    // The command exits 20 s into a 30 s grace: the rest of its group has
+    // the 10 s left, not a fresh 30 s (a stop took twice --grace).
+    let t0 = Instant::now();
+    let mut sup = running(settings(), t0);
+    sup.handle(Event::Signal(libc::SIGTERM), t0);
+    let t1 = t0 + Duration::from_secs(20);
+    let got = sup.handle(exited(PID, 0), t1);
+    assert!(
+        got.contains(&Action::Arm {
+            timer: Timer::Grace,
+            at: t0 + Duration::from_secs(30)
+        }),
+        "{got:?}"
+    );
+    assert_eq!(
+        sup.handle(Event::Timer(Timer::Grace), t0 + Duration::from_secs(30)),
+        vec![send(Target::Group(PID), libc::SIGKILL), Action::Exit(0)]
+    );
+}
+
+#[test]
+fn a_terminal_interrupt_of_the_foreground_command_stops_vigil() {
+    // (foreground, policy, how the command ended) -> exit after the drain.
+    use crate::restart::Mode;
+    let t0 = Instant::now();
+    let table = [
+        (
+            true,
+            Mode::Always,
+            signaled(libc::SIGINT),
+            Action::Exit(130),
+        ),
+        (
+            true,
+            Mode::OnFailure,
+            signaled(libc::SIGQUIT),
+            Action::Exit(131),
+        ),
+        // Not on a terminal: a SIGINT death is a failure like any other.
+        (false, Mode::Always, signaled(libc::SIGINT), Action::Spawn),
+        // On a terminal, other deaths still restart.
+        (true, Mode::Always, signaled(libc::SIGTERM), Action::Spawn),
+        (true, Mode::Always, ChildStatus::Exited(1), Action::Spawn),
+    ];
+    for (foreground, mode, status, want) in table {
+        let mut s = settings();
+        s.foreground = foreground;
+        s.restart.mode = mode;
+        let mut sup = running(s, t0);
+        sup.handle(Event::Reaped { pid: PID, status }, t0);
+        let got = sup.handle(Event::GroupEmpty, t0);
+        assert_eq!(got, vec![want.clone()], "{foreground} {mode:?} {status}");
+    }
 }
 
 #[test]
