@@ -1,26 +1,73 @@
-//! The one event loop: a `mio::Poll` owning every source (the signalfd under
-//! a fixed token, each probe's socket or exec pipe under its probe's token)
-//! and a deadline heap whose nearest deadline arms a timerfd (`sys::clock`). It feeds
-//! events to the supervisor and performs the actions it returns; probe I/O is
-//! the runner's, and only its outcomes reach the supervisor.
+//! The one event loop: a `mio::Poll` owning every readiness source
+//! (`Source`) and a deadline list (`Deadline`) whose nearest deadline arms a
+//! timerfd (`sys::clock`). It feeds events to the supervisor, performs the
+//! actions it returns and hands the changes to the reporter; probe I/O is the
+//! runner's, and only its outcomes reach the supervisor.
 
+use crate::config::model::ProbeKind;
 use crate::exit_status::ChildStatus;
-use crate::probe::runner::{self, Outcome, Reap, Runner, Started};
+use crate::log::{debug, fatal, warn};
+use crate::probe::outcome::Outcome;
+use crate::probe::runner::{Reap, Runner, Started};
+use crate::report::Reporter;
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::signals::{Received, SignalFd};
 use crate::sys::{process, spawn};
 use crate::timers::Timers;
-use crate::{debug, fatal};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Instant;
 
-const SIGNALS: Token = Token(0);
-const CLOCK: Token = Token(1);
-const LOG: Token = Token(2);
+/// Every readiness source of the loop, each under its own token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The signalfd: signals, and SIGCHLD for reaping.
+    Signals,
+    /// The timerfd armed for the nearest deadline.
+    Clock,
+    /// vigil's stderr, while log lines wait for its reader.
+    Log,
+    /// A probe attempt's socket or exec pipe.
+    Probe(ProbeKind),
+}
+
+impl Source {
+    fn token(self) -> Token {
+        Token(match self {
+            Source::Signals => 0,
+            Source::Clock => 1,
+            Source::Log => 2,
+            Source::Probe(ProbeKind::Startup) => 3,
+            Source::Probe(ProbeKind::Liveness) => 4,
+            Source::Probe(ProbeKind::Readiness) => 5,
+        })
+    }
+
+    fn of(token: Token) -> Option<Source> {
+        Some(match token.0 {
+            0 => Source::Signals,
+            1 => Source::Clock,
+            2 => Source::Log,
+            3 => Source::Probe(ProbeKind::Startup),
+            4 => Source::Probe(ProbeKind::Liveness),
+            5 => Source::Probe(ProbeKind::Readiness),
+            _ => return None,
+        })
+    }
+}
+
+/// Every deadline the loop keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Deadline {
+    /// One of the supervisor's timers.
+    Supervisor(Timer),
+    /// A running probe attempt reaches its timeout (the runner's).
+    ProbeTimeout(ProbeKind),
+}
 
 pub struct EventLoop {
     poll: Poll,
@@ -28,37 +75,46 @@ pub struct EventLoop {
     /// vigil's own pid: a signal it sent itself (SIGPIPE, SIGXFSZ raised by
     /// its own write) is not the operator's and is never forwarded.
     own_pid: i32,
-    timers: Timers<Timer>,
+    deadlines: Timers<Deadline>,
     clock: Clock,
     command: spawn::Prepared,
     child: Option<spawn::Child>,
     runner: Runner,
+    reporter: Reporter,
     queue: VecDeque<Event>,
     /// The stderr fd registered while log lines wait for its reader.
-    log_fd: Option<std::os::fd::RawFd>,
+    log_fd: Option<RawFd>,
 }
 
 impl EventLoop {
-    pub fn new(command: spawn::Prepared, runner: Runner) -> io::Result<EventLoop> {
+    pub fn new(
+        command: spawn::Prepared,
+        runner: Runner,
+        reporter: Reporter,
+    ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
         let signal_fd = SignalFd::new()?;
         poll.registry().register(
             &mut SourceFd(&signal_fd.raw_fd()),
-            SIGNALS,
+            Source::Signals.token(),
             Interest::READABLE,
         )?;
         let clock = Clock::new()?;
-        poll.registry()
-            .register(&mut SourceFd(&clock.raw_fd()), CLOCK, Interest::READABLE)?;
+        poll.registry().register(
+            &mut SourceFd(&clock.raw_fd()),
+            Source::Clock.token(),
+            Interest::READABLE,
+        )?;
         Ok(EventLoop {
             poll,
             signal_fd,
             own_pid: std::process::id() as i32,
-            timers: Timers::default(),
+            deadlines: Timers::default(),
             clock,
             command,
             child: None,
             runner,
+            reporter,
             queue: VecDeque::new(),
             log_fd: None,
         })
@@ -80,7 +136,7 @@ impl EventLoop {
                 return Ok(code);
             }
             self.watch_log()?;
-            let timeout = match self.clock.set(self.timers.next(), Instant::now())? {
+            let timeout = match self.clock.set(self.deadlines.next(), Instant::now())? {
                 true => None,
                 false => Some(std::time::Duration::ZERO),
             };
@@ -92,38 +148,42 @@ impl EventLoop {
             // Signals and reaps first, probe outcomes after: when the command
             // died and a probe failed in the same turn (connection refused
             // because the app is gone), the command's own end is what counts.
-            if events.iter().any(|e| e.token() == SIGNALS) {
+            if events
+                .iter()
+                .any(|e| Source::of(e.token()) == Some(Source::Signals))
+            {
                 self.on_signals(&mut signals, &mut reaped, &mut outcomes)?;
             }
             for event in events.iter() {
-                if let Some(index) = runner::index_of(event.token()) {
-                    if let Some(outcome) =
-                        self.runner
-                            .on_event(index, self.poll.registry(), Instant::now())
-                    {
-                        outcomes.push((index, outcome));
-                    }
-                } else if event.token() == CLOCK {
-                    self.clock.acknowledge();
-                } else if event.token() == LOG {
-                    crate::log::flush();
-                }
-            }
-            for (index, outcome) in outcomes.drain(..) {
-                self.timers.cancel(Timer::ProbeDeadline(index));
-                self.queue.push_back(Event::ProbeDone { index, outcome });
-            }
-            let now = Instant::now();
-            while let Some(timer) = self.timers.pop_due(now) {
-                match timer {
-                    Timer::ProbeDeadline(index) => {
+                match Source::of(event.token()) {
+                    Some(Source::Probe(probe)) => {
                         if let Some(outcome) =
-                            self.runner.on_deadline(index, self.poll.registry(), now)
+                            self.runner
+                                .on_event(probe, self.poll.registry(), Instant::now())
                         {
-                            self.queue.push_back(Event::ProbeDone { index, outcome });
+                            outcomes.push((probe, outcome));
                         }
                     }
-                    other => self.queue.push_back(Event::Timer(other)),
+                    Some(Source::Clock) => self.clock.acknowledge(),
+                    Some(Source::Log) => crate::log::flush(),
+                    Some(Source::Signals) | None => {}
+                }
+            }
+            for (probe, outcome) in outcomes.drain(..) {
+                self.deadlines.cancel(Deadline::ProbeTimeout(probe));
+                self.queue.push_back(Event::ProbeDone { probe, outcome });
+            }
+            let now = Instant::now();
+            while let Some(deadline) = self.deadlines.pop_due(now) {
+                match deadline {
+                    Deadline::ProbeTimeout(probe) => {
+                        if let Some(outcome) =
+                            self.runner.on_deadline(probe, self.poll.registry(), now)
+                        {
+                            self.queue.push_back(Event::ProbeDone { probe, outcome });
+                        }
+                    }
+                    Deadline::Supervisor(timer) => self.queue.push_back(Event::Timer(timer)),
                 }
             }
         }
@@ -140,19 +200,26 @@ impl EventLoop {
             self.poll.registry().deregister(&mut SourceFd(&fd))?;
         }
         if let Some(fd) = want {
-            self.poll
-                .registry()
-                .register(&mut SourceFd(&fd), LOG, Interest::WRITABLE)?;
+            self.poll.registry().register(
+                &mut SourceFd(&fd),
+                Source::Log.token(),
+                Interest::WRITABLE,
+            )?;
             self.log_fd = Some(fd);
         }
         Ok(())
     }
 
-    /// Feeds queued events to the supervisor until none is left.
+    /// Feeds queued events to the supervisor until none is left: its changes
+    /// go to the reporter, its actions are performed.
     fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
-            for action in supervisor.handle(event, now) {
+            let output = supervisor.step(event, now);
+            for change in &output.changes {
+                self.reporter.report(change);
+            }
+            for action in output.actions {
                 if let Some(code) = self.perform(action) {
                     return Some(code);
                 }
@@ -167,7 +234,7 @@ impl EventLoop {
         &mut self,
         signals: &mut Vec<Received>,
         reaped: &mut Vec<(i32, ChildStatus)>,
-        outcomes: &mut Vec<(usize, Outcome)>,
+        outcomes: &mut Vec<(ProbeKind, Outcome)>,
     ) -> io::Result<()> {
         signals.clear();
         self.signal_fd.drain(signals)?;
@@ -192,7 +259,7 @@ impl EventLoop {
                 .runner
                 .on_reaped(pid, status, self.poll.registry(), Instant::now())
             {
-                Reap::Done(index, outcome) => outcomes.push((index, outcome)),
+                Reap::Done(probe, outcome) => outcomes.push((probe, outcome)),
                 Reap::Swallowed => {}
                 Reap::NotOurs => {
                     self.note_exec_failure(pid);
@@ -232,25 +299,26 @@ impl EventLoop {
                 };
                 if let Err(e) = process::send_signal(pid, signal) {
                     if e != nix::errno::Errno::ESRCH {
-                        crate::warn!("sending signal {signal} to {pid} failed: {e}");
+                        warn!("sending signal {signal} to {pid} failed: {e}");
                     }
                 }
             }
-            Action::Arm { timer, at } => self.timers.arm(at, timer),
-            Action::StartProbe(index) => {
+            Action::Arm { timer, at } => self.deadlines.arm(at, Deadline::Supervisor(timer)),
+            Action::StartProbe(probe) => {
+                let token = Source::Probe(probe).token();
                 match self
                     .runner
-                    .start(index, self.poll.registry(), Instant::now())
+                    .start(probe, token, self.poll.registry(), Instant::now())
                 {
                     Started::Running { deadline } => {
-                        self.timers.arm(deadline, Timer::ProbeDeadline(index))
+                        self.deadlines.arm(deadline, Deadline::ProbeTimeout(probe))
                     }
                     Started::Done(outcome) => {
-                        self.queue.push_back(Event::ProbeDone { index, outcome })
+                        self.queue.push_back(Event::ProbeDone { probe, outcome })
                     }
                     Started::NotStarted(reason) => self
                         .queue
-                        .push_back(Event::ProbeNotStarted { index, reason }),
+                        .push_back(Event::ProbeNotStarted { probe, reason }),
                 }
             }
             Action::CancelProbes => self.runner.cancel_all(self.poll.registry()),
@@ -268,5 +336,26 @@ impl EventLoop {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_round_trips_through_its_token() {
+        let all = [
+            Source::Signals,
+            Source::Clock,
+            Source::Log,
+            Source::Probe(ProbeKind::Startup),
+            Source::Probe(ProbeKind::Liveness),
+            Source::Probe(ProbeKind::Readiness),
+        ];
+        for s in all {
+            assert_eq!(Source::of(s.token()), Some(s));
+        }
+        assert_eq!(Source::of(Token(99)), None);
     }
 }

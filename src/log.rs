@@ -203,18 +203,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 // Each macro checks the level first, so a disabled line costs no formatting
 // (its arguments, such as `describe(status)` per reaped zombie, are not even
 // evaluated).
-#[macro_export]
 macro_rules! fatal { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Fatal) { $crate::log::write($crate::log::Level::Fatal, format_args!($($t)*)) } } }
-#[macro_export]
-macro_rules! warn { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Warn) { $crate::log::write($crate::log::Level::Warn, format_args!($($t)*)) } } }
-#[macro_export]
+macro_rules! log_warn { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Warn) { $crate::log::write($crate::log::Level::Warn, format_args!($($t)*)) } } }
 macro_rules! notice { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Notice) { $crate::log::write($crate::log::Level::Notice, format_args!($($t)*)) } } }
-#[macro_export]
 macro_rules! info { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Info) { $crate::log::write($crate::log::Level::Info, format_args!($($t)*)) } } }
-#[macro_export]
 macro_rules! debug { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Debug) { $crate::log::write($crate::log::Level::Debug, format_args!($($t)*)) } } }
-#[macro_export]
 macro_rules! trace { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Trace) { $crate::log::write($crate::log::Level::Trace, format_args!($($t)*)) } } }
+// Used by path (`use crate::log::{warn, info}`), not from the crate root.
+// (`warn` is also a built-in attribute: defined as `log_warn`, exported as `warn`.)
+pub(crate) use {debug, fatal, info, log_warn as warn, notice, trace};
 
 #[cfg(test)]
 mod tests {

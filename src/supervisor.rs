@@ -1,32 +1,40 @@
 //! The supervisor: a pure state machine that decides what happens to the
-//! command. It takes an event and the time and returns actions; the event loop
-//! performs them and reports what it saw as further events. Nothing here forks,
-//! signals or sleeps, so every transition is tested by table without a process.
+//! command. It takes an event and the time and returns actions (for the
+//! event loop to perform) and changes (for the reporter to publish). Nothing
+//! here forks, signals, sleeps or logs, so every transition is tested by
+//! table without a process.
 //!
-//! Phases: `Starting` (no command yet; signals wait) -> `Running` (signals are
-//! forwarded; SIGTERM/SIGINT/SIGQUIT start the grace period, at whose end the
-//! command's process group gets SIGKILL) -> `Draining` (the command has exited;
-//! the rest of its process group gets SIGTERM, and SIGKILL after the grace)
-//! -> `Done` (vigil exits with the command's status), or, when the restart
-//! policy (`restart::decide`) says so, `BackingOff` until the delay (counted
-//! from the exit) has passed -> `Starting` again. A stop signal received at
-//! any point means no further start.
+//! Phases (`Phase`): `Starting` (no command yet; signals wait) -> `Running`
+//! (signals are forwarded) -> `Stopping` (a stop signal or a failed startup or
+//! liveness probe: the command has the grace period, then its process group
+//! gets SIGKILL) -> `Draining` (the command has exited; the rest of its group
+//! gets the stop signal, and SIGKILL when the same grace ends) -> `Done` (vigil
+//! exits with the command's status), or, when the restart policy
+//! (`restart::decide`) says so, `BackingOff` until the delay (counted from the
+//! exit) has passed -> `Starting` again. A stop signal means no further start.
 //!
 //! Probes: every start of the command resets the three probe states
 //! (`probe::state`) and arms their first ticks. Until startup succeeds,
 //! liveness and readiness do not run. A liveness or startup failure stops the
-//! probes and the command (SIGTERM to its group, grace, SIGKILL); unless the
-//! restart policy restarts it, vigil then exits with `PROBE_FAILED` whatever
-//! the command's own status. Ready =
+//! probes and the command; unless the restart policy restarts it, vigil then
+//! exits with `PROBE_FAILED` whatever the command's own status. Ready =
 //! running AND started AND (no readiness probe OR readiness Success).
+
+pub mod change;
+mod probes;
+pub(crate) mod restarts;
+mod status;
+
+pub use change::Change;
+pub use status::{PhaseName, ProbeStatus, Status};
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::{self, ChildStatus, ExpectedCodes};
-use crate::probe::runner::Outcome;
-use crate::probe::state::{ProbeResult, ProbeState, Tick, Timing};
-use crate::restart::{self, Cause, Decision, History};
-use crate::signal_name::{self, Rewrites};
-use crate::{debug, info, notice, trace, warn};
+use crate::probe::outcome::Outcome;
+use crate::probe::per_probe::PerProbe;
+use crate::probe::state::{ProbeResult, ProbeState, Timing};
+use crate::restart::{self, Cause, History};
+use crate::signal_name::Rewrites;
 use std::time::{Duration, Instant};
 
 /// How often an unreaped remainder of the command's process group is checked
@@ -42,12 +50,10 @@ pub struct Settings {
     pub process_group: bool,
     pub rewrites: Rewrites,
     pub expected_codes: ExpectedCodes,
-    pub warn_on_reap: bool,
     /// The command is given the terminal (stdin is one): Ctrl-C and Ctrl-\
     /// reach it, not vigil, and its death by them is the operator's stop.
     pub foreground: bool,
-    /// The probes, indexed like `ProbeKind::ALL` (startup, liveness, readiness).
-    pub probes: [Option<Timing>; 3],
+    pub probes: PerProbe<Option<Timing>>,
     pub restart: restart::Policy,
 }
 
@@ -57,16 +63,15 @@ pub enum Target {
     Group(i32),
 }
 
+/// The supervisor's own deadlines (the loop keeps them with its others).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timer {
     /// The grace period of a stop ended.
     Grace,
     /// Time to check whether the rest of the process group is gone.
     DrainPoll,
-    /// Probe `i` is due (index into `ProbeKind::ALL`).
-    ProbeTick(usize),
-    /// Probe `i`'s running attempt reaches its timeout (handled by the runner).
-    ProbeDeadline(usize),
+    /// A probe is due.
+    ProbeTick(ProbeKind),
     /// The restart delay ended.
     Restart,
     /// Time to sum up the restart notices held back.
@@ -87,14 +92,14 @@ pub enum Event {
     /// The process group asked about with `Action::CheckGroup` has no process left.
     GroupEmpty,
     Timer(Timer),
-    /// An attempt of probe `index` ended.
+    /// An attempt of a probe ended.
     ProbeDone {
-        index: usize,
+        probe: ProbeKind,
         outcome: Outcome,
     },
-    /// An attempt of probe `index` could not start (fork failed): not counted.
+    /// An attempt of a probe could not start (fork failed): not counted.
     ProbeNotStarted {
-        index: usize,
+        probe: ProbeKind,
         reason: String,
     },
 }
@@ -113,23 +118,71 @@ pub enum Action {
     CheckGroup {
         pgid: i32,
     },
-    /// Start an attempt of probe `index` now.
-    StartProbe(usize),
+    /// Start an attempt of a probe now.
+    StartProbe(ProbeKind),
     /// End every running probe attempt.
     CancelProbes,
     Exit(u8),
 }
 
+/// Why a running command is being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopBy {
+    /// A stop signal (SIGTERM, SIGINT, SIGQUIT): no restart follows.
+    Signal,
+    /// A startup or liveness probe failed: the restart policy decides.
+    Probe(ProbeKind),
+    /// A probe failed, then a stop signal came too: no restart follows.
+    ProbeThenSignal(ProbeKind),
+}
+
+impl StopBy {
+    fn probe(self) -> Option<ProbeKind> {
+        match self {
+            StopBy::Signal => None,
+            StopBy::Probe(k) | StopBy::ProbeThenSignal(k) => Some(k),
+        }
+    }
+}
+
+/// What follows once the command's group is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterDrain {
+    /// The restart policy decides.
+    Decide,
+    /// A stop signal came: vigil exits.
+    Exit,
+}
+
+/// How the command last ended, for the restart decision and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Phase {
+pub struct End {
+    /// vigil's exit status should it exit now.
+    pub code: u8,
+    pub cause: Cause,
+    /// "exit status 1", "signal SIGKILL", "liveness probe failed".
+    pub why: String,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// No command yet: signals wait for it.
     Starting,
     Running {
         pid: i32,
-        kill_at: Option<Instant>,
     },
+    /// The command was asked to stop; SIGKILL to its group at `kill_at`.
+    Stopping {
+        pid: i32,
+        by: StopBy,
+        kill_at: Instant,
+    },
+    /// The command has ended; the rest of its group goes, SIGKILL at `kill_at`.
     Draining {
         pgid: i32,
-        code: u8,
+        end: End,
+        then: AfterDrain,
         kill_at: Instant,
     },
     /// Waiting to start the command again; `code` is the status to exit
@@ -141,35 +194,50 @@ enum Phase {
     Done,
 }
 
+/// One probe: its schedule and result, and what its last attempt said.
+#[derive(Debug, Clone)]
+struct Probe {
+    state: ProbeState,
+    last_message: String,
+}
+
 #[derive(Debug)]
 pub struct Supervisor {
     settings: Settings,
     phase: Phase,
     pending: Vec<i32>,
-    probes: [Option<ProbeState>; 3],
-    ready: bool,
-    /// The probe that made vigil stop the command, if one did.
-    probe_failure: Option<ProbeKind>,
+    probes: PerProbe<Option<Probe>>,
     /// When the command last started.
     started_at: Instant,
-    /// How the command last ended, for the restart decision.
-    last_end: Option<End>,
+    /// How the command last ended.
+    last_exit: Option<ChildStatus>,
     history: History,
     notices: restarts::NoticeLimit,
-    /// A stop signal arrived: the command is never started again.
-    stopping: bool,
 }
 
-#[derive(Debug, Clone)]
-struct End {
-    cause: Cause,
-    /// "exit status 1", "signal SIGKILL", "liveness probe failed".
-    why: String,
-    at: Instant,
+/// What one event came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    pub actions: Vec<Action>,
+    pub changes: Vec<Change>,
 }
 
-const STARTUP: usize = 0;
-const READINESS: usize = 2;
+/// `Output` while it is being built, with readiness as last published.
+struct Out {
+    actions: Vec<Action>,
+    changes: Vec<Change>,
+    ready: bool,
+}
+
+impl Out {
+    fn act(&mut self, action: Action) {
+        self.actions.push(action);
+    }
+
+    fn say(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+}
 
 fn is_stop_signal(sig: i32) -> bool {
     matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT)
@@ -178,65 +246,64 @@ fn is_stop_signal(sig: i32) -> bool {
 impl Supervisor {
     pub fn new(settings: Settings) -> Self {
         let now = Instant::now();
-        let probes = std::array::from_fn(|i| {
-            settings.probes[i].map(|t| ProbeState::new(ProbeKind::ALL[i], t, now))
+        let probes = settings.probes.map(|kind, timing| {
+            timing.map(|t| Probe {
+                state: ProbeState::new(kind, t, now),
+                last_message: String::new(),
+            })
         });
         Supervisor {
             settings,
             phase: Phase::Starting,
             pending: Vec::new(),
             probes,
-            ready: false,
-            probe_failure: None,
             started_at: now,
-            last_end: None,
+            last_exit: None,
             history: History::default(),
             notices: restarts::NoticeLimit::new(now),
-            stopping: false,
         }
+    }
+
+    pub fn phase(&self) -> &Phase {
+        &self.phase
     }
 
     /// Ready = running AND started AND (no readiness probe OR readiness Success).
     pub fn is_ready(&self) -> bool {
-        self.ready
+        let readiness_ok = self.probes[ProbeKind::Readiness]
+            .as_ref()
+            .is_none_or(|p| p.state.result == ProbeResult::Success);
+        matches!(self.phase, Phase::Running { .. }) && self.started() && readiness_ok
     }
 
-    pub fn probe(&self, index: usize) -> Option<&ProbeState> {
-        self.probes[index].as_ref()
+    pub fn probe(&self, kind: ProbeKind) -> Option<&ProbeState> {
+        self.probes[kind].as_ref().map(|p| &p.state)
     }
 
     fn started(&self) -> bool {
-        self.probes[STARTUP]
+        self.probes[ProbeKind::Startup]
             .as_ref()
-            .is_none_or(|p| p.result == ProbeResult::Success)
+            .is_none_or(|p| p.state.result == ProbeResult::Success)
     }
 
-    fn compute_ready(&self) -> bool {
-        let running = matches!(self.phase, Phase::Running { kill_at: None, .. });
-        let readiness_ok = self.probes[READINESS]
-            .as_ref()
-            .is_none_or(|p| p.result == ProbeResult::Success);
-        running && self.probe_failure.is_none() && self.started() && readiness_ok
-    }
-
-    /// Recomputes readiness and logs a change.
-    fn update_ready(&mut self) {
-        let ready = self.compute_ready();
-        if ready != self.ready {
-            self.ready = ready;
-            info!("{}", if ready { "ready" } else { "not ready" });
+    /// Publishes readiness if it changed since it was last published.
+    fn update_ready(&self, out: &mut Out) {
+        let ready = self.is_ready();
+        if ready != out.ready {
+            out.ready = ready;
+            out.say(Change::Ready(ready));
         }
     }
 
     /// Stops every probe and ends running attempts.
-    fn stop_probes(&mut self, out: &mut Vec<Action>) {
+    fn stop_probes(&mut self, out: &mut Out) {
         let mut any = false;
-        for p in self.probes.iter_mut().flatten() {
-            any |= p.is_active();
-            p.stop();
+        for (_, p) in self.probes.present_mut() {
+            any |= p.state.is_active();
+            p.state.stop();
         }
         if any {
-            out.push(Action::CancelProbes);
+            out.act(Action::CancelProbes);
         }
     }
 
@@ -244,36 +311,21 @@ impl Supervisor {
         vec![Action::Spawn]
     }
 
-    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
-        let mut out = Vec::new();
+    pub fn step(&mut self, event: Event, now: Instant) -> Output {
+        let mut out = Out {
+            actions: Vec::new(),
+            changes: Vec::new(),
+            ready: self.is_ready(),
+        };
         match event {
-            Event::Spawned { pid } => {
-                if self.phase == Phase::Starting {
-                    self.phase = Phase::Running { pid, kill_at: None };
-                    self.started_at = now;
-                    self.probe_failure = None;
-                    for (i, p) in self.probes.iter_mut().enumerate() {
-                        if let Some(p) = p {
-                            let at = p.reset(now);
-                            out.push(Action::Arm {
-                                timer: Timer::ProbeTick(i),
-                                at,
-                            });
-                        }
-                    }
-                    self.update_ready();
-                    for sig in std::mem::take(&mut self.pending) {
-                        self.on_signal(sig, now, &mut out);
-                    }
-                }
+            Event::Spawned { pid } => self.on_spawned(pid, now, &mut out),
+            Event::ProbeDone { probe, outcome } => {
+                self.on_probe_done(probe, outcome, now, &mut out)
             }
-            Event::ProbeDone { index, outcome } => {
-                self.on_probe_done(index, outcome, now, &mut out)
-            }
-            Event::ProbeNotStarted { index, reason } => {
-                if let Some(p) = self.probes[index].as_mut() {
-                    crate::fatal!("{} probe could not start: {reason}", p.kind.name());
-                    p.not_started();
+            Event::ProbeNotStarted { probe, reason } => {
+                if let Some(p) = self.probes[probe].as_mut() {
+                    p.state.not_started();
+                    out.say(Change::ProbeNotStarted { probe, reason });
                 }
             }
             Event::SpawnFailed => {
@@ -282,27 +334,52 @@ impl Supervisor {
                 let code = exit_status::code::INTERNAL;
                 if self.settings.restart.mode == restart::Mode::Never {
                     self.phase = Phase::Done;
-                    out.push(Action::Exit(code));
+                    out.act(Action::Exit(code));
                 } else {
                     self.started_at = now;
-                    self.last_end = Some(End {
+                    let end = End {
+                        code,
                         cause: Cause::Failure,
                         why: "fork failed".into(),
                         at: now,
-                    });
-                    self.after_drain(code, now, &mut out);
+                    };
+                    self.after_drain(end, AfterDrain::Decide, now, &mut out);
                 }
             }
             Event::Signal(sig) => self.on_signal(sig, now, &mut out),
             Event::Reaped { pid, status } => self.on_reaped(pid, status, now, &mut out),
             Event::GroupEmpty => {
-                if let Phase::Draining { code, .. } = self.phase {
-                    self.after_drain(code, now, &mut out);
+                if let Phase::Draining { end, then, .. } = &self.phase {
+                    let (end, then) = (end.clone(), *then);
+                    self.after_drain(end, then, now, &mut out);
                 }
             }
             Event::Timer(timer) => self.on_timer(timer, now, &mut out),
         }
-        out
+        Output {
+            actions: out.actions,
+            changes: out.changes,
+        }
+    }
+
+    fn on_spawned(&mut self, pid: i32, now: Instant, out: &mut Out) {
+        if self.phase != Phase::Starting {
+            return;
+        }
+        self.phase = Phase::Running { pid };
+        self.started_at = now;
+        for (kind, p) in self.probes.present_mut() {
+            p.last_message.clear();
+            let at = p.state.reset(now);
+            out.act(Action::Arm {
+                timer: Timer::ProbeTick(kind),
+                at,
+            });
+        }
+        self.update_ready(out);
+        for sig in std::mem::take(&mut self.pending) {
+            self.on_signal(sig, now, out);
+        }
     }
 
     /// The signal vigil itself stops the command with (a probe stop, the drain
@@ -315,69 +392,74 @@ impl Supervisor {
         }
     }
 
-    fn forward(&self, target: Target, sig: i32, out: &mut Vec<Action>) {
+    fn forward(&self, target: Target, sig: i32, out: &mut Out) {
         match self.settings.rewrites.apply(sig) {
             Some(to) => {
                 if to != sig {
-                    debug!(
-                        "rewriting {} to {}",
-                        signal_name::name(sig),
-                        signal_name::name(to)
-                    );
+                    out.say(Change::Rewritten { from: sig, to });
                 }
-                out.push(Action::Send { target, signal: to });
+                out.act(Action::Send { target, signal: to });
             }
-            None => debug!("dropping {} (--rewrite to 0)", signal_name::name(sig)),
+            None => out.say(Change::Dropped { signal: sig }),
         }
     }
 
-    fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Vec<Action>) {
-        if is_stop_signal(sig) && self.phase != Phase::Starting {
-            self.stopping = true;
-        }
-        match self.phase {
+    fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Out) {
+        let stop = is_stop_signal(sig);
+        match &mut self.phase {
             // No command yet: the signal waits for it.
             Phase::Starting => self.keep_pending(sig),
-            Phase::Running { pid, kill_at } => {
+            Phase::Running { pid } | Phase::Stopping { pid, .. } => {
+                let pid = *pid;
                 let target = if self.settings.process_group {
                     Target::Group(pid)
                 } else {
                     Target::Process(pid)
                 };
-                debug!(
-                    "passing {} to the command (pid {pid})",
-                    signal_name::name(sig)
-                );
+                out.say(Change::Forwarding { signal: sig, pid });
                 self.forward(target, sig, out);
-                if is_stop_signal(sig) && kill_at.is_none() {
-                    let at = now + self.settings.grace;
-                    info!(
-                        "{} received: the command has {} to exit before SIGKILL",
-                        signal_name::name(sig),
-                        crate::duration::display(self.settings.grace)
-                    );
-                    self.phase = Phase::Running {
-                        pid,
-                        kill_at: Some(at),
-                    };
-                    out.push(Action::Arm {
-                        timer: Timer::Grace,
-                        at,
-                    });
-                    // Not ready at once, so the host agent drains traffic; no
-                    // probe may act on a command that is stopping.
-                    self.stop_probes(out);
-                    self.update_ready();
+                match &mut self.phase {
+                    Phase::Running { .. } if stop => {
+                        let kill_at = now + self.settings.grace;
+                        out.say(Change::Stopping {
+                            signal: sig,
+                            grace: self.settings.grace,
+                        });
+                        self.phase = Phase::Stopping {
+                            pid,
+                            by: StopBy::Signal,
+                            kill_at,
+                        };
+                        out.act(Action::Arm {
+                            timer: Timer::Grace,
+                            at: kill_at,
+                        });
+                        // Not ready at once, so the host agent drains traffic; no
+                        // probe may act on a command that is stopping.
+                        self.stop_probes(out);
+                        self.update_ready(out);
+                    }
+                    // A stop signal during a probe's stop: no restart after it.
+                    Phase::Stopping { by, .. } if stop => {
+                        if let StopBy::Probe(kind) = *by {
+                            *by = StopBy::ProbeThenSignal(kind);
+                        }
+                    }
+                    _ => {}
                 }
             }
-            Phase::Draining { pgid, .. } => self.forward(Target::Group(pgid), sig, out),
-            Phase::BackingOff { code, .. } if is_stop_signal(sig) => {
-                notice!(
-                    "{} received while waiting to restart the command: exiting with its last status {code}",
-                    signal_name::name(sig)
-                );
+            Phase::Draining { pgid, then, .. } => {
+                if stop {
+                    *then = AfterDrain::Exit;
+                }
+                let pgid = *pgid;
+                self.forward(Target::Group(pgid), sig, out);
+            }
+            Phase::BackingOff { code, .. } if stop => {
+                let code = *code;
+                out.say(Change::StoppedWhileBackingOff { signal: sig, code });
                 self.phase = Phase::Done;
-                out.push(Action::Exit(code));
+                out.act(Action::Exit(code));
             }
             // Between two starts: the signal waits for the next one (a stop
             // signal, above, ends the wait instead).
@@ -394,95 +476,94 @@ impl Supervisor {
         }
     }
 
-    fn on_reaped(&mut self, pid: i32, status: ChildStatus, now: Instant, out: &mut Vec<Action>) {
-        match self.phase {
-            Phase::Running { pid: main, kill_at } if pid == main => {
-                let raw = status.code();
-                if self.settings.foreground
-                    && matches!(status.signal(), Some(libc::SIGINT | libc::SIGQUIT))
-                    && !self.stopping
-                {
-                    // Ctrl-C or Ctrl-\ on the terminal went to the command's
-                    // group, not to vigil: the operator stops it, as in a shell.
-                    notice!(
-                        "the command was stopped from the terminal ({}): not restarting",
-                        signal_name::name(status.signal().unwrap_or(0))
-                    );
-                    self.stopping = true;
-                }
-                let code = match self.probe_failure {
-                    Some(_) => exit_status::code::PROBE_FAILED,
-                    None => exit_status::remap(raw, &self.settings.expected_codes),
-                };
-                info!("command (pid {pid}) ended: {status}");
-                self.last_end = Some(End {
-                    cause: match (self.probe_failure, code) {
-                        (Some(_), _) => Cause::ProbeKill,
-                        (None, 0) => Cause::Success,
-                        (None, _) => Cause::Failure,
-                    },
-                    why: match (self.probe_failure, status) {
-                        (Some(kind), _) => format!("{} probe failed", kind.name()),
-                        (None, ChildStatus::Signaled { signal, .. }) => {
-                            format!("signal {}", signal_name::name(signal))
-                        }
-                        (None, _) => format!("exit status {raw}"),
-                    },
-                    at: now,
-                });
-                self.stop_probes(out);
-                // One grace from the stop signal, for the command and the
-                // rest of its group together (terminationGracePeriodSeconds).
-                let kill_at = kill_at.unwrap_or(now + self.settings.grace);
-                self.phase = Phase::Draining {
-                    pgid: main,
-                    code,
-                    kill_at,
-                };
-                self.update_ready();
-                out.extend([
-                    Action::Send {
-                        target: Target::Group(main),
-                        signal: self.stop_signal(),
-                    },
-                    Action::CheckGroup { pgid: main },
-                    Action::Arm {
-                        timer: Timer::Grace,
-                        at: kill_at,
-                    },
-                    Action::Arm {
-                        timer: Timer::DrainPoll,
-                        at: now + DRAIN_POLL,
-                    },
-                ]);
+    fn on_reaped(&mut self, pid: i32, status: ChildStatus, now: Instant, out: &mut Out) {
+        let (main, stop) = match self.phase {
+            Phase::Running { pid } => (pid, None),
+            Phase::Stopping {
+                pid, by, kill_at, ..
+            } => (pid, Some((by, kill_at))),
+            _ => (0, None),
+        };
+        if main == 0 || pid != main {
+            out.say(Change::Reaped { pid, status });
+            if let Phase::Draining { pgid, .. } = self.phase {
+                out.act(Action::CheckGroup { pgid });
             }
-            _ => {
-                if self.settings.warn_on_reap {
-                    warn!("Reaped zombie process with pid={pid}");
-                } else {
-                    debug!("reaped process {pid}: {status}");
-                }
-                if let Phase::Draining { pgid, .. } = self.phase {
-                    out.push(Action::CheckGroup { pgid });
-                }
-            }
+            return;
         }
+        let by = stop.map(|(by, _)| by);
+        let mut then = match by {
+            Some(StopBy::Signal | StopBy::ProbeThenSignal(_)) => AfterDrain::Exit,
+            Some(StopBy::Probe(_)) | None => AfterDrain::Decide,
+        };
+        if self.settings.foreground
+            && matches!(status.signal(), Some(libc::SIGINT | libc::SIGQUIT))
+            && then == AfterDrain::Decide
+        {
+            // Ctrl-C or Ctrl-\ on the terminal went to the command's group,
+            // not to vigil: the operator stops it, as in a shell.
+            out.say(Change::StoppedFromTerminal {
+                signal: status.signal().unwrap_or(0),
+            });
+            then = AfterDrain::Exit;
+        }
+        let probe = by.and_then(StopBy::probe);
+        let code = match probe {
+            Some(_) => exit_status::code::PROBE_FAILED,
+            None => exit_status::remap(status.code(), &self.settings.expected_codes),
+        };
+        out.say(Change::Ended { pid, status });
+        self.last_exit = Some(status);
+        let end = End {
+            code,
+            cause: match (probe, code) {
+                (Some(_), _) => Cause::ProbeKill,
+                (None, 0) => Cause::Success,
+                (None, _) => Cause::Failure,
+            },
+            why: match (probe, status) {
+                (Some(kind), _) => format!("{} probe failed", kind.name()),
+                (None, ChildStatus::Signaled { signal, .. }) => {
+                    format!("signal {}", crate::signal_name::name(signal))
+                }
+                (None, _) => format!("exit status {}", status.code()),
+            },
+            at: now,
+        };
+        self.stop_probes(out);
+        // One grace from the stop signal, for the command and the rest of its
+        // group together (terminationGracePeriodSeconds).
+        let kill_at = stop.map_or(now + self.settings.grace, |(_, at)| at);
+        self.phase = Phase::Draining {
+            pgid: main,
+            end,
+            then,
+            kill_at,
+        };
+        self.update_ready(out);
+        out.act(Action::Send {
+            target: Target::Group(main),
+            signal: self.stop_signal(),
+        });
+        out.act(Action::CheckGroup { pgid: main });
+        out.act(Action::Arm {
+            timer: Timer::Grace,
+            at: kill_at,
+        });
+        out.act(Action::Arm {
+            timer: Timer::DrainPoll,
+            at: now + DRAIN_POLL,
+        });
     }
 
-    fn on_timer(&mut self, timer: Timer, now: Instant, out: &mut Vec<Action>) {
+    fn on_timer(&mut self, timer: Timer, now: Instant, out: &mut Out) {
         match (timer, &self.phase) {
-            (
-                Timer::Grace,
-                Phase::Running {
-                    pid,
-                    kill_at: Some(at),
-                },
-            ) if now >= *at => {
-                warn!(
-                    "the command (pid {pid}) did not exit within the {} grace period: sending SIGKILL to its process group",
-                    crate::duration::display(self.settings.grace)
-                );
-                out.push(Action::Send {
+            (Timer::Grace, Phase::Stopping { pid, kill_at, .. }) if now >= *kill_at => {
+                out.say(Change::Killing {
+                    pid: *pid,
+                    grace: self.settings.grace,
+                });
+                out.act(Action::Send {
                     target: Target::Group(*pid),
                     signal: libc::SIGKILL,
                 });
@@ -491,32 +572,35 @@ impl Supervisor {
                 Timer::Grace,
                 Phase::Draining {
                     pgid,
-                    code,
+                    end,
+                    then,
                     kill_at,
                 },
             ) if now >= *kill_at => {
-                warn!(
-                    "processes of the command's group {pgid} still run {} after it exited: sending SIGKILL",
-                    crate::duration::display(self.settings.grace)
-                );
-                out.push(Action::Send {
+                out.say(Change::KillingGroup {
+                    pgid: *pgid,
+                    grace: self.settings.grace,
+                });
+                out.act(Action::Send {
                     target: Target::Group(*pgid),
                     signal: libc::SIGKILL,
                 });
-                let code = *code;
-                self.after_drain(code, now, out);
+                let (end, then) = (end.clone(), *then);
+                self.after_drain(end, then, now, out);
             }
-            (Timer::NoticeSummary, _) => self.notices.summarize(now),
+            (Timer::NoticeSummary, _) => {
+                if let Some(change) = self.notices.summarize(now) {
+                    out.say(change);
+                }
+            }
             (Timer::Restart, Phase::BackingOff { until, .. }) if now >= *until => {
                 self.phase = Phase::Starting;
-                out.push(Action::Spawn);
+                out.act(Action::Spawn);
             }
-            (Timer::ProbeTick(i), Phase::Running { kill_at: None, .. }) => {
-                self.on_probe_tick(i, now, out)
-            }
+            (Timer::ProbeTick(kind), Phase::Running { .. }) => self.on_probe_tick(kind, now, out),
             (Timer::DrainPoll, Phase::Draining { pgid, .. }) => {
-                out.push(Action::CheckGroup { pgid: *pgid });
-                out.push(Action::Arm {
+                out.act(Action::CheckGroup { pgid: *pgid });
+                out.act(Action::Arm {
                     timer: Timer::DrainPoll,
                     at: now + DRAIN_POLL,
                 });
@@ -526,14 +610,16 @@ impl Supervisor {
     }
 }
 
-/// "1 time", "3 times".
-fn counted(n: u64, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+#[cfg(test)]
+impl Supervisor {
+    /// The actions of one event (the tests that look at changes use `step`).
+    pub(crate) fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        self.step(event, now).actions
+    }
 }
 
-mod probes;
-mod restarts;
-
+#[cfg(test)]
+mod phase_tests;
 #[cfg(test)]
 mod restart_tests;
 #[cfg(test)]

@@ -7,6 +7,8 @@ pub mod exec;
 pub mod host;
 pub mod http_response;
 pub mod net;
+pub mod outcome;
+pub mod per_probe;
 pub mod plan;
 pub mod runner;
 pub mod state;

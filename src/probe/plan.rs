@@ -2,12 +2,15 @@
 //! connect to, the HTTP request bytes, or the exec probe's argv and env ready
 //! to fork. Attempts reuse it, so an attempt allocates almost nothing.
 
-use crate::config::model::{Handler, HttpGet, Probe};
+use super::per_probe::PerProbe;
+use super::state::Timing;
+use crate::config::model::{Handler, HttpGet, Probe, ProbeKind, Resolved};
 use crate::sys::signals::Inherited;
 use crate::sys::spawn;
 use std::ffi::OsString;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 /// The User-Agent the kubelet sends (`kube-probe/<major>.<minor>`).
 pub const USER_AGENT: &str = "kube-probe/1.31";
@@ -165,6 +168,49 @@ pub fn build(
             Ok(Plan::Exec { cmd, display })
         }
     }
+}
+
+/// One configured probe, built in one piece: what the runner does (`run`,
+/// with its timeout) and when the supervisor asks for it (`timing`).
+pub struct Configured {
+    pub run: ProbePlan,
+    pub timing: Timing,
+}
+
+/// A probe's plan and the timeout of each attempt.
+pub struct ProbePlan {
+    pub plan: Plan,
+    pub timeout: Duration,
+}
+
+/// Builds every configured probe of `config`; the first that cannot be
+/// planned (an unresolvable host) is an error naming its kind.
+pub fn configure(
+    config: &Resolved,
+    default_host: IpAddr,
+    env: &[(OsString, OsString)],
+    inherited: &Inherited,
+) -> Result<PerProbe<Option<Configured>>, (ProbeKind, PlanError)> {
+    let mut out = PerProbe::default();
+    for kind in ProbeKind::ALL {
+        let Some(p) = config.probe(kind) else {
+            continue;
+        };
+        let plan = build(p, default_host, env, inherited).map_err(|e| (kind, e))?;
+        out[kind] = Some(Configured {
+            run: ProbePlan {
+                plan,
+                timeout: p.timeout,
+            },
+            timing: Timing {
+                initial_delay: p.initial_delay,
+                period: p.period,
+                success_threshold: p.success_threshold,
+                failure_threshold: p.failure_threshold,
+            },
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

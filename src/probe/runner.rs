@@ -5,7 +5,10 @@
 
 use super::exec::ExecAttempt;
 use super::net::{self, Close, HttpExchange, HttpStep};
-use super::plan::{HttpPlan, Plan};
+use super::outcome::Outcome;
+use super::per_probe::PerProbe;
+use super::plan::{HttpPlan, Plan, ProbePlan};
+use crate::config::model::ProbeKind;
 use crate::duration;
 use crate::exit_status::ChildStatus;
 use mio::net::TcpStream;
@@ -13,27 +16,10 @@ use mio::{Registry, Token};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Tokens `PROBE_TOKEN_BASE + index` belong to the probes (index = kind).
-pub const PROBE_TOKEN_BASE: usize = 16;
 /// Redirects followed at most, as the kubelet.
 pub const MAX_REDIRECTS: u32 = 10;
 /// Killed probe processes whose reap is still to come, at most.
 const MAX_KILLED: usize = 64;
-
-/// What one attempt came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub success: bool,
-    /// A success the kubelet reports as a warning (a redirect it did not follow).
-    pub warning: bool,
-    /// Why, in the kubelet's words where it has some.
-    pub message: String,
-    /// What was probed: `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
-    pub target: String,
-    /// The start of an exec probe's output or an HTTP body.
-    pub output: String,
-    pub duration: Duration,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Started {
@@ -51,7 +37,7 @@ pub enum Reap {
     NotOurs,
     /// A probe process killed at its timeout: already counted.
     Swallowed,
-    Done(usize, Outcome),
+    Done(ProbeKind, Outcome),
 }
 
 /// Where an event left an attempt.
@@ -174,29 +160,15 @@ struct Attempt {
     started: Instant,
     deadline: Instant,
     target: String,
+    /// The event loop's token for this probe's socket or pipe.
+    token: Token,
     io: Io,
 }
 
-pub struct ProbePlan {
-    pub plan: Plan,
-    pub timeout: Duration,
-}
-
 pub struct Runner {
-    plans: [Option<ProbePlan>; 3],
-    attempts: [Option<Attempt>; 3],
+    plans: PerProbe<Option<ProbePlan>>,
+    attempts: PerProbe<Option<Attempt>>,
     killed: Vec<i32>,
-}
-
-fn token(index: usize) -> Token {
-    Token(PROBE_TOKEN_BASE + index)
-}
-
-/// The probe index of a token, if it is a probe's.
-pub fn index_of(t: Token) -> Option<usize> {
-    (PROBE_TOKEN_BASE..PROBE_TOKEN_BASE + 3)
-        .contains(&t.0)
-        .then(|| t.0 - PROBE_TOKEN_BASE)
 }
 
 fn with_loopback_hint(message: String, addr: SocketAddr) -> String {
@@ -215,23 +187,30 @@ fn with_loopback_hint(message: String, addr: SocketAddr) -> String {
 }
 
 impl Runner {
-    pub fn new(plans: [Option<ProbePlan>; 3]) -> Runner {
+    pub fn new(plans: PerProbe<Option<ProbePlan>>) -> Runner {
         Runner {
             plans,
-            attempts: [None, None, None],
+            attempts: PerProbe::default(),
             killed: Vec::new(),
         }
     }
 
-    pub fn is_running(&self, index: usize) -> bool {
-        self.attempts[index].is_some()
+    pub fn is_running(&self, probe: ProbeKind) -> bool {
+        self.attempts[probe].is_some()
     }
 
-    pub fn start(&mut self, index: usize, registry: &Registry, now: Instant) -> Started {
-        if self.attempts[index].is_some() {
+    /// Starts an attempt whose socket or pipe is registered under `token`.
+    pub fn start(
+        &mut self,
+        probe: ProbeKind,
+        token: Token,
+        registry: &Registry,
+        now: Instant,
+    ) -> Started {
+        if self.attempts[probe].is_some() {
             return Started::NotStarted("an attempt is still running".into());
         }
-        let Some(p) = &self.plans[index] else {
+        let Some(p) = &self.plans[probe] else {
             return Started::NotStarted("no such probe".into());
         };
         let deadline = now + p.timeout;
@@ -248,7 +227,7 @@ impl Runner {
         let (target, io) = match &p.plan {
             Plan::Tcp { addr } => {
                 let target = format!("tcp {addr}");
-                match net::connect(registry, token(index), *addr) {
+                match net::connect(registry, token, *addr) {
                     Ok(s) => (target, Io::Tcp(s, *addr)),
                     Err(e) => {
                         return failed(target, with_loopback_hint(net::describe_io(&e), *addr))
@@ -257,7 +236,7 @@ impl Runner {
             }
             Plan::Http(plan) => {
                 let target = format!("GET {}", plan.url());
-                match HttpExchange::start(registry, token(index), plan) {
+                match HttpExchange::start(registry, token, plan) {
                     Ok(exchange) => (
                         target,
                         Io::Http {
@@ -271,25 +250,31 @@ impl Runner {
                     }
                 }
             }
-            Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token(index), cmd) {
+            Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token, cmd) {
                 Ok(a) => (format!("exec {display}"), Io::Exec(a)),
                 Err(e) => {
                     return Started::NotStarted(format!("cannot start exec probe {display}: {e}"))
                 }
             },
         };
-        self.attempts[index] = Some(Attempt {
+        self.attempts[probe] = Some(Attempt {
             started: now,
             deadline,
             target,
+            token,
             io,
         });
         Started::Running { deadline }
     }
 
-    /// A readiness event on probe `index`'s token.
-    pub fn on_event(&mut self, index: usize, registry: &Registry, now: Instant) -> Option<Outcome> {
-        let mut a = self.attempts[index].take()?;
+    /// A readiness event on a probe's token.
+    pub fn on_event(
+        &mut self,
+        probe: ProbeKind,
+        registry: &Registry,
+        now: Instant,
+    ) -> Option<Outcome> {
+        let mut a = self.attempts[probe].take()?;
         let step = match &mut a.io {
             Io::Tcp(stream, addr) => match net::connected(stream) {
                 Ok(false) => Step::Pending,
@@ -318,7 +303,7 @@ impl Runner {
         };
         match step {
             Step::Pending => {
-                self.attempts[index] = Some(a);
+                self.attempts[probe] = Some(a);
                 None
             }
             Step::Redirect(next) => {
@@ -331,14 +316,14 @@ impl Runner {
                     unreachable!("redirects are HTTP")
                 };
                 net::close(registry, exchange.stream, Close::Graceful);
-                match HttpExchange::start(registry, token(index), &next) {
+                match HttpExchange::start(registry, a.token, &next) {
                     Ok(exchange) => {
                         a.io = Io::Http {
                             exchange,
                             plan: next,
                             redirects: redirects + 1,
                         };
-                        self.attempts[index] = Some(a);
+                        self.attempts[probe] = Some(a);
                         None
                     }
                     Err(e) => Some(outcome(
@@ -373,20 +358,20 @@ impl Runner {
     /// The attempt's deadline passed: it fails as a timeout.
     pub fn on_deadline(
         &mut self,
-        index: usize,
+        probe: ProbeKind,
         registry: &Registry,
         now: Instant,
     ) -> Option<Outcome> {
-        let a = self.attempts[index].as_ref()?;
+        let a = self.attempts[probe].as_ref()?;
         if now < a.deadline {
             return None;
         }
-        let timeout = self.plans[index]
+        let timeout = self.plans[probe]
             .as_ref()
             .map_or(Duration::ZERO, |p| p.timeout);
         let mut message = format!("timeout after {}", duration::display(timeout));
         let mut output = String::new();
-        let a = self.attempts[index].take().expect("attempt");
+        let a = self.attempts[probe].take().expect("attempt");
         match a.io {
             Io::Tcp(s, _) => net::close(registry, s, Close::Reset),
             Io::Http { exchange, .. } => {
@@ -418,17 +403,17 @@ impl Runner {
             self.killed.swap_remove(i);
             return Reap::Swallowed;
         }
-        let index = (0..3).find(
-            |i| matches!(&self.attempts[*i], Some(Attempt { io: Io::Exec(e), .. }) if e.pid == pid),
+        let probe = ProbeKind::ALL.into_iter().find(
+            |k| matches!(&self.attempts[*k], Some(Attempt { io: Io::Exec(e), .. }) if e.pid == pid),
         );
-        let Some(index) = index else {
+        let Some(probe) = probe else {
             return Reap::NotOurs;
         };
-        let a = self.attempts[index].take().expect("attempt");
+        let a = self.attempts[probe].take().expect("attempt");
         let Io::Exec(e) = a.io else { unreachable!() };
         let (ok, message, output) = e.finish(registry, status);
         Reap::Done(
-            index,
+            probe,
             outcome(a.started, a.target, ok, message, output, now),
         )
     }
@@ -436,10 +421,10 @@ impl Runner {
     /// Ends every running attempt (the command stopped): sockets reset, exec
     /// probes killed. Their outcomes are dropped.
     pub fn cancel_all(&mut self, registry: &Registry) {
-        for i in 0..3 {
-            if self.attempts[i].is_some() {
+        for probe in ProbeKind::ALL {
+            if self.attempts[probe].is_some() {
                 let _ = self.on_deadline(
-                    i,
+                    probe,
                     registry,
                     Instant::now() + Duration::from_secs(3600 * 24 * 365),
                 );

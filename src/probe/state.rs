@@ -102,6 +102,11 @@ impl ProbeState {
         self.in_flight
     }
 
+    /// The last attempt's outcome (true = success), if any since the start.
+    pub fn last(&self) -> Option<bool> {
+        self.last
+    }
+
     /// How many times in a row the last outcome happened.
     pub fn run(&self) -> u32 {
         self.run

@@ -2,7 +2,7 @@
 //! signals during them, probe kills and fresh probe state per start.
 
 use super::*;
-use crate::probe::runner::Outcome;
+use crate::probe::outcome::Outcome;
 use crate::restart::Mode;
 
 const PID: i32 = 200;
@@ -175,14 +175,14 @@ fn liveness_settings() -> Settings {
         failure_threshold: 2,
     };
     Settings {
-        probes: [None, Some(timing), None],
+        probes: PerProbe::from_fn(|k| (k == ProbeKind::Liveness).then_some(timing)),
         ..settings(Mode::OnFailure)
     }
 }
 
 fn failure() -> Event {
     Event::ProbeDone {
-        index: 1,
+        probe: ProbeKind::Liveness,
         outcome: Outcome {
             success: false,
             warning: false,
@@ -197,8 +197,11 @@ fn failure() -> Event {
 /// Runs liveness attempt `n` (1-based, one per second from `t`) to a failure.
 fn failed_attempt(sup: &mut Supervisor, t: Instant, n: u64) -> Vec<Action> {
     let at = t + s(n - 1);
-    let got = sup.handle(Event::Timer(Timer::ProbeTick(1)), at);
-    assert!(got.contains(&Action::StartProbe(1)), "attempt {n}: {got:?}");
+    let got = sup.handle(Event::Timer(Timer::ProbeTick(ProbeKind::Liveness)), at);
+    assert!(
+        got.contains(&Action::StartProbe(ProbeKind::Liveness)),
+        "attempt {n}: {got:?}"
+    );
     sup.handle(failure(), at)
 }
 
@@ -214,13 +217,19 @@ fn a_probe_kill_restarts_with_fresh_probe_state() {
         target: Target::Group(PID),
         signal: libc::SIGTERM
     }));
-    assert_eq!(sup.probe_failure(), Some(ProbeKind::Liveness));
+    assert!(matches!(
+        sup.phase(),
+        Phase::Stopping {
+            by: StopBy::Probe(ProbeKind::Liveness),
+            ..
+        }
+    ));
     // The app exits 0 on SIGTERM: still a probe kill, so on-failure restarts.
     let t1 = t0 + s(2);
     assert_eq!(ends(&mut sup, PID, 0, t1), vec![Action::Spawn]);
     spawned(&mut sup, PID + 1, t1);
-    assert_eq!(sup.probe_failure(), None);
-    let p = sup.probe(1).unwrap();
+    assert_eq!(sup.phase(), &Phase::Running { pid: PID + 1 });
+    let p = sup.probe(ProbeKind::Liveness).unwrap();
     assert_eq!(
         (p.attempts, p.run(), p.result),
         (0, 0, ProbeResult::Success)

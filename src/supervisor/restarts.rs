@@ -2,14 +2,13 @@
 //! `restart::decide` says whether it starts again, and when.
 
 use super::*;
+use crate::restart::Decision;
 
 impl Supervisor {
-    /// The command and the rest of its group are gone: restart it or exit
-    /// with `code`.
-    pub(super) fn after_drain(&mut self, code: u8, now: Instant, out: &mut Vec<Action>) {
-        let end = self.last_end.take();
-        let decision = match &end {
-            Some(end) if !self.stopping => {
+    /// The command and the rest of its group are gone: restart it or exit.
+    pub(super) fn after_drain(&mut self, end: End, then: AfterDrain, now: Instant, out: &mut Out) {
+        let decision = match then {
+            AfterDrain::Decide => {
                 let (decision, history) = restart::decide(
                     &self.settings.restart,
                     end.cause,
@@ -20,43 +19,40 @@ impl Supervisor {
                 self.history = history;
                 decision
             }
-            _ => Decision::Exit,
+            AfterDrain::Exit => Decision::Exit,
         };
-        match (decision, end) {
-            (Decision::Restart { delay, attempt }, Some(end)) => {
-                let when = if delay.is_zero() {
-                    "now".to_string()
-                } else {
-                    format!("in {}", crate::duration::display(delay))
-                };
-                if self.notices.allow(now, out) {
-                    notice!("restarting {when} (attempt {attempt}, {})", end.why);
+        let code = end.code;
+        match decision {
+            Decision::Restart { delay, attempt } => {
+                let last = format!("attempt {attempt}, {}", end.why);
+                if self.notices.allow(now, &mut out.actions) {
+                    out.say(Change::Restarting {
+                        delay,
+                        attempt,
+                        why: end.why,
+                    });
                 }
-                self.notices.last = format!("attempt {attempt}, {}", end.why);
+                self.notices.last = last;
                 let until = end.at + delay;
                 if until <= now {
                     self.phase = Phase::Starting;
-                    out.push(Action::Spawn);
+                    out.act(Action::Spawn);
                 } else {
                     self.phase = Phase::BackingOff { code, until };
-                    out.push(Action::Arm {
+                    out.act(Action::Arm {
                         timer: Timer::Restart,
                         at: until,
                     });
                 }
             }
-            (Decision::GiveUp { restarts }, _) => {
-                warn!(
-                    "giving up: the command was restarted {} (--max-restarts); \
-                     exiting with status {code}",
-                    counted(u64::from(restarts), "time")
-                );
+            Decision::GiveUp { restarts } => {
+                out.say(Change::GaveUp { restarts, code });
                 self.phase = Phase::Done;
-                out.push(Action::Exit(code));
+                out.act(Action::Exit(code));
             }
-            _ => {
+            Decision::Exit => {
                 self.phase = Phase::Done;
-                out.push(Action::Exit(code));
+                out.act(Action::Exit(code));
             }
         }
     }
@@ -108,19 +104,16 @@ impl NoticeLimit {
         false
     }
 
-    /// The window ended: one line for what was held back; a new window starts.
-    pub(super) fn summarize(&mut self, now: Instant) {
-        if self.suppressed > 0 {
-            notice!(
-                "{} more restarts in the last {} (last: {}); at most {NOTICES_PER_WINDOW} restart notices are shown per {}",
-                self.suppressed,
-                crate::duration::display(now.saturating_duration_since(self.window_start)),
-                self.last,
-                crate::duration::display(NOTICE_WINDOW)
-            );
-        }
+    /// The window ended: one change for what was held back; a new window starts.
+    pub(super) fn summarize(&mut self, now: Instant) -> Option<Change> {
+        let summary = (self.suppressed > 0).then(|| Change::RestartsSummarized {
+            count: self.suppressed,
+            window: now.saturating_duration_since(self.window_start),
+            last: std::mem::take(&mut self.last),
+        });
         self.window_start = now;
         self.shown = 0;
         self.suppressed = 0;
+        summary
     }
 }

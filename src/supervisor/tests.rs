@@ -10,9 +10,8 @@ pub(super) fn settings() -> Settings {
         process_group: false,
         rewrites: Rewrites::default(),
         expected_codes: ExpectedCodes::default(),
-        warn_on_reap: false,
         foreground: false,
-        probes: [None, None, None],
+        probes: PerProbe::default(),
     }
 }
 

@@ -1,0 +1,136 @@
+//! The reporter: the one place where the supervisor's changes become output.
+//! Today that is the log, word for word the lines an operator knows; the
+//! ready file, the status socket's events, metrics and sd_notify plug in here.
+
+use crate::duration::display;
+use crate::log::{debug, fatal, info, notice, trace, warn};
+use crate::signal_name::name;
+use crate::supervisor::change::Change;
+use crate::supervisor::restarts::{NOTICES_PER_WINDOW, NOTICE_WINDOW};
+
+pub struct Reporter {
+    /// `-w`: a reaped zombie is a warning, not a debug line.
+    pub warn_on_reap: bool,
+}
+
+/// "1 time", "3 times".
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+impl Reporter {
+    pub fn report(&mut self, change: &Change) {
+        match change {
+            Change::Ready(ready) => info!("{}", if *ready { "ready" } else { "not ready" }),
+            Change::Forwarding { signal, pid } => {
+                debug!("passing {} to the command (pid {pid})", name(*signal))
+            }
+            Change::Rewritten { from, to } => debug!("rewriting {} to {}", name(*from), name(*to)),
+            Change::Dropped { signal } => debug!("dropping {} (--rewrite to 0)", name(*signal)),
+            Change::Stopping { signal, grace } => info!(
+                "{} received: the command has {} to exit before SIGKILL",
+                name(*signal),
+                display(*grace)
+            ),
+            Change::StoppedWhileBackingOff { signal, code } => notice!(
+                "{} received while waiting to restart the command: exiting with its last status {code}",
+                name(*signal)
+            ),
+            Change::StoppedFromTerminal { signal } => notice!(
+                "the command was stopped from the terminal ({}): not restarting",
+                name(*signal)
+            ),
+            Change::Ended { pid, status } => info!("command (pid {pid}) ended: {status}"),
+            Change::Reaped { pid, status } => {
+                if self.warn_on_reap {
+                    warn!("Reaped zombie process with pid={pid}");
+                } else {
+                    debug!("reaped process {pid}: {status}");
+                }
+            }
+            Change::Killing { pid, grace } => warn!(
+                "the command (pid {pid}) did not exit within the {} grace period: sending SIGKILL to its process group",
+                display(*grace)
+            ),
+            Change::KillingGroup { pgid, grace } => warn!(
+                "processes of the command's group {pgid} still run {} after it exited: sending SIGKILL",
+                display(*grace)
+            ),
+            Change::ProbeAttempt {
+                probe,
+                attempt,
+                late,
+            } => trace!(
+                "{} probe attempt {attempt} starts {}us after its planned time",
+                probe.name(),
+                late.as_micros()
+            ),
+            Change::ProbeTickDropped { probe } => debug!(
+                "{} probe: the previous attempt still runs; this tick is dropped",
+                probe.name()
+            ),
+            Change::ProbeNotStarted { probe, reason } => {
+                fatal!("{} probe could not start: {reason}", probe.name())
+            }
+            Change::ProbeResult {
+                probe,
+                outcome,
+                run,
+                threshold,
+            } => {
+                let took = display(outcome.duration);
+                let (kind, message, target) = (probe.name(), &outcome.message, &outcome.target);
+                if outcome.success && outcome.warning {
+                    warn!("{kind} probe succeeded with a warning ({run}/{threshold}) in {took}: {message} ({target})");
+                } else if outcome.success {
+                    debug!("{kind} probe succeeded ({run}/{threshold}) in {took}: {message} ({target})");
+                } else {
+                    warn!("{kind} probe failed ({run}/{threshold}) after {took}: {message} ({target})");
+                }
+            }
+            Change::StartupSucceeded { attempts } => {
+                notice!("startup: succeeded after {}", counted(*attempts, "attempt"))
+            }
+            Change::Readiness(ready) => {
+                notice!("readiness: {}", if *ready { "ready" } else { "not ready" })
+            }
+            Change::ProbeStop {
+                probe,
+                pid,
+                threshold,
+                message,
+                target,
+            } => warn!(
+                "{} probe failed {} in a row: stopping the command (pid {pid}): {message} ({target})",
+                probe.name(),
+                counted(u64::from(*threshold), "time")
+            ),
+            Change::Restarting {
+                delay,
+                attempt,
+                why,
+            } => {
+                let when = if delay.is_zero() {
+                    "now".to_string()
+                } else {
+                    format!("in {}", display(*delay))
+                };
+                notice!("restarting {when} (attempt {attempt}, {why})");
+            }
+            Change::RestartsSummarized {
+                count,
+                window,
+                last,
+            } => notice!(
+                "{count} more restarts in the last {} (last: {last}); at most {NOTICES_PER_WINDOW} restart notices are shown per {}",
+                display(*window),
+                display(NOTICE_WINDOW)
+            ),
+            Change::GaveUp { restarts, code } => warn!(
+                "giving up: the command was restarted {} (--max-restarts); \
+                 exiting with status {code}",
+                counted(u64::from(*restarts), "time")
+            ),
+        }
+    }
+}

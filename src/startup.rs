@@ -1,0 +1,203 @@
+//! Start-up: from parsed options to a running event loop. The configuration
+//! is resolved (any error stops everything, exit 2), the process settings
+//! (subreaper, parent death signal) applied, the probes and the command
+//! prepared, and the loop started. Each failing step is a `StartError`
+//! variant that names it and maps to a documented exit status.
+
+use crate::cli::RunOptions;
+use crate::config;
+use crate::event_loop::EventLoop;
+use crate::exit_status::code;
+use crate::log::{self, debug, fatal, notice, warn};
+use crate::probe::per_probe::PerProbe;
+use crate::probe::plan::{self, Configured};
+use crate::probe::runner::Runner;
+use crate::report::Reporter;
+use crate::supervisor::{Settings, Supervisor};
+use crate::sys::signals::{Inherited, StartupStop};
+use crate::sys::{process, spawn};
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+
+/// Why vigil could not start or run; each maps to an exit status.
+#[derive(Debug)]
+pub enum StartError {
+    /// The configuration has errors (already printed, one per line).
+    Config,
+    /// A probe cannot be planned (its host does not resolve).
+    Probe {
+        key: &'static str,
+        reason: String,
+    },
+    ParentDeathSignal(io::Error),
+    Subreaper(io::Error),
+    /// The command cannot be prepared (an empty argv, a NUL byte).
+    PrepareCommand(io::Error),
+    Signals(io::Error),
+    EventLoop(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config => write!(f, "the configuration has errors"),
+            StartError::Probe { key, reason } => write!(f, "{key}: {reason}"),
+            StartError::ParentDeathSignal(e) => {
+                write!(f, "cannot set the parent death signal: {e}")
+            }
+            StartError::Subreaper(e) => write!(f, "cannot register as a child subreaper: {e}"),
+            StartError::PrepareCommand(e) => write!(f, "cannot prepare the command: {e}"),
+            StartError::Signals(e) => write!(f, "cannot take over signal handling: {e}"),
+            StartError::EventLoop(e) => write!(f, "event loop failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl StartError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Config | StartError::Probe { .. } => code::CONFIG,
+            StartError::PrepareCommand(_) => code::USAGE,
+            StartError::ParentDeathSignal(_)
+            | StartError::Subreaper(_)
+            | StartError::Signals(_)
+            | StartError::EventLoop(_) => code::INTERNAL,
+        }
+    }
+}
+
+/// Runs the command under vigil; returns vigil's exit status.
+pub fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) -> u8 {
+    match start_and_run(opts, inherited, startup) {
+        Ok(code) => code,
+        Err(e) => {
+            if !matches!(e, StartError::Config) {
+                fatal!("{e}");
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn start_and_run(
+    opts: RunOptions,
+    inherited: Inherited,
+    startup: StartupStop,
+) -> Result<u8, StartError> {
+    log::set_verbosity(opts.verbosity);
+    for w in &opts.warnings {
+        warn!("{w}");
+    }
+    let config = resolve_config(&opts)?;
+    if let Some(sig) = opts.parent_death_signal {
+        process::set_parent_death_signal(sig).map_err(StartError::ParentDeathSignal)?;
+    }
+    if opts.subreaper {
+        process::set_child_subreaper().map_err(StartError::Subreaper)?;
+        debug!("registered as a child subreaper");
+    } else if std::process::id() != 1 {
+        warn!(
+            "vigil is not running as PID 1 and isn't registered as a child subreaper. \
+             Zombie processes will not be re-parented to vigil, so zombie reaping won't work. \
+             To fix the problem, use the -s option or set the environment variable \
+             TINI_SUBREAPER (or VIGIL_SUBREAPER) to register vigil as a child subreaper, \
+             or run vigil as PID 1."
+        );
+    }
+    let env = config.command_env(std::env::vars_os().collect());
+    let probes = configure_probes(&config, &env, &inherited)?;
+    let mut restart = opts.restart;
+    if let Some(w) = restart.clamp() {
+        warn!("{w}");
+    }
+    let foreground = nix::unistd::isatty(0).unwrap_or(false);
+    let command = spawn::Prepared::new(&config.argv(), &env, inherited, foreground)
+        .map_err(StartError::PrepareCommand)?;
+    // Each probe's two halves, by kind: the supervisor's timing, the runner's plan.
+    let mut timings = PerProbe::default();
+    let probes = probes.map(|kind, c| {
+        c.map(|Configured { run, timing }| {
+            timings[kind] = Some(timing);
+            run
+        })
+    });
+    let supervisor = Supervisor::new(Settings {
+        grace: opts.grace,
+        process_group: opts.process_group,
+        rewrites: opts.rewrites,
+        expected_codes: opts.expected_codes,
+        foreground,
+        probes: timings,
+        restart,
+    });
+    let reporter = Reporter {
+        warn_on_reap: opts.warn_on_reap,
+    };
+    // From here on the log never blocks the loop (a stalled reader of stderr).
+    log::init();
+    // From here on every signal is queued for the event loop, and forwarded.
+    startup.end().map_err(StartError::Signals)?;
+    EventLoop::new(command, Runner::new(probes), reporter)
+        .and_then(|l| l.run(supervisor))
+        .map_err(StartError::EventLoop)
+}
+
+/// The configuration, before anything starts: every problem is printed, one
+/// per line, and any error means exit 2.
+fn resolve_config(opts: &RunOptions) -> Result<config::Resolved, StartError> {
+    let env = |name: &str| std::env::var_os(name);
+    let inputs = config::Inputs {
+        file: opts.config.file.clone(),
+        container: opts.config.container,
+        startup: opts.config.startup.clone(),
+        liveness: opts.config.liveness.clone(),
+        readiness: opts.config.readiness.clone(),
+        command: opts.command.clone(),
+        env: &env,
+    };
+    match config::resolve(&inputs) {
+        Ok(resolved) => {
+            for w in &resolved.warnings {
+                warn!("{w}");
+            }
+            Ok(resolved)
+        }
+        Err(diagnostics) => {
+            for d in &diagnostics {
+                if d.is_error() {
+                    fatal!("{d}");
+                } else {
+                    warn!("{d}");
+                }
+            }
+            Err(StartError::Config)
+        }
+    }
+}
+
+/// Each configured probe, planned once (address, request, exec argv); a probe
+/// host that cannot be resolved is a configuration error.
+fn configure_probes(
+    config: &config::Resolved,
+    env: &[(OsString, OsString)],
+    inherited: &Inherited,
+) -> Result<PerProbe<Option<Configured>>, StartError> {
+    if config::ProbeKind::ALL
+        .iter()
+        .all(|k| config.probe(*k).is_none())
+    {
+        return Ok(PerProbe::default()); // no interface to look up for a plain init
+    }
+    let default_host = crate::probe::host::primary_address();
+    let probes = plan::configure(config, default_host, env, inherited).map_err(|(kind, e)| {
+        StartError::Probe {
+            key: kind.key(),
+            reason: e.to_string(),
+        }
+    })?;
+    notice!("probes connect to {default_host} unless a probe names its host");
+    Ok(probes)
+}

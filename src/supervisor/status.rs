@@ -1,0 +1,70 @@
+//! `Supervisor::status()`: a read-only snapshot of what the supervisor knows,
+//! for the status socket to serve.
+
+use super::{Phase, Supervisor};
+use crate::config::model::ProbeKind;
+use crate::exit_status::ChildStatus;
+use crate::probe::per_probe::PerProbe;
+use crate::probe::state::ProbeResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseName {
+    Starting,
+    Running,
+    Stopping,
+    Draining,
+    BackingOff,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeStatus {
+    pub result: ProbeResult,
+    /// The last attempt's outcome (true = success) and how many times in a row.
+    pub last_success: Option<bool>,
+    pub run: u32,
+    /// Attempts completed since the command last started.
+    pub attempts: u64,
+    /// What the last attempt said ("HTTP probe failed with statuscode: 500").
+    pub last_message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub phase: PhaseName,
+    /// The command's pid while it runs (or is being stopped).
+    pub pid: Option<i32>,
+    pub ready: bool,
+    pub restarts: u32,
+    pub last_exit: Option<ChildStatus>,
+    pub probes: PerProbe<Option<ProbeStatus>>,
+}
+
+impl Supervisor {
+    pub fn status(&self) -> Status {
+        let (phase, pid) = match &self.phase {
+            Phase::Starting => (PhaseName::Starting, None),
+            Phase::Running { pid } => (PhaseName::Running, Some(*pid)),
+            Phase::Stopping { pid, .. } => (PhaseName::Stopping, Some(*pid)),
+            Phase::Draining { .. } => (PhaseName::Draining, None),
+            Phase::BackingOff { .. } => (PhaseName::BackingOff, None),
+            Phase::Done => (PhaseName::Done, None),
+        };
+        Status {
+            phase,
+            pid,
+            ready: self.is_ready(),
+            restarts: self.history.restarts,
+            last_exit: self.last_exit,
+            probes: PerProbe::from_fn(|kind: ProbeKind| {
+                self.probes[kind].as_ref().map(|p| ProbeStatus {
+                    result: p.state.result,
+                    last_success: p.state.last(),
+                    run: p.state.run(),
+                    attempts: p.state.attempts,
+                    last_message: p.last_message.clone(),
+                })
+            }),
+        }
+    }
+}
