@@ -24,7 +24,7 @@ struct Report<'a> {
 
 /// Runs the check; `env` is the process environment (`VIGIL_CONFIG` and the
 /// probe variables take part, as they would at start-up).
-pub fn run(
+pub(crate) fn run(
     opts: &CheckOptions,
     env: &dyn Fn(&str) -> Option<OsString>,
     out: &mut dyn Write,

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 /// The longest duration vigil accepts anywhere: ten years. Bigger numbers are
 /// almost certainly a mistake (and would overflow `Instant` arithmetic).
-pub const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+pub(crate) const MAX: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationError {
+pub(crate) struct DurationError {
     pub input: String,
     pub reason: &'static str,
 }
@@ -29,7 +29,7 @@ impl fmt::Display for DurationError {
 
 impl std::error::Error for DurationError {}
 
-pub fn parse(input: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse(input: &str) -> Result<Duration, DurationError> {
     let err = |reason| DurationError {
         input: input.to_string(),
         reason,
@@ -62,7 +62,7 @@ pub fn parse(input: &str) -> Result<Duration, DurationError> {
 
 /// A plain decimal number (`30`, `0.5`, `.25`) times `unit` nanoseconds,
 /// in integers (rounded to the nanosecond): vigil carries no floating point.
-pub fn decimal_nanos(number: &str, unit: u128) -> Result<u128, &'static str> {
+pub(crate) fn decimal_nanos(number: &str, unit: u128) -> Result<u128, &'static str> {
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
@@ -92,7 +92,7 @@ pub fn decimal_nanos(number: &str, unit: u128) -> Result<u128, &'static str> {
 }
 
 /// Seconds as a plain number, as in a probe's `*_seconds` fields: `30`, `0.1`.
-pub fn seconds(d: Duration) -> String {
+pub(crate) fn seconds(d: Duration) -> String {
     let millis = d.as_millis();
     trimmed(millis / 1000, (millis % 1000) as u32, 3)
 }
@@ -109,7 +109,7 @@ fn trimmed(whole: u128, fraction: u32, places: usize) -> String {
 }
 
 /// Human form for logs: `30s`, `1.5s`, `500ms`, `1.2ms` (rounded half up).
-pub fn display(d: Duration) -> String {
+pub(crate) fn display(d: Duration) -> String {
     if d >= Duration::from_secs(1) {
         let millis = (d.as_nanos() + 500_000) / 1_000_000;
         format!("{}s", trimmed(millis / 1000, (millis % 1000) as u32, 3))

@@ -69,7 +69,7 @@ enum Deadline {
     ProbeTimeout(ProbeKind),
 }
 
-pub struct EventLoop {
+pub(crate) struct EventLoop {
     poll: Poll,
     signal_fd: SignalFd,
     /// vigil's own pid: a signal it sent itself (SIGPIPE, SIGXFSZ raised by
@@ -87,7 +87,7 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    pub fn new(
+    pub(crate) fn new(
         command: spawn::Prepared,
         runner: Runner,
         reporter: Reporter,
@@ -121,7 +121,7 @@ impl EventLoop {
     }
 
     /// Runs until the supervisor says to exit; returns the exit status.
-    pub fn run(mut self, mut supervisor: Supervisor) -> io::Result<u8> {
+    pub(crate) fn run(mut self, mut supervisor: Supervisor) -> io::Result<u8> {
         let mut events = Events::with_capacity(64);
         let mut signals = Vec::new();
         let mut reaped = Vec::new();
@@ -316,7 +316,7 @@ impl EventLoop {
                     Started::Done(outcome) => {
                         self.queue.push_back(Event::ProbeDone { probe, outcome })
                     }
-                    Started::NotStarted(reason) => self
+                    Started::Unable(reason) => self
                         .queue
                         .push_back(Event::ProbeNotStarted { probe, reason }),
                 }

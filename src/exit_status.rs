@@ -13,15 +13,15 @@
 use crate::signal_name;
 
 /// vigil's own exit codes, for the cases where there is no command status.
-pub mod code {
-    pub const USAGE: u8 = 1;
-    pub const INTERNAL: u8 = 1;
-    pub const CONFIG: u8 = 2;
+pub(crate) mod code {
+    pub(crate) const USAGE: u8 = 1;
+    pub(crate) const INTERNAL: u8 = 1;
+    pub(crate) const CONFIG: u8 = 2;
     /// A startup or liveness probe failed and vigil stopped the command
     /// (whatever status the command then exited with, even 0).
-    pub const PROBE_FAILED: u8 = 3;
-    pub const NOT_EXECUTABLE: u8 = 126;
-    pub const NOT_FOUND: u8 = 127;
+    pub(crate) const PROBE_FAILED: u8 = 3;
+    pub(crate) const NOT_EXECUTABLE: u8 = 126;
+    pub(crate) const NOT_FOUND: u8 = 127;
 }
 
 /// The exit codes `-e` turns into 0.
@@ -41,7 +41,7 @@ impl ExpectedCodes {
 /// How a child ended, decoded from the raw `waitpid` status so that any
 /// signal number, real-time ones included, is understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChildStatus {
+pub(crate) enum ChildStatus {
     Exited(u8),
     Signaled { signal: i32, core: bool },
 }
@@ -49,7 +49,7 @@ pub enum ChildStatus {
 impl ChildStatus {
     /// Decodes a raw wait status; `None` for one that is not an end
     /// (stopped, continued).
-    pub fn from_raw(status: i32) -> Option<ChildStatus> {
+    pub(crate) fn from_raw(status: i32) -> Option<ChildStatus> {
         if libc::WIFEXITED(status) {
             Some(ChildStatus::Exited(libc::WEXITSTATUS(status) as u8))
         } else if libc::WIFSIGNALED(status) {
@@ -63,14 +63,14 @@ impl ChildStatus {
     }
 
     /// The shell convention tini follows: the exit code, or 128+N for signal N.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ChildStatus::Exited(code) => code,
             ChildStatus::Signaled { signal, .. } => 128u8.wrapping_add(signal as u8),
         }
     }
 
-    pub fn signal(self) -> Option<i32> {
+    pub(crate) fn signal(self) -> Option<i32> {
         match self {
             ChildStatus::Signaled { signal, .. } => Some(signal),
             ChildStatus::Exited(_) => None,
@@ -94,7 +94,7 @@ impl std::fmt::Display for ChildStatus {
 }
 
 /// Applies `-e`: an expected code becomes 0.
-pub fn remap(code: u8, expected: &ExpectedCodes) -> u8 {
+pub(crate) fn remap(code: u8, expected: &ExpectedCodes) -> u8 {
     if expected.contains(code) {
         0
     } else {

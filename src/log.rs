@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
+pub(crate) enum Level {
     Fatal,
     Warn,
     Notice,
@@ -48,15 +48,15 @@ impl Level {
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 
-pub fn set_verbosity(v: u8) {
+pub(crate) fn set_verbosity(v: u8) {
     VERBOSITY.store(v, Ordering::Relaxed);
 }
 
-pub fn enabled(level: Level) -> bool {
+pub(crate) fn enabled(level: Level) -> bool {
     level.verbosity() <= VERBOSITY.load(Ordering::Relaxed)
 }
 
-pub fn write(level: Level, args: fmt::Arguments<'_>) {
+pub(crate) fn write(level: Level, args: fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
     }
@@ -84,13 +84,13 @@ const MAX_PENDING: usize = 64 * 1024;
 static SINK: Mutex<Option<(Stderr, Outbox)>> = Mutex::new(None);
 
 /// From now on the log never blocks: see `sys::stderr` and `Outbox`.
-pub fn init() {
+pub(crate) fn init() {
     let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     *sink = Some((Stderr::open(), Outbox::default()));
 }
 
 /// The fd to wait on for writability while lines are pending, if any.
-pub fn blocked_fd() -> Option<RawFd> {
+pub(crate) fn blocked_fd() -> Option<RawFd> {
     let sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     sink.as_ref()
         .filter(|(_, o)| !o.is_empty())
@@ -99,7 +99,7 @@ pub fn blocked_fd() -> Option<RawFd> {
 
 /// Writes what is pending, as far as the reader takes it (the loop calls
 /// this when stderr is writable again, and before vigil exits).
-pub fn flush() {
+pub(crate) fn flush() {
     let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((stderr, outbox)) = sink.as_mut() {
         outbox.flush(&mut |b| stderr.write(b));
@@ -110,7 +110,7 @@ pub fn flush() {
 /// them, never blocking; past `MAX_PENDING` lines are dropped and counted,
 /// and once everything is out one line says how many were lost.
 #[derive(Debug, Default)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     pending: Vec<u8>,
     dropped: u64,
 }
@@ -118,11 +118,11 @@ pub struct Outbox {
 type WriteFn<'a> = dyn FnMut(&[u8]) -> io::Result<usize> + 'a;
 
 impl Outbox {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
-    pub fn push(&mut self, line: &[u8], write: &mut WriteFn<'_>) {
+    pub(crate) fn push(&mut self, line: &[u8], write: &mut WriteFn<'_>) {
         self.flush(write);
         if self.pending.is_empty() && self.dropped == 0 {
             let n = write_some(line, write);
@@ -134,7 +134,7 @@ impl Outbox {
         }
     }
 
-    pub fn flush(&mut self, write: &mut WriteFn<'_>) {
+    pub(crate) fn flush(&mut self, write: &mut WriteFn<'_>) {
         loop {
             let n = write_some(&self.pending, write);
             self.pending.drain(..n);
@@ -172,7 +172,7 @@ fn write_some(buf: &[u8], write: &mut WriteFn<'_>) -> usize {
 }
 
 /// RFC 3339 UTC with milliseconds, computed without a time-zone database.
-pub fn timestamp(t: SystemTime) -> String {
+pub(crate) fn timestamp(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);

@@ -8,7 +8,7 @@ use crate::signal_name::name;
 use crate::supervisor::change::Change;
 use crate::supervisor::restarts::{NOTICES_PER_WINDOW, NOTICE_WINDOW};
 
-pub struct Reporter {
+pub(crate) struct Reporter {
     /// `-w`: a reaped zombie is a warning, not a debug line.
     pub warn_on_reap: bool,
 }
@@ -19,7 +19,7 @@ fn counted(n: u64, noun: &str) -> String {
 }
 
 impl Reporter {
-    pub fn report(&mut self, change: &Change) {
+    pub(crate) fn report(&mut self, change: &Change) {
         match change {
             Change::Ready(ready) => info!("{}", if *ready { "ready" } else { "not ready" }),
             Change::Forwarding { signal, pid } => {

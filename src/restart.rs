@@ -40,9 +40,9 @@ impl Mode {
 }
 
 /// The kubelet's defaults.
-pub const DEFAULT_INITIAL: Duration = Duration::from_secs(10);
-pub const DEFAULT_MAX: Duration = Duration::from_secs(300);
-pub const DEFAULT_RESET: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_INITIAL: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_MAX: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_RESET: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -100,7 +100,7 @@ impl Policy {
 
 /// How the command ended, as the restart policy sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// Exit status 0 (after `-e` remapping).
     Success,
     /// A non-zero exit status or a death by signal.
@@ -111,13 +111,13 @@ pub enum Cause {
 
 /// What happened so far: restarts in all, and in the current crash loop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct History {
+pub(crate) struct History {
     pub restarts: u32,
     pub streak: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Start the command again after `delay` (counted from its exit); this is
     /// restart number `attempt`.
     Restart { delay: Duration, attempt: u32 },
@@ -141,7 +141,7 @@ impl fmt::Display for Decision {
 
 /// Decides what follows the end of a command that started at `started` and
 /// ended at `ended`; returns the decision and the history to keep.
-pub fn decide(
+pub(crate) fn decide(
     policy: &Policy,
     cause: Cause,
     history: History,

@@ -22,7 +22,7 @@ use std::io;
 
 /// Why vigil could not start or run; each maps to an exit status.
 #[derive(Debug)]
-pub enum StartError {
+pub(crate) enum StartError {
     /// The configuration has errors (already printed, one per line).
     Config,
     /// A probe cannot be planned (its host does not resolve).
@@ -57,7 +57,7 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 impl StartError {
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             StartError::Config | StartError::Probe { .. } => code::CONFIG,
             StartError::PrepareCommand(_) => code::USAGE,
@@ -70,7 +70,7 @@ impl StartError {
 }
 
 /// Runs the command under vigil; returns vigil's exit status.
-pub fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) -> u8 {
+pub(crate) fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) -> u8 {
     match start_and_run(opts, inherited, startup) {
         Ok(code) => code,
         Err(e) => {

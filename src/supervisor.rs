@@ -20,13 +20,12 @@
 //! exits with `PROBE_FAILED` whatever the command's own status. Ready =
 //! running AND started AND (no readiness probe OR readiness Success).
 
-pub mod change;
+pub(crate) mod change;
 mod probes;
 pub(crate) mod restarts;
 mod status;
 
-pub use change::Change;
-pub use status::{PhaseName, ProbeStatus, Status};
+pub(crate) use change::Change;
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::{self, ChildStatus, ExpectedCodes};
@@ -39,13 +38,13 @@ use std::time::{Duration, Instant};
 
 /// How often an unreaped remainder of the command's process group is checked
 /// while draining (its members may not be vigil's children to report death).
-pub const DRAIN_POLL: Duration = Duration::from_millis(100);
+pub(crate) const DRAIN_POLL: Duration = Duration::from_millis(100);
 
 /// Signals kept while no command exists; more are dropped (duplicates first).
 const MAX_PENDING: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub grace: Duration,
     pub process_group: bool,
     pub rewrites: Rewrites,
@@ -58,14 +57,14 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Process(i32),
     Group(i32),
 }
 
 /// The supervisor's own deadlines (the loop keeps them with its others).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Timer {
+pub(crate) enum Timer {
     /// The grace period of a stop ended.
     Grace,
     /// Time to check whether the rest of the process group is gone.
@@ -79,7 +78,7 @@ pub enum Timer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     Spawned {
         pid: i32,
     },
@@ -105,7 +104,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Spawn,
     Send {
         target: Target,
@@ -127,7 +126,7 @@ pub enum Action {
 
 /// Why a running command is being stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopBy {
+pub(crate) enum StopBy {
     /// A stop signal (SIGTERM, SIGINT, SIGQUIT): no restart follows.
     Signal,
     /// A startup or liveness probe failed: the restart policy decides.
@@ -147,7 +146,7 @@ impl StopBy {
 
 /// What follows once the command's group is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterDrain {
+pub(crate) enum AfterDrain {
     /// The restart policy decides.
     Decide,
     /// A stop signal came: vigil exits.
@@ -156,7 +155,7 @@ pub enum AfterDrain {
 
 /// How the command last ended, for the restart decision and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct End {
+pub(crate) struct End {
     /// vigil's exit status should it exit now.
     pub code: u8,
     pub cause: Cause,
@@ -166,7 +165,7 @@ pub struct End {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// No command yet: signals wait for it.
     Starting,
     Running {
@@ -202,7 +201,7 @@ struct Probe {
 }
 
 #[derive(Debug)]
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     settings: Settings,
     phase: Phase,
     pending: Vec<i32>,
@@ -217,7 +216,7 @@ pub struct Supervisor {
 
 /// What one event came to.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Output {
+pub(crate) struct Output {
     pub actions: Vec<Action>,
     pub changes: Vec<Change>,
 }
@@ -244,7 +243,7 @@ fn is_stop_signal(sig: i32) -> bool {
 }
 
 impl Supervisor {
-    pub fn new(settings: Settings) -> Self {
+    pub(crate) fn new(settings: Settings) -> Self {
         let now = Instant::now();
         let probes = settings.probes.map(|kind, timing| {
             timing.map(|t| Probe {
@@ -264,19 +263,21 @@ impl Supervisor {
         }
     }
 
-    pub fn phase(&self) -> &Phase {
+    #[cfg(test)]
+    pub(crate) fn phase(&self) -> &Phase {
         &self.phase
     }
 
     /// Ready = running AND started AND (no readiness probe OR readiness Success).
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         let readiness_ok = self.probes[ProbeKind::Readiness]
             .as_ref()
             .is_none_or(|p| p.state.result == ProbeResult::Success);
         matches!(self.phase, Phase::Running { .. }) && self.started() && readiness_ok
     }
 
-    pub fn probe(&self, kind: ProbeKind) -> Option<&ProbeState> {
+    #[cfg(test)]
+    pub(crate) fn probe(&self, kind: ProbeKind) -> Option<&ProbeState> {
         self.probes[kind].as_ref().map(|p| &p.state)
     }
 
@@ -307,11 +308,11 @@ impl Supervisor {
         }
     }
 
-    pub fn start(&mut self) -> Vec<Action> {
+    pub(crate) fn start(&mut self) -> Vec<Action> {
         vec![Action::Spawn]
     }
 
-    pub fn step(&mut self, event: Event, now: Instant) -> Output {
+    pub(crate) fn step(&mut self, event: Event, now: Instant) -> Output {
         let mut out = Out {
             actions: Vec::new(),
             changes: Vec::new(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 #[derive(Debug)]
-pub struct Timers<T: Ord> {
+pub(crate) struct Timers<T: Ord> {
     /// Each timer's deadline and arming sequence (earlier arming fires first
     /// among equal deadlines).
     armed: BTreeMap<T, (Instant, u64)>,
@@ -27,12 +27,12 @@ impl<T: Ord> Default for Timers<T> {
 
 impl<T: Ord + Copy> Timers<T> {
     /// Arms `what` for `at`, replacing its previous deadline.
-    pub fn arm(&mut self, at: Instant, what: T) {
+    pub(crate) fn arm(&mut self, at: Instant, what: T) {
         self.seq += 1;
         self.armed.insert(what, (at, self.seq));
     }
 
-    pub fn cancel(&mut self, what: T) {
+    pub(crate) fn cancel(&mut self, what: T) {
         self.armed.remove(&what);
     }
 
@@ -44,12 +44,12 @@ impl<T: Ord + Copy> Timers<T> {
     }
 
     /// The nearest deadline, `None` when empty.
-    pub fn next(&self) -> Option<Instant> {
+    pub(crate) fn next(&self) -> Option<Instant> {
         self.nearest().map(|(_, at)| at)
     }
 
     /// Removes and returns the next timer that is due at `now`, earliest first.
-    pub fn pop_due(&mut self, now: Instant) -> Option<T> {
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<T> {
         let (what, at) = self.nearest()?;
         if at > now {
             return None;
@@ -58,11 +58,13 @@ impl<T: Ord + Copy> Timers<T> {
         Some(what)
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.armed.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.armed.is_empty()
     }
 }

@@ -13,10 +13,10 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 
-pub const MAX_OUTPUT: usize = 10 * 1024;
+pub(crate) const MAX_OUTPUT: usize = 10 * 1024;
 
 #[derive(Debug)]
-pub struct ExecAttempt {
+pub(crate) struct ExecAttempt {
     pub pid: i32,
     child: spawn::Child,
     pipe: Option<pipe::Receiver>,
@@ -24,7 +24,7 @@ pub struct ExecAttempt {
 }
 
 impl ExecAttempt {
-    pub fn start(
+    pub(crate) fn start(
         registry: &Registry,
         token: Token,
         cmd: &spawn::Prepared,
@@ -50,7 +50,7 @@ impl ExecAttempt {
     }
 
     /// Reads what the pipe holds: the first `MAX_OUTPUT` bytes are kept.
-    pub fn drain(&mut self, registry: &Registry) {
+    pub(crate) fn drain(&mut self, registry: &Registry) {
         let Some(pipe) = self.pipe.as_mut() else {
             return;
         };
@@ -78,7 +78,11 @@ impl ExecAttempt {
     }
 
     /// The process ended: what it said and how it ended.
-    pub fn finish(mut self, registry: &Registry, status: ChildStatus) -> (bool, String, String) {
+    pub(crate) fn finish(
+        mut self,
+        registry: &Registry,
+        status: ChildStatus,
+    ) -> (bool, String, String) {
         // Whatever the probe left in its process group (`sh -c 'daemon &'`)
         // goes with it, so nothing piles up one per period. The group's id
         // cannot have been reused: members keep it allocated, and with none
@@ -117,7 +121,7 @@ impl ExecAttempt {
 
     /// Timeout: SIGKILL to the probe's whole process group (its pid is the
     /// group id); the reaper collects it later.
-    pub fn kill(mut self, registry: &Registry) -> String {
+    pub(crate) fn kill(mut self, registry: &Registry) -> String {
         let _ = process::send_signal(-self.pid, libc::SIGKILL);
         self.drain(registry);
         self.close_pipe(registry);

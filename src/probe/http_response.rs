@@ -7,8 +7,8 @@
 //! complete when its framing says so (Content-Length, the last chunk, or the
 //! end of the connection when neither is given). Pure: bytes in, verdict out.
 
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
-pub const MAX_BODY_BYTES: usize = 10 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 10 * 1024;
 /// httparse needs a fixed array; 128 headers (4 KiB of stack, resident once
 /// touched) is far beyond what a health endpoint sends (the head's size is
 /// bounded anyway).
@@ -16,10 +16,10 @@ const MAX_HEADERS: usize = 128;
 /// Interim responses skipped before giving up (Go's `max1xxResponses`).
 const MAX_INTERIM: u32 = 5;
 /// Everything an attempt may read: head, body and framing.
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub location: Option<String>,
     /// The first bytes of the body (at most `MAX_BODY_BYTES`).
@@ -28,7 +28,7 @@ pub struct Response {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     NeedMore,
     Done(Response),
     Failed(String),
@@ -57,7 +57,7 @@ enum Chunk {
 }
 
 #[derive(Debug, Default)]
-pub struct ResponseReader {
+pub(crate) struct ResponseReader {
     head: Vec<u8>,
     response: Option<Response>,
     framing: Option<Framing>,
@@ -77,12 +77,12 @@ fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a str
 }
 
 impl ResponseReader {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Feeds the next bytes read from the socket.
-    pub fn feed(&mut self, data: &[u8]) -> Progress {
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Progress {
         self.total = self.total.saturating_add(data.len());
         if self.total > MAX_RESPONSE_BYTES {
             return Progress::Failed(format!(
@@ -172,7 +172,7 @@ impl ResponseReader {
     }
 
     /// The peer closed the connection.
-    pub fn eof(&mut self) -> Progress {
+    pub(crate) fn eof(&mut self) -> Progress {
         match (&self.response, self.framing) {
             (None, _) if self.head.is_empty() => {
                 Progress::Failed("connection closed before any response".into())

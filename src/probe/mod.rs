@@ -3,12 +3,12 @@
 //! threshold machine; `http_response` the bounded HTTP reader; `runner` the
 //! non-blocking attempts on the event loop.
 
-pub mod exec;
+pub(crate) mod exec;
 pub mod host;
-pub mod http_response;
-pub mod net;
-pub mod outcome;
-pub mod per_probe;
-pub mod plan;
-pub mod runner;
-pub mod state;
+pub(crate) mod http_response;
+pub(crate) mod net;
+pub(crate) mod outcome;
+pub(crate) mod per_probe;
+pub(crate) mod plan;
+pub(crate) mod runner;
+pub(crate) mod state;

@@ -18,12 +18,12 @@ use std::time::Duration;
 /// acknowledges, even on a non-blocking socket: with one thread that would
 /// stall every signal, reap and probe behind a slow peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
+pub(crate) enum Close {
     Graceful,
     Reset,
 }
 
-pub fn close(registry: &Registry, mut stream: TcpStream, how: Close) {
+pub(crate) fn close(registry: &Registry, mut stream: TcpStream, how: Close) {
     let _ = registry.deregister(&mut stream);
     if how == Close::Reset {
         let _ = crate::sys::socket::set_linger(&stream, Some(Duration::ZERO));
@@ -32,14 +32,18 @@ pub fn close(registry: &Registry, mut stream: TcpStream, how: Close) {
 }
 
 /// Starts a non-blocking connect; readiness for writing says it finished.
-pub fn connect(registry: &Registry, token: Token, addr: SocketAddr) -> io::Result<TcpStream> {
+pub(crate) fn connect(
+    registry: &Registry,
+    token: Token,
+    addr: SocketAddr,
+) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect(addr)?;
     registry.register(&mut stream, token, Interest::WRITABLE | Interest::READABLE)?;
     Ok(stream)
 }
 
 /// Whether the connect has finished: `Ok(true)` connected, `Ok(false)` not yet.
-pub fn connected(stream: &TcpStream) -> io::Result<bool> {
+pub(crate) fn connected(stream: &TcpStream) -> io::Result<bool> {
     if let Some(err) = stream.take_error()? {
         return Err(err);
     }
@@ -52,7 +56,7 @@ pub fn connected(stream: &TcpStream) -> io::Result<bool> {
 }
 
 /// "connection refused", "no route to host": the kernel's words, lower case.
-pub fn describe_io(e: &io::Error) -> String {
+pub(crate) fn describe_io(e: &io::Error) -> String {
     let s = e.to_string();
     let s = s.split(" (os error").next().unwrap_or(&s);
     // The kernel's messages are ASCII ("Connection refused").
@@ -72,7 +76,7 @@ enum Phase {
 
 /// One HTTP exchange on one connection.
 #[derive(Debug)]
-pub struct HttpExchange {
+pub(crate) struct HttpExchange {
     pub stream: TcpStream,
     phase: Phase,
     request: Vec<u8>,
@@ -81,14 +85,18 @@ pub struct HttpExchange {
 
 /// What an HTTP exchange came to.
 #[derive(Debug)]
-pub enum HttpStep {
+pub(crate) enum HttpStep {
     Pending,
     Response(Response),
     Failed(String),
 }
 
 impl HttpExchange {
-    pub fn start(registry: &Registry, token: Token, plan: &HttpPlan) -> io::Result<HttpExchange> {
+    pub(crate) fn start(
+        registry: &Registry,
+        token: Token,
+        plan: &HttpPlan,
+    ) -> io::Result<HttpExchange> {
         Ok(HttpExchange {
             stream: connect(registry, token, plan.addr)?,
             phase: Phase::Connecting,
@@ -98,7 +106,7 @@ impl HttpExchange {
     }
 
     /// Where the exchange is, for a timeout message.
-    pub fn phase_name(&self) -> &'static str {
+    pub(crate) fn phase_name(&self) -> &'static str {
         match self.phase {
             Phase::Connecting => "while connecting",
             Phase::Writing { .. } => "while sending the request",
@@ -107,7 +115,7 @@ impl HttpExchange {
     }
 
     /// Advances on a readiness event as far as the socket allows.
-    pub fn advance(&mut self) -> HttpStep {
+    pub(crate) fn advance(&mut self) -> HttpStep {
         loop {
             match self.phase {
                 Phase::Connecting => match connected(&self.stream) {
@@ -157,7 +165,7 @@ impl HttpExchange {
 /// Where a redirect leads, if it is one the kubelet follows: a relative
 /// location, or an absolute `http://` URL on the same host name. Returns
 /// (host, port, path); `None` means: do not follow.
-pub fn redirect_target(current: &HttpPlan, location: &str) -> Option<(String, u16, String)> {
+pub(crate) fn redirect_target(current: &HttpPlan, location: &str) -> Option<(String, u16, String)> {
     if location.starts_with('/') && !location.starts_with("//") {
         return Some((
             current.host.clone(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub success: bool,
     /// A success the kubelet reports as a warning (a redirect it did not follow).
     pub warning: bool,

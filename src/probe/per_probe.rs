@@ -5,7 +5,7 @@ use crate::config::model::ProbeKind;
 use std::ops::{Index, IndexMut};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PerProbe<T>([T; 3]);
+pub(crate) struct PerProbe<T>([T; 3]);
 
 fn slot(kind: ProbeKind) -> usize {
     match kind {
@@ -16,32 +16,34 @@ fn slot(kind: ProbeKind) -> usize {
 }
 
 impl<T> PerProbe<T> {
-    pub fn from_fn(mut f: impl FnMut(ProbeKind) -> T) -> PerProbe<T> {
+    pub(crate) fn from_fn(mut f: impl FnMut(ProbeKind) -> T) -> PerProbe<T> {
         PerProbe(ProbeKind::ALL.map(&mut f))
     }
 
-    pub fn map<U>(self, mut f: impl FnMut(ProbeKind, T) -> U) -> PerProbe<U> {
+    pub(crate) fn map<U>(self, mut f: impl FnMut(ProbeKind, T) -> U) -> PerProbe<U> {
         let mut kinds = ProbeKind::ALL.into_iter();
         PerProbe(self.0.map(|t| f(kinds.next().expect("three kinds"), t)))
     }
 
     /// Each kind with its value, in `ProbeKind::ALL` order.
-    pub fn iter(&self) -> impl Iterator<Item = (ProbeKind, &T)> {
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ProbeKind, &T)> {
         ProbeKind::ALL.into_iter().zip(self.0.iter())
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (ProbeKind, &mut T)> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (ProbeKind, &mut T)> {
         ProbeKind::ALL.into_iter().zip(self.0.iter_mut())
     }
 }
 
 impl<T> PerProbe<Option<T>> {
     /// The configured probes only.
-    pub fn present(&self) -> impl Iterator<Item = (ProbeKind, &T)> {
+    #[cfg(test)]
+    pub(crate) fn present(&self) -> impl Iterator<Item = (ProbeKind, &T)> {
         self.iter().filter_map(|(k, t)| Some((k, t.as_ref()?)))
     }
 
-    pub fn present_mut(&mut self) -> impl Iterator<Item = (ProbeKind, &mut T)> {
+    pub(crate) fn present_mut(&mut self) -> impl Iterator<Item = (ProbeKind, &mut T)> {
         self.iter_mut().filter_map(|(k, t)| Some((k, t.as_mut()?)))
     }
 }

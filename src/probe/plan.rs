@@ -13,12 +13,12 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 /// The User-Agent the kubelet sends (`kube-probe/<major>.<minor>`).
-pub const USER_AGENT: &str = "kube-probe/1.31";
+pub(crate) const USER_AGENT: &str = "kube-probe/1.31";
 
 // One plan per configured probe (at most three): their size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Plan {
+pub(crate) enum Plan {
     Http(HttpPlan),
     Tcp {
         addr: SocketAddr,
@@ -31,7 +31,7 @@ pub enum Plan {
 
 /// An HTTP GET target. `host` is what the URL and the Host header name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpPlan {
+pub(crate) struct HttpPlan {
     pub addr: SocketAddr,
     pub host: String,
     pub path: String,
@@ -42,7 +42,7 @@ pub struct HttpPlan {
 
 impl HttpPlan {
     /// The same request aimed at another place (a followed redirect).
-    pub fn redirected(&self, addr: SocketAddr, host: String, path: String) -> HttpPlan {
+    pub(crate) fn redirected(&self, addr: SocketAddr, host: String, path: String) -> HttpPlan {
         HttpPlan {
             addr,
             host,
@@ -51,7 +51,7 @@ impl HttpPlan {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!(
             "http://{}{}",
             authority(&self.host, self.addr.port()),
@@ -60,7 +60,7 @@ impl HttpPlan {
     }
 
     /// The request bytes: `GET path HTTP/1.1` with the kubelet's headers.
-    pub fn request(&self) -> Vec<u8> {
+    pub(crate) fn request(&self) -> Vec<u8> {
         let user = |name: &str| {
             self.headers
                 .iter()
@@ -101,7 +101,7 @@ fn authority(host: &str, port: u16) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanError(pub String);
+pub(crate) struct PlanError(pub String);
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,7 +111,7 @@ impl fmt::Display for PlanError {
 
 /// Resolves a probe's host: an IP literal as is, a name through the resolver
 /// (once, at start), none at all as the container's primary address.
-pub fn resolve(
+pub(crate) fn resolve(
     host: Option<&str>,
     port: u16,
     default: IpAddr,
@@ -147,7 +147,7 @@ fn http_plan(h: &HttpGet, default: IpAddr) -> Result<HttpPlan, PlanError> {
 
 /// Builds the plan of one probe. `env` is the command's environment (exec
 /// probes run with it), `inherited` the signal state they restore.
-pub fn build(
+pub(crate) fn build(
     probe: &Probe,
     default_host: IpAddr,
     env: &[(OsString, OsString)],
@@ -172,20 +172,20 @@ pub fn build(
 
 /// One configured probe, built in one piece: what the runner does (`run`,
 /// with its timeout) and when the supervisor asks for it (`timing`).
-pub struct Configured {
+pub(crate) struct Configured {
     pub run: ProbePlan,
     pub timing: Timing,
 }
 
 /// A probe's plan and the timeout of each attempt.
-pub struct ProbePlan {
+pub(crate) struct ProbePlan {
     pub plan: Plan,
     pub timeout: Duration,
 }
 
 /// Builds every configured probe of `config`; the first that cannot be
 /// planned (an unresolvable host) is an error naming its kind.
-pub fn configure(
+pub(crate) fn configure(
     config: &Resolved,
     default_host: IpAddr,
     env: &[(OsString, OsString)],

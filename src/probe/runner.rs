@@ -17,23 +17,23 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Redirects followed at most, as the kubelet.
-pub const MAX_REDIRECTS: u32 = 10;
+pub(crate) const MAX_REDIRECTS: u32 = 10;
 /// Killed probe processes whose reap is still to come, at most.
 const MAX_KILLED: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Started {
+pub(crate) enum Started {
     Running {
         deadline: Instant,
     },
     /// Decided at once (e.g. the connect failed immediately).
     Done(Outcome),
     /// Could not even start (fork failed): does not count.
-    NotStarted(String),
+    Unable(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reap {
+pub(crate) enum Reap {
     NotOurs,
     /// A probe process killed at its timeout: already counted.
     Swallowed,
@@ -165,7 +165,7 @@ struct Attempt {
     io: Io,
 }
 
-pub struct Runner {
+pub(crate) struct Runner {
     plans: PerProbe<Option<ProbePlan>>,
     attempts: PerProbe<Option<Attempt>>,
     killed: Vec<i32>,
@@ -187,7 +187,7 @@ fn with_loopback_hint(message: String, addr: SocketAddr) -> String {
 }
 
 impl Runner {
-    pub fn new(plans: PerProbe<Option<ProbePlan>>) -> Runner {
+    pub(crate) fn new(plans: PerProbe<Option<ProbePlan>>) -> Runner {
         Runner {
             plans,
             attempts: PerProbe::default(),
@@ -195,12 +195,8 @@ impl Runner {
         }
     }
 
-    pub fn is_running(&self, probe: ProbeKind) -> bool {
-        self.attempts[probe].is_some()
-    }
-
     /// Starts an attempt whose socket or pipe is registered under `token`.
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         probe: ProbeKind,
         token: Token,
@@ -208,10 +204,10 @@ impl Runner {
         now: Instant,
     ) -> Started {
         if self.attempts[probe].is_some() {
-            return Started::NotStarted("an attempt is still running".into());
+            return Started::Unable("an attempt is still running".into());
         }
         let Some(p) = &self.plans[probe] else {
-            return Started::NotStarted("no such probe".into());
+            return Started::Unable("no such probe".into());
         };
         let deadline = now + p.timeout;
         let failed = |target: String, message: String| {
@@ -253,7 +249,7 @@ impl Runner {
             Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token, cmd) {
                 Ok(a) => (format!("exec {display}"), Io::Exec(a)),
                 Err(e) => {
-                    return Started::NotStarted(format!("cannot start exec probe {display}: {e}"))
+                    return Started::Unable(format!("cannot start exec probe {display}: {e}"))
                 }
             },
         };
@@ -268,7 +264,7 @@ impl Runner {
     }
 
     /// A readiness event on a probe's token.
-    pub fn on_event(
+    pub(crate) fn on_event(
         &mut self,
         probe: ProbeKind,
         registry: &Registry,
@@ -356,7 +352,7 @@ impl Runner {
     }
 
     /// The attempt's deadline passed: it fails as a timeout.
-    pub fn on_deadline(
+    pub(crate) fn on_deadline(
         &mut self,
         probe: ProbeKind,
         registry: &Registry,
@@ -392,7 +388,7 @@ impl Runner {
     }
 
     /// A reaped pid: an exec probe's end, or not ours.
-    pub fn on_reaped(
+    pub(crate) fn on_reaped(
         &mut self,
         pid: i32,
         status: ChildStatus,
@@ -420,7 +416,7 @@ impl Runner {
 
     /// Ends every running attempt (the command stopped): sockets reset, exec
     /// probes killed. Their outcomes are dropped.
-    pub fn cancel_all(&mut self, registry: &Registry) {
+    pub(crate) fn cancel_all(&mut self, registry: &Registry) {
         for probe in ProbeKind::ALL {
             if self.attempts[probe].is_some() {
                 let _ = self.on_deadline(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ProbeResult {
+pub(crate) enum ProbeResult {
     Unknown,
     Success,
     Failure,
@@ -24,7 +24,7 @@ pub enum ProbeResult {
 
 /// The numbers of a probe that drive its schedule and thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timing {
+pub(crate) struct Timing {
     pub initial_delay: Duration,
     pub period: Duration,
     pub success_threshold: u32,
@@ -33,7 +33,7 @@ pub struct Timing {
 
 /// What a tick asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tick {
+pub(crate) enum Tick {
     /// Start an attempt now.
     Attempt,
     /// Nothing now: gated by startup, stopped, or not due.
@@ -43,7 +43,7 @@ pub enum Tick {
 }
 
 #[derive(Debug, Clone)]
-pub struct ProbeState {
+pub(crate) struct ProbeState {
     pub kind: ProbeKind,
     pub timing: Timing,
     pub result: ProbeResult,
@@ -68,7 +68,7 @@ fn initial_result(kind: ProbeKind) -> ProbeResult {
 }
 
 impl ProbeState {
-    pub fn new(kind: ProbeKind, timing: Timing, now: Instant) -> ProbeState {
+    pub(crate) fn new(kind: ProbeKind, timing: Timing, now: Instant) -> ProbeState {
         ProbeState {
             kind,
             timing,
@@ -86,7 +86,7 @@ impl ProbeState {
 
     /// Fresh state for a new start of the command at `start`; returns when the
     /// first tick is due.
-    pub fn reset(&mut self, start: Instant) -> Instant {
+    pub(crate) fn reset(&mut self, start: Instant) -> Instant {
         *self = ProbeState::new(self.kind, self.timing, start);
         self.active = true;
         self.first_at = start + self.timing.initial_delay;
@@ -94,31 +94,31 @@ impl ProbeState {
         self.next_at
     }
 
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.active
     }
 
-    pub fn in_flight(&self) -> bool {
+    pub(crate) fn in_flight(&self) -> bool {
         self.in_flight
     }
 
     /// The last attempt's outcome (true = success), if any since the start.
-    pub fn last(&self) -> Option<bool> {
+    pub(crate) fn last(&self) -> Option<bool> {
         self.last
     }
 
     /// How many times in a row the last outcome happened.
-    pub fn run(&self) -> u32 {
+    pub(crate) fn run(&self) -> u32 {
         self.run
     }
 
     /// When the next tick is due (meaningful while active).
-    pub fn next_at(&self) -> Instant {
+    pub(crate) fn next_at(&self) -> Instant {
         self.next_at
     }
 
     /// Stops probing (the command stopped, or the probe is decided).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.active = false;
         self.in_flight = false;
     }
@@ -126,7 +126,7 @@ impl ProbeState {
     /// A tick at `now`. `gated`: the probe must not run yet (liveness and
     /// readiness before startup succeeded). Returns what to do and, while the
     /// probe is active, when the next tick is due.
-    pub fn tick(&mut self, now: Instant, gated: bool) -> (Tick, Option<Instant>) {
+    pub(crate) fn tick(&mut self, now: Instant, gated: bool) -> (Tick, Option<Instant>) {
         if !self.active || now < self.next_at {
             // Stopped, or a stale timer (armed before a reset): the tick
             // that is due is armed already.
@@ -152,12 +152,12 @@ impl ProbeState {
 
     /// An attempt that could not even be started (fork failure): it does not
     /// count toward a threshold, as in Kubernetes.
-    pub fn not_started(&mut self) {
+    pub(crate) fn not_started(&mut self) {
         self.in_flight = false;
     }
 
     /// Records an attempt's outcome; returns the new result when it flips.
-    pub fn record(&mut self, success: bool) -> Option<ProbeResult> {
+    pub(crate) fn record(&mut self, success: bool) -> Option<ProbeResult> {
         if !self.in_flight {
             return None; // stale: the probe was stopped or reset meanwhile
         }

@@ -9,7 +9,7 @@ use crate::probe::outcome::Outcome;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// Ready = running AND started AND (no readiness probe OR readiness Success).
     Ready(bool),
     /// A signal is passed on to the command (`pid`).

@@ -1,6 +1,7 @@
 //! One table of (phase, event) -> (phase, actions, changes), with every phase
 //! the supervisor can be in as a starting point.
 
+use super::status::PhaseName;
 use super::*;
 
 const PID: i32 = 300;

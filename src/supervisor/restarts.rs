@@ -61,11 +61,11 @@ impl Supervisor {
 /// Restart notices shown per window, at most; the rest are counted and
 /// summed up in one line at the window's end (a crash loop with no backoff
 /// restarts thousands of times a second).
-pub const NOTICES_PER_WINDOW: u32 = 10;
-pub const NOTICE_WINDOW: Duration = Duration::from_secs(10);
+pub(crate) const NOTICES_PER_WINDOW: u32 = 10;
+pub(crate) const NOTICE_WINDOW: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
-pub struct NoticeLimit {
+pub(crate) struct NoticeLimit {
     window_start: Instant,
     shown: u32,
     suppressed: u64,
@@ -74,7 +74,7 @@ pub struct NoticeLimit {
 }
 
 impl NoticeLimit {
-    pub fn new(now: Instant) -> NoticeLimit {
+    pub(crate) fn new(now: Instant) -> NoticeLimit {
         NoticeLimit {
             window_start: now,
             shown: 0,

@@ -1,5 +1,7 @@
 //! `Supervisor::status()`: a read-only snapshot of what the supervisor knows,
 //! for the status socket to serve.
+// Read by the status socket (issue 10); until then by the tests only.
+#![allow(dead_code)]
 
 use super::{Phase, Supervisor};
 use crate::config::model::ProbeKind;
@@ -8,7 +10,7 @@ use crate::probe::per_probe::PerProbe;
 use crate::probe::state::ProbeResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PhaseName {
+pub(crate) enum PhaseName {
     Starting,
     Running,
     Stopping,
@@ -18,7 +20,7 @@ pub enum PhaseName {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeStatus {
+pub(crate) struct ProbeStatus {
     pub result: ProbeResult,
     /// The last attempt's outcome (true = success) and how many times in a row.
     pub last_success: Option<bool>,
@@ -30,7 +32,7 @@ pub struct ProbeStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
+pub(crate) struct Status {
     pub phase: PhaseName,
     /// The command's pid while it runs (or is being stopped).
     pub pid: Option<i32>,
@@ -41,7 +43,7 @@ pub struct Status {
 }
 
 impl Supervisor {
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         let (phase, pid) = match &self.phase {
             Phase::Starting => (PhaseName::Starting, None),
             Phase::Running { pid } => (PhaseName::Running, Some(*pid)),

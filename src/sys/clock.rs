@@ -9,14 +9,14 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Instant;
 
-pub struct Clock {
+pub(crate) struct Clock {
     fd: TimerFd,
     /// The deadline the timer is armed for, to skip re-arming it each turn.
     armed: Option<Instant>,
 }
 
 impl Clock {
-    pub fn new() -> io::Result<Clock> {
+    pub(crate) fn new() -> io::Result<Clock> {
         let fd = TimerFd::new(
             ClockId::CLOCK_MONOTONIC,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
@@ -24,13 +24,13 @@ impl Clock {
         Ok(Clock { fd, armed: None })
     }
 
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_fd().as_raw_fd()
     }
 
     /// Arms the clock to ring at `at` (measured from `now`), or disarms it.
     /// Returns false when `at` is already due: the caller must not block.
-    pub fn set(&mut self, at: Option<Instant>, now: Instant) -> io::Result<bool> {
+    pub(crate) fn set(&mut self, at: Option<Instant>, now: Instant) -> io::Result<bool> {
         let Some(at) = at else {
             if self.armed.take().is_some() {
                 self.fd.unset()?;
@@ -52,7 +52,7 @@ impl Clock {
     }
 
     /// Consumes a ring (the fd is readable) so the next poll blocks again.
-    pub fn acknowledge(&mut self) {
+    pub(crate) fn acknowledge(&mut self) {
         // Non-blocking: EAGAIN when it had not rung, which is fine.
         let _ = self.fd.wait();
         self.armed = None;

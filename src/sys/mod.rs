@@ -2,9 +2,9 @@
 //! small wrapper per call, each with a SAFETY comment stating the invariant
 //! it relies on. The rest of vigil is safe Rust.
 
-pub mod clock;
-pub mod process;
-pub mod signals;
-pub mod socket;
-pub mod spawn;
-pub mod stderr;
+pub(crate) mod clock;
+pub(crate) mod process;
+pub(crate) mod signals;
+pub(crate) mod socket;
+pub(crate) mod spawn;
+pub(crate) mod stderr;

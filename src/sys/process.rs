@@ -9,7 +9,7 @@ use std::io;
 /// is decoded here: a child killed by a real-time signal is an end like any
 /// other (nix's `waitpid` returns an error for it after the kernel has already
 /// reaped the child, which would lose its status and stop the loop).
-pub fn reap_all(out: &mut Vec<(i32, ChildStatus)>) {
+pub(crate) fn reap_all(out: &mut Vec<(i32, ChildStatus)>) {
     loop {
         let mut status = 0;
         // SAFETY: `status` is a live int for the kernel to write.
@@ -27,27 +27,27 @@ pub fn reap_all(out: &mut Vec<(i32, ChildStatus)>) {
 
 /// `kill(2)` with a raw signal number, so real-time signals work too.
 /// `pid` < 0 addresses a process group.
-pub fn send_signal(pid: i32, sig: i32) -> Result<(), Errno> {
+pub(crate) fn send_signal(pid: i32, sig: i32) -> Result<(), Errno> {
     // SAFETY: kill has no memory-safety preconditions; it only takes integers.
     let rc = unsafe { libc::kill(pid, sig) };
     Errno::result(rc).map(drop)
 }
 
 /// Whether any process (zombies included) is still in process group `pgid`.
-pub fn group_exists(pgid: i32) -> bool {
+pub(crate) fn group_exists(pgid: i32) -> bool {
     !matches!(send_signal(-pgid, 0), Err(Errno::ESRCH))
 }
 
 /// Registers vigil as a child subreaper, so orphans of its descendants are
 /// re-parented to it even when it is not PID 1.
-pub fn set_child_subreaper() -> io::Result<()> {
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag, no pointers.
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
     Errno::result(rc).map(drop).map_err(io::Error::from)
 }
 
 /// Asks the kernel to send `sig` to vigil when its parent dies.
-pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
+pub(crate) fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number, no pointers.
     let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
     Errno::result(rc).map(drop).map_err(io::Error::from)

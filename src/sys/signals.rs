@@ -18,23 +18,24 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// A kernel signal set: bit N-1 stands for signal N (1-64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mask(pub u64);
+pub(crate) struct Mask(pub u64);
 
 impl Mask {
-    pub const ALL: Mask = Mask(!0);
+    pub(crate) const ALL: Mask = Mask(!0);
 
-    pub fn of(signals: &[i32]) -> Mask {
+    pub(crate) fn of(signals: &[i32]) -> Mask {
         Mask(signals.iter().fold(0, |m, s| m | 1u64 << (s - 1)))
     }
 
-    pub fn contains(self, sig: i32) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(self, sig: i32) -> bool {
         (1..=64).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
     }
 }
 
 /// What vigil inherited and must give back to the command before `exec`.
 #[derive(Debug, Clone)]
-pub struct Inherited {
+pub(crate) struct Inherited {
     pub mask: Mask,
     pub sigchld_ignored: bool,
 }
@@ -64,7 +65,7 @@ fn sigprocmask(how: libc::c_int, new: Option<Mask>) -> io::Result<Mask> {
 
 /// Sets the signal mask from the child between `clone` and `exec`: one raw
 /// system call, async-signal-safe, no allocation.
-pub fn restore_mask_in_child(mask: &Mask) {
+pub(crate) fn restore_mask_in_child(mask: &Mask) {
     // SAFETY: as in `sigprocmask`: a live u64 and its size.
     unsafe {
         libc::syscall(
@@ -96,7 +97,7 @@ fn set_disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<libc::si
 /// real fault with its default action) and makes sure SIGCHLD is not ignored,
 /// since an ignored SIGCHLD makes the kernel reap children before vigil can
 /// read their status. Returns what must be restored in the command.
-pub fn take_over() -> io::Result<Inherited> {
+pub(crate) fn take_over() -> io::Result<Inherited> {
     let mask = sigprocmask(libc::SIG_SETMASK, Some(Mask::ALL))?;
     let old = set_disposition(libc::SIGCHLD, libc::SIG_DFL)?;
     Ok(Inherited {
@@ -125,10 +126,10 @@ extern "C" fn exit_on_stop(sig: libc::c_int) {
 /// status for a death by that signal), as nothing has started that could
 /// receive them. `end` blocks them again before the command starts; a signal
 /// that arrives after that is queued for the signalfd as any other.
-pub struct StartupStop(());
+pub(crate) struct StartupStop(());
 
 impl StartupStop {
-    pub fn begin() -> io::Result<StartupStop> {
+    pub(crate) fn begin() -> io::Result<StartupStop> {
         for sig in STARTUP_STOP {
             set_disposition(
                 sig,
@@ -143,7 +144,7 @@ impl StartupStop {
         Ok(StartupStop(()))
     }
 
-    pub fn end(self) -> io::Result<()> {
+    pub(crate) fn end(self) -> io::Result<()> {
         sigprocmask(libc::SIG_SETMASK, Some(Mask::ALL))?;
         // A signal that arrived in between stays pending: SIG_DFL discards
         // only pending signals whose default is to be ignored.
@@ -156,17 +157,17 @@ impl StartupStop {
 
 /// One signal read from the signalfd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
+pub(crate) struct Received {
     pub signal: i32,
     /// The sending process (0 for the kernel).
     pub sender: i32,
 }
 
 /// A non-blocking, close-on-exec signalfd for every signal.
-pub struct SignalFd(OwnedFd);
+pub(crate) struct SignalFd(OwnedFd);
 
 impl SignalFd {
-    pub fn new() -> io::Result<SignalFd> {
+    pub(crate) fn new() -> io::Result<SignalFd> {
         let mask = Mask::ALL;
         // SAFETY: the mask pointer is to a live u64 and 8 is its size.
         let fd = unsafe {
@@ -185,12 +186,12 @@ impl SignalFd {
         Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
     }
 
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
 
     /// Reads every queued signal until the fd would block.
-    pub fn drain(&mut self, out: &mut Vec<Received>) -> io::Result<()> {
+    pub(crate) fn drain(&mut self, out: &mut Vec<Received>) -> io::Result<()> {
         const SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
             // SAFETY: signalfd_siginfo is plain integers; all-zero is valid.

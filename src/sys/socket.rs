@@ -6,7 +6,7 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 /// SO_LINGER: `None` off; `Some(d)` on with `d` (zero resets the connection on close).
-pub fn set_linger(sock: &impl AsFd, linger: Option<Duration>) -> io::Result<()> {
+pub(crate) fn set_linger(sock: &impl AsFd, linger: Option<Duration>) -> io::Result<()> {
     let value = libc::linger {
         l_onoff: i32::from(linger.is_some()),
         l_linger: linger.map_or(0, |d| d.as_secs() as i32),

@@ -8,6 +8,7 @@
 //! executable), the shell convention tini follows.
 
 use super::signals::Inherited;
+use crate::exit_status::code;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use std::ffi::{CStr, CString, OsStr, OsString};
@@ -26,7 +27,7 @@ const SHELL: &[u8] = b"/bin/sh";
 /// A command ready to start: argv and envp are built once; the program's
 /// path is looked up again at each start (a restart finds a program that
 /// appeared meanwhile), before `clone`, so the child allocates nothing.
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub display: String,
     /// `Some` for a program found at start-up (exec probes): no PATH search.
     program: Option<CString>,
@@ -80,7 +81,7 @@ fn candidates(argv0: &OsStr, path: Option<&OsStr>) -> Vec<OsString> {
 impl Prepared {
     /// `env` is the command's whole environment, in order.
     /// `foreground`: give the command the terminal on stdin.
-    pub fn new(
+    pub(crate) fn new(
         argv: &[OsString],
         env: &[(OsString, OsString)],
         inherited: Inherited,
@@ -123,7 +124,7 @@ impl Prepared {
 
     /// A command run from a known program path (found at start-up) rather than
     /// searched on PATH; never given the terminal.
-    pub fn with_program(
+    pub(crate) fn with_program(
         program: &str,
         argv: &mut [OsString],
         env: &[(OsString, OsString)],
@@ -192,7 +193,7 @@ impl std::fmt::Display for SpawnError {
 
 /// A started command. `exec_error` is the read end of the report pipe.
 #[derive(Debug)]
-pub struct Child {
+pub(crate) struct Child {
     pub pid: i32,
     exec_error: File,
 }
@@ -200,7 +201,7 @@ pub struct Child {
 impl Child {
     /// The errno of a failed exec, once the child has ended. Non-blocking:
     /// `None` when exec succeeded (or nothing was written).
-    pub fn exec_error(&mut self) -> Option<io::Error> {
+    pub(crate) fn exec_error(&mut self) -> Option<io::Error> {
         let mut buf = [0u8; 4];
         match self.exec_error.read(&mut buf) {
             Ok(4) => Some(io::Error::from_raw_os_error(i32::from_ne_bytes(buf))),
@@ -212,7 +213,7 @@ impl Child {
 /// Where a child's standard streams go instead of vigil's own (exec probes:
 /// stdin from /dev/null, stdout and stderr into one capture pipe).
 #[derive(Debug, Clone, Copy)]
-pub struct Redirect {
+pub(crate) struct Redirect {
     pub stdin: RawFd,
     pub output: RawFd,
 }
@@ -243,7 +244,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 /// caller has every signal blocked, so nothing can run in the child before it
 /// restores the inherited mask, and vigil installs no signal handlers that
 /// could run on the shared memory.
-pub fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child, SpawnError> {
+pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child, SpawnError> {
     let plan = cmd.exec_plan().map_err(|source| SpawnError {
         step: "cannot look up the program",
         source,
@@ -345,11 +346,11 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         }
         let bytes = err.to_ne_bytes();
         libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
-        libc::_exit(if matches!(err, libc::ENOENT | libc::ENOTDIR) {
-            127
+        libc::_exit(i32::from(if matches!(err, libc::ENOENT | libc::ENOTDIR) {
+            code::NOT_FOUND
         } else {
-            126
-        })
+            code::NOT_EXECUTABLE
+        }))
     }
 }
 

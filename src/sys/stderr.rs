@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
-pub enum Stderr {
+pub(crate) enum Stderr {
     /// A non-blocking description of our own for the pipe or terminal on fd 2.
     Own(File),
     /// A stream socket on fd 2 (journald): sent to with MSG_DONTWAIT.
@@ -25,7 +25,7 @@ fn fd2() -> BorrowedFd<'static> {
 }
 
 impl Stderr {
-    pub fn open() -> Stderr {
+    pub(crate) fn open() -> Stderr {
         let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
             return Stderr::Shared;
         };
@@ -46,7 +46,7 @@ impl Stderr {
     }
 
     /// The fd whose writability the event loop may wait for, if any.
-    pub fn pollable(&self) -> Option<RawFd> {
+    pub(crate) fn pollable(&self) -> Option<RawFd> {
         match self {
             Stderr::Own(f) => Some(f.as_raw_fd()),
             Stderr::Socket | Stderr::Shared => None,
@@ -54,7 +54,7 @@ impl Stderr {
     }
 
     /// Writes what fits now; `WouldBlock` when nothing does.
-    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stderr::Own(f) => f.write(buf),
             Stderr::Socket => nix::sys::socket::send(
