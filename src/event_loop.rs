@@ -6,7 +6,7 @@
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::ChildStatus;
-use crate::log::{debug, fatal, warn};
+use crate::log::{fatal, warn};
 use crate::probe::outcome::Outcome;
 use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
@@ -283,7 +283,6 @@ impl EventLoop {
         match action {
             Action::Spawn => match spawn::spawn(&self.command, None) {
                 Ok(child) => {
-                    debug!("spawned {} as pid {}", self.command.display, child.pid);
                     self.queue.push_back(Event::Spawned { pid: child.pid });
                     self.child = Some(child);
                 }

@@ -11,6 +11,8 @@ use crate::supervisor::restarts::{NOTICES_PER_WINDOW, NOTICE_WINDOW};
 pub(crate) struct Reporter {
     /// `-w`: a reaped zombie is a warning, not a debug line.
     pub warn_on_reap: bool,
+    /// The command's name, as the log calls it.
+    pub command: String,
 }
 
 /// "1 time", "3 times".
@@ -21,6 +23,7 @@ fn counted(n: u64, noun: &str) -> String {
 impl Reporter {
     pub(crate) fn report(&mut self, change: &Change) {
         match change {
+            Change::Started { pid } => debug!("spawned {} as pid {pid}", self.command),
             Change::Ready(ready) => info!("{}", if *ready { "ready" } else { "not ready" }),
             Change::Forwarding { signal, pid } => {
                 debug!("passing {} to the command (pid {pid})", name(*signal))

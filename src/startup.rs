@@ -135,6 +135,7 @@ fn start_and_run(
     });
     let reporter = Reporter {
         warn_on_reap: opts.warn_on_reap,
+        command: command.display.clone(),
     };
     // From here on the log never blocks the loop (a stalled reader of stderr).
     log::init();

@@ -368,6 +368,7 @@ impl Supervisor {
             return;
         }
         self.phase = Phase::Running { pid };
+        out.say(Change::Started { pid });
         self.started_at = now;
         for (kind, p) in self.probes.present_mut() {
             p.last_message.clear();

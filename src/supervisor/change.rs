@@ -10,6 +10,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Change {
+    /// The command started as `pid`.
+    Started { pid: i32 },
     /// Ready = running AND started AND (no readiness probe OR readiness Success).
     Ready(bool),
     /// A signal is passed on to the command (`pid`).

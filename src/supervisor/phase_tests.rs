@@ -114,7 +114,7 @@ fn every_phase_and_event() {
             Event::Spawned { pid: PID },
             Phase::Running { pid: PID },
             vec![],
-            vec![Change::Ready(true)],
+            vec![Change::Started { pid: PID }, Change::Ready(true)],
         ),
         (
             Phase::Starting,
