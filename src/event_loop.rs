@@ -92,14 +92,18 @@ impl EventLoop {
         runner: Runner,
         reporter: Reporter,
     ) -> io::Result<EventLoop> {
-        let poll = Poll::new()?;
-        let signal_fd = SignalFd::new()?;
+        // Each step named, as "No file descriptors available" alone says little.
+        let step = |what: &'static str| {
+            move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"))
+        };
+        let poll = Poll::new().map_err(step("cannot create the epoll instance"))?;
+        let signal_fd = SignalFd::new().map_err(step("cannot create the signalfd"))?;
         poll.registry().register(
             &mut SourceFd(&signal_fd.raw_fd()),
             Source::Signals.token(),
             Interest::READABLE,
         )?;
-        let clock = Clock::new()?;
+        let clock = Clock::new().map_err(step("cannot create the timerfd"))?;
         poll.registry().register(
             &mut SourceFd(&clock.raw_fd()),
             Source::Clock.token(),
@@ -197,14 +201,16 @@ impl EventLoop {
             return Ok(());
         }
         if let Some(fd) = self.log_fd.take() {
-            self.poll.registry().deregister(&mut SourceFd(&fd))?;
+            let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         }
         if let Some(fd) = want {
-            self.poll.registry().register(
+            // A regular file cannot be waited for (EPERM); nor does it make a
+            // write wait, so its lines go out with the next one.
+            let _ = self.poll.registry().register(
                 &mut SourceFd(&fd),
                 Source::Log.token(),
                 Interest::WRITABLE,
-            )?;
+            );
             self.log_fd = Some(fd);
         }
         Ok(())
@@ -242,7 +248,7 @@ impl EventLoop {
         for r in signals.iter() {
             if r.signal == libc::SIGCHLD {
                 child_ended = true;
-            } else if r.sender != self.own_pid {
+            } else if !r.raised_by(self.own_pid) {
                 self.queue.push_back(Event::Signal(r.signal));
             }
             // else: raised by vigil's own action (a log write to a reader that
@@ -262,6 +268,11 @@ impl EventLoop {
                 Reap::Done(probe, outcome) => outcomes.push((probe, outcome)),
                 Reap::Swallowed => {}
                 Reap::NotOurs => {
+                    if self.command.foreground()
+                        && self.child.as_ref().is_some_and(|c| c.pid == pid)
+                    {
+                        process::take_terminal_back(pid);
+                    }
                     self.note_exec_failure(pid);
                     self.queue.push_back(Event::Reaped { pid, status });
                 }

@@ -94,7 +94,7 @@ pub(crate) fn blocked_fd() -> Option<RawFd> {
     let sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     sink.as_ref()
         .filter(|(_, o)| !o.is_empty())
-        .and_then(|(s, _)| s.pollable())
+        .map(|(s, _)| s.pollable())
 }
 
 /// Writes what is pending, as far as the reader takes it (the loop calls

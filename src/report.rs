@@ -28,6 +28,10 @@ impl Reporter {
             Change::Forwarding { signal, pid } => {
                 debug!("passing {} to the command (pid {pid})", name(*signal))
             }
+            Change::ForwardingToGroup { signal, pgid } => debug!(
+                "passing {} to the rest of the command's group {pgid}",
+                name(*signal)
+            ),
             Change::Rewritten { from, to } => debug!("rewriting {} to {}", name(*from), name(*to)),
             Change::Dropped { signal } => debug!("dropping {} (--rewrite to 0)", name(*signal)),
             Change::Stopping { signal, grace } => info!(
@@ -56,7 +60,7 @@ impl Reporter {
                 display(*grace)
             ),
             Change::KillingGroup { pgid, grace } => warn!(
-                "processes of the command's group {pgid} still run {} after it exited: sending SIGKILL",
+                "processes of the command's group {pgid} still run at the end of the {} grace period: sending SIGKILL",
                 display(*grace)
             ),
             Change::ProbeAttempt {

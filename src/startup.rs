@@ -77,6 +77,7 @@ pub(crate) fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) 
             if !matches!(e, StartError::Config) {
                 fatal!("{e}");
             }
+            log::flush();
             e.exit_code()
         }
     }
@@ -88,6 +89,9 @@ fn start_and_run(
     startup: StartupStop,
 ) -> Result<u8, StartError> {
     log::set_verbosity(opts.verbosity);
+    // From here on the log never blocks (a stalled reader of stderr), not
+    // even before the command starts.
+    log::init();
     for w in &opts.warnings {
         warn!("{w}");
     }
@@ -113,7 +117,7 @@ fn start_and_run(
     if let Some(w) = restart.clamp() {
         warn!("{w}");
     }
-    let foreground = nix::unistd::isatty(0).unwrap_or(false);
+    let foreground = process::holds_terminal();
     let command = spawn::Prepared::new(&config.argv(), &env, inherited, foreground)
         .map_err(StartError::PrepareCommand)?;
     // Each probe's two halves, by kind: the supervisor's timing, the runner's plan.
@@ -137,8 +141,6 @@ fn start_and_run(
         warn_on_reap: opts.warn_on_reap,
         command: command.display.clone(),
     };
-    // From here on the log never blocks the loop (a stalled reader of stderr).
-    log::init();
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter)

@@ -334,8 +334,7 @@ impl Supervisor {
                 // policy that is one more failed start, backed off as any.
                 let code = exit_status::code::INTERNAL;
                 if self.settings.restart.mode == restart::Mode::Never {
-                    self.phase = Phase::Done;
-                    out.act(Action::Exit(code));
+                    self.exit(code, now, &mut out);
                 } else {
                     self.started_at = now;
                     let end = End {
@@ -382,6 +381,15 @@ impl Supervisor {
         for sig in std::mem::take(&mut self.pending) {
             self.on_signal(sig, now, out);
         }
+    }
+
+    /// vigil exits with `code`; restart notices held back are summed up first.
+    fn exit(&mut self, code: u8, now: Instant, out: &mut Out) {
+        if let Some(change) = self.notices.summarize(now) {
+            out.say(change);
+        }
+        self.phase = Phase::Done;
+        out.act(Action::Exit(code));
     }
 
     /// The signal vigil itself stops the command with (a probe stop, the drain
@@ -455,13 +463,13 @@ impl Supervisor {
                     *then = AfterDrain::Exit;
                 }
                 let pgid = *pgid;
+                out.say(Change::ForwardingToGroup { signal: sig, pgid });
                 self.forward(Target::Group(pgid), sig, out);
             }
             Phase::BackingOff { code, .. } if stop => {
                 let code = *code;
                 out.say(Change::StoppedWhileBackingOff { signal: sig, code });
-                self.phase = Phase::Done;
-                out.act(Action::Exit(code));
+                self.exit(code, now, out);
             }
             // Between two starts: the signal waits for the next one (a stop
             // signal, above, ends the wait instead).

@@ -116,7 +116,7 @@ fn sigpipe_from_vigils_own_log_write_is_not_forwarded() {
         let ready = r#"{"tcp_socket": {"port": 1, "host": "127.0.0.1"}, "period_seconds": 0.01, "failure_threshold": 1000000}"#;
         let app = testapp_str();
         let mut v = Command::new(&bin)
-            .args(["-s", "-vvv", "--readiness", ready, "--"])
+            .args(["-s", "-p", "KILL", "-vvv", "--readiness", ready, "--"])
             .args([&app, "signals", "--out", rec.to_str().unwrap()])
             .stdin(Stdio::null())
             .stderr(Stdio::from(write_end))
@@ -151,7 +151,7 @@ fn sigxfsz_from_vigils_own_log_write_is_not_forwarded() {
     let app = testapp_str();
     let ready = r#"{"tcp_socket": {"port": 1, "host": "127.0.0.1"}, "period_seconds": 0.01, "failure_threshold": 1000000}"#;
     let script = format!(
-        "ulimit -f 1 && exec {} -s -vvv --readiness '{ready}' -- {app} signals --out {} 2>{}",
+        "ulimit -f 1 && exec {} -s -p KILL -vvv --readiness '{ready}' -- {app} signals --out {} 2>{}",
         vigil(),
         rec.display(),
         dir.path("log").display()
@@ -178,10 +178,30 @@ fn sigxfsz_from_vigils_own_log_write_is_not_forwarded() {
 
 #[test]
 fn a_stalled_log_reader_freezes_nothing_and_drops_are_counted() {
+    stalled_log_reader(&[]);
+}
+
+#[test]
+fn a_stalled_log_reader_freezes_nothing_for_a_non_root_vigil_either() {
+    // Not root, vigil cannot reopen a pipe root owns (/proc/self/fd/2 is
+    // EACCES): it writes at most PIPE_BUF bytes when poll allows. It used to
+    // write its whole backlog and block.
+    stalled_log_reader(&[
+        "setpriv",
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+    ]);
+}
+
+fn stalled_log_reader(prefix: &[&str]) {
     // stderr is a pipe nobody reads. An exec probe counts its attempts in a
     // file: the count keeps growing only if the loop never blocks in a log
     // write. Each failed attempt logs two lines at -vvvv.
     let dir = TempDir::new("stalled-log");
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let count = dir.path("count");
     let rec = dir.path("rec");
     let (mut read_end, write_end) = std::io::pipe().unwrap();
@@ -190,16 +210,32 @@ fn a_stalled_log_reader_freezes_nothing_and_drops_are_counted() {
         count.display()
     );
     let app = testapp_str();
-    let mut v = Command::new(vigil())
-        .args(["-s", "-vvvv", "--readiness", &probe, "--"])
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(vigil());
+            c
+        }
+        None => Command::new(vigil()),
+    };
+    let mut v = cmd
+        // -p KILL: a failing test (its thread gone) takes vigil and its
+        // fast probe with it.
+        .args(["-s", "-p", "KILL", "-vvvv", "--readiness", &probe, "--"])
         .args([&app, "signals", "--out", rec.to_str().unwrap()])
         .stdin(Stdio::null())
         .stderr(write_end)
         .spawn()
         .expect("spawn vigil");
-    // 1,000 attempts log far more than the pipe (64 KiB) and vigil's own
-    // buffer (64 KiB) hold.
-    wait_until("1,000 probe attempts", || file_lines(&count) >= 1000);
+    // 500 attempts log more than the pipe holds (64 KiB). The reader then
+    // takes one page and stalls again: a write that does not fit in what was
+    // freed must not wait for it.
+    wait_until("500 probe attempts", || file_lines(&count) >= 500);
+    let mut page = [0u8; 4096];
+    read_end.read_exact(&mut page).unwrap();
+    // 1,000 more attempts: the loop never blocked, and far more was logged
+    // than the pipe and vigil's own buffer (64 KiB) hold.
+    wait_until("1,500 probe attempts", || file_lines(&count) >= 1500);
     send("USR1", v.id());
     wait_until("USR1 to reach the command", || {
         lines(&rec).iter().any(|l| l == "SIGUSR1")
@@ -400,4 +436,89 @@ fn a_zero_backoff_crash_loop_logs_a_bounded_number_of_notices() {
         err.contains("giving up: the command was restarted 1000 times"),
         "{err}"
     );
+}
+
+#[test]
+fn a_full_stderr_pipe_does_not_hold_the_start_up() {
+    // The pipe is full before vigil starts and nobody reads it: its first
+    // lines (the PID 1 warning, the probe host) used blocking writes, so the
+    // command never started and SIGTERM could not end vigil.
+    let dir = TempDir::new("full-pipe");
+    let rec = dir.path("rec");
+    let (read_end, mut write_end) = std::io::pipe().unwrap();
+    nix::fcntl::fcntl(
+        std::os::fd::AsRawFd::as_raw_fd(&write_end),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    use std::io::Write;
+    while write_end.write(&[b'x'; 4096]).is_ok() {}
+    nix::fcntl::fcntl(
+        std::os::fd::AsRawFd::as_raw_fd(&write_end),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
+    )
+    .unwrap();
+    let ready = r#"{"tcp_socket": {"port": 1, "host": "127.0.0.1"}, "period_seconds": 0.05}"#;
+    let app = testapp_str();
+    let mut v = Command::new(vigil())
+        .args(["--readiness", ready, "--", &app, "signals", "--out"])
+        .arg(&rec)
+        .stdin(Stdio::null())
+        .stderr(write_end)
+        .spawn()
+        .expect("spawn vigil");
+    wait_until("the command to start", || {
+        lines(&rec).last().is_some_and(|l| l == "ready")
+    });
+    send("TERM", v.id());
+    assert_eq!(wait_exit(&mut v).code(), Some(0));
+    drop(read_end);
+}
+
+#[test]
+fn ctrl_c_while_waiting_to_restart_ends_vigil() {
+    // The terminal's foreground was the dead command's empty group: Ctrl-C
+    // reached nobody and the command started again. vigil now takes the
+    // terminal back when the command ends.
+    let cmd = format!("{} --restart always --backoff-initial 30 -- false", vigil());
+    let dir = TempDir::new("ctrl-c-backoff");
+    let out = dir.path("out");
+    let mut script = Command::new("script")
+        .args(["-qfec", &cmd])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn script");
+    wait_until("the 30 s backoff", || {
+        std::fs::read_to_string(&out).is_ok_and(|s| s.contains("restarting in 30s"))
+    });
+    use std::io::Write;
+    let mut tty = script.stdin.take().unwrap();
+    tty.write_all(b"\x03").unwrap();
+    tty.flush().unwrap();
+    let status = wait_exit(&mut script);
+    let log = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(
+            "SIGINT received while waiting to restart the command: exiting with its last status 1"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn every_failed_start_up_step_is_named() {
+    // At `ulimit -n 4` the timerfd could not be made: the message said only
+    // "event loop failed: No file descriptors available".
+    for n in 3..=9 {
+        let o = run(Command::new("bash")
+            .args(["-c", &format!("ulimit -n {n} && exec {} -- true", vigil())]));
+        let err = stderr(&o);
+        if code(&o) == 0 {
+            continue;
+        }
+        assert!(err.contains("cannot "), "ulimit -n {n}: {err}");
+    }
 }

@@ -229,7 +229,7 @@ fn leftovers_of_the_command_group_are_terminated_when_it_exits() {
         .unwrap();
     wait_until("the left-behind process to be gone", || is_dead(pid));
     assert!(
-        stderr(&o).contains("still run 200ms after it exited: sending SIGKILL"),
+        stderr(&o).contains("still run at the end of the 200ms grace period: sending SIGKILL"),
         "{}",
         stderr(&o)
     );

@@ -16,6 +16,8 @@ pub(crate) enum Change {
     Ready(bool),
     /// A signal is passed on to the command (`pid`).
     Forwarding { signal: i32, pid: i32 },
+    /// The command has ended: a signal is passed on to the rest of its group.
+    ForwardingToGroup { signal: i32, pgid: i32 },
     /// `--rewrite` turned `from` into `to`.
     Rewritten { from: i32, to: i32 },
     /// `--rewrite FROM:0` dropped the signal.

@@ -242,7 +242,10 @@ fn every_phase_and_event() {
             Event::Signal(libc::SIGTERM),
             draining(AfterDrain::Exit),
             vec![send(Target::Group(PID), libc::SIGTERM)],
-            vec![],
+            vec![Change::ForwardingToGroup {
+                signal: libc::SIGTERM,
+                pgid: PID,
+            }],
         ),
         (
             draining(AfterDrain::Exit),

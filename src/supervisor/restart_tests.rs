@@ -405,3 +405,35 @@ fn a_zero_backoff_crash_loop_arms_one_notice_summary() {
     }
     assert_eq!(summaries, 1);
 }
+
+#[test]
+fn restart_notices_held_back_are_summed_up_when_vigil_exits() {
+    // A crash loop stopped within its first 10 s window: the count of the
+    // hidden restarts used to be lost.
+    let t0 = Instant::now();
+    let mut s = settings(Mode::Always);
+    s.restart.initial = Duration::ZERO;
+    s.restart.max = Duration::ZERO;
+    let mut sup = Supervisor::new(s);
+    sup.start();
+    for i in 0..25u32 {
+        let pid = PID + i as i32;
+        spawned(&mut sup, pid, t0);
+        sup.handle(exited(pid, 1), t0);
+        sup.handle(Event::GroupEmpty, t0);
+    }
+    let pid = PID + 25;
+    spawned(&mut sup, pid, t0);
+    sup.handle(Event::Signal(libc::SIGTERM), t0);
+    sup.handle(exited(pid, 0), t0);
+    let out = sup.step(Event::GroupEmpty, t0);
+    assert_eq!(out.actions, vec![Action::Exit(0)]);
+    assert!(
+        matches!(
+            out.changes.as_slice(),
+            [Change::RestartsSummarized { count: 15, .. }]
+        ),
+        "{:?}",
+        out.changes
+    );
+}

@@ -47,12 +47,10 @@ impl Supervisor {
             }
             Decision::GiveUp { restarts } => {
                 out.say(Change::GaveUp { restarts, code });
-                self.phase = Phase::Done;
-                out.act(Action::Exit(code));
+                self.exit(code, now, out);
             }
             Decision::Exit => {
-                self.phase = Phase::Done;
-                out.act(Action::Exit(code));
+                self.exit(code, now, out);
             }
         }
     }

@@ -38,6 +38,24 @@ pub(crate) fn group_exists(pgid: i32) -> bool {
     !matches!(send_signal(-pgid, 0), Err(Errno::ESRCH))
 }
 
+/// Whether vigil's own process group holds the terminal on stdin: only then
+/// is the terminal vigil's to give to the command (in a shell's background
+/// job it is the shell's).
+pub(crate) fn holds_terminal() -> bool {
+    let stdin = std::io::stdin();
+    nix::unistd::tcgetpgrp(&stdin).is_ok_and(|pg| pg == nix::unistd::getpgrp())
+}
+
+/// The command's group `pgid` held the terminal and has ended: vigil takes it
+/// back, so Ctrl-C while it waits to restart reaches vigil, not an empty group.
+/// (Signals are blocked, so SIGTTOU does not stop vigil.)
+pub(crate) fn take_terminal_back(pgid: i32) {
+    let stdin = std::io::stdin();
+    if nix::unistd::tcgetpgrp(&stdin).is_ok_and(|pg| pg.as_raw() == pgid) {
+        let _ = nix::unistd::tcsetpgrp(&stdin, nix::unistd::getpgrp());
+    }
+}
+
 /// Registers vigil as a child subreaper, so orphans of its descendants are
 /// re-parented to it even when it is not PID 1.
 pub(crate) fn set_child_subreaper() -> io::Result<()> {

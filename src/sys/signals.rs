@@ -115,9 +115,18 @@ extern "C" fn exit_on_stop(sig: libc::c_int) {
     } else {
         b"vigil: SIGTERM before the command started: exiting\n"
     };
-    // SAFETY: write and _exit are async-signal-safe; `msg` is static.
+    // SAFETY: poll, write and _exit are async-signal-safe; `msg` is static
+    // and `fds` a live local. The message is written only when it fits at
+    // once (a stalled reader of stderr must not hold the exit up).
     unsafe {
-        libc::write(2, msg.as_ptr().cast(), msg.len());
+        let mut fds = libc::pollfd {
+            fd: 2,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        if libc::poll(&mut fds, 1, 0) == 1 && fds.revents & libc::POLLOUT != 0 {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+        }
         libc::_exit(128 + sig);
     }
 }
@@ -159,8 +168,20 @@ impl StartupStop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Received {
     pub signal: i32,
-    /// The sending process (0 for the kernel).
+    /// The sending process (0 for the kernel, or a sender outside vigil's
+    /// PID namespace).
     pub sender: i32,
+    /// `si_code`: SI_USER (0) for kill(2) and for the kernel's own SIGPIPE and
+    /// SIGXFSZ; another process cannot forge it with `rt_sigqueueinfo`.
+    pub code: i32,
+}
+
+impl Received {
+    /// Raised by vigil's own action (a write to a reader that left, past a
+    /// file size limit), as opposed to sent by someone.
+    pub(crate) fn raised_by(&self, own_pid: i32) -> bool {
+        self.sender == own_pid && self.code == libc::SI_USER
+    }
 }
 
 /// A non-blocking, close-on-exec signalfd for every signal.
@@ -216,6 +237,7 @@ impl SignalFd {
             out.extend(info[..count].iter().map(|i| Received {
                 signal: i.ssi_signo as i32,
                 sender: i.ssi_pid as i32,
+                code: i.ssi_code,
             }));
             if count < info.len() {
                 return Ok(());
@@ -227,6 +249,20 @@ impl SignalFd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_signal_the_kernel_raised_for_vigil_is_its_own() {
+        let own = 1;
+        let r = |sender, code| Received {
+            signal: libc::SIGPIPE,
+            sender,
+            code,
+        };
+        assert!(r(own, libc::SI_USER).raised_by(own)); // its own write's SIGPIPE
+        assert!(!r(7, libc::SI_USER).raised_by(own)); // kill(2) from another process
+        assert!(!r(0, libc::SI_USER).raised_by(own)); // from outside the namespace
+        assert!(!r(own, libc::SI_QUEUE).raised_by(own)); // rt_sigqueueinfo forging the pid
+    }
 
     #[test]
     fn masks() {

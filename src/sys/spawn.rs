@@ -191,6 +191,13 @@ impl std::fmt::Display for SpawnError {
     }
 }
 
+impl Prepared {
+    /// Whether the command is given the terminal at each start.
+    pub(crate) fn foreground(&self) -> bool {
+        self.foreground
+    }
+}
+
 /// A started command. `exec_error` is the read end of the report pipe.
 #[derive(Debug)]
 pub(crate) struct Child {

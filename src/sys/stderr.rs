@@ -2,7 +2,9 @@
 //! vigil's stderr open file description, so its flags (O_NONBLOCK) must not
 //! change; instead vigil opens its own description of the same pipe or
 //! terminal (`/proc/self/fd/2`, non-blocking), sends with MSG_DONTWAIT on a
-//! socket, and otherwise writes only when `poll` says a write fits.
+//! socket, and otherwise (a non-root vigil cannot reopen a pipe that root
+//! owns) writes at most PIPE_BUF bytes, and only when `poll` says a pipe
+//! buffer is free: such a write never waits.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -14,7 +16,8 @@ pub(crate) enum Stderr {
     Own(File),
     /// A stream socket on fd 2 (journald): sent to with MSG_DONTWAIT.
     Socket,
-    /// A file, or what could not be reopened: written when `poll` allows it.
+    /// A file, or what could not be reopened: written when `poll` allows it,
+    /// at most `PIPE_BUF` bytes at a time.
     Shared,
 }
 
@@ -45,11 +48,12 @@ impl Stderr {
         Stderr::Shared
     }
 
-    /// The fd whose writability the event loop may wait for, if any.
-    pub(crate) fn pollable(&self) -> Option<RawFd> {
+    /// The fd whose writability the event loop may wait for (a regular
+    /// file cannot be waited for, but never makes a write wait either).
+    pub(crate) fn pollable(&self) -> RawFd {
         match self {
-            Stderr::Own(f) => Some(f.as_raw_fd()),
-            Stderr::Socket | Stderr::Shared => None,
+            Stderr::Own(f) => f.as_raw_fd(),
+            Stderr::Socket | Stderr::Shared => 2,
         }
     }
 
@@ -66,7 +70,10 @@ impl Stderr {
             Stderr::Shared => {
                 let mut fds = [nix::poll::PollFd::new(fd2(), nix::poll::PollFlags::POLLOUT)];
                 match nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO) {
-                    Ok(1) => nix::unistd::write(fd2(), buf).map_err(io::Error::from),
+                    // With one free pipe buffer, up to PIPE_BUF bytes go in
+                    // at once; a larger write could wait for the reader.
+                    Ok(1) => nix::unistd::write(fd2(), &buf[..buf.len().min(libc::PIPE_BUF)])
+                        .map_err(io::Error::from),
                     Ok(_) => Err(io::ErrorKind::WouldBlock.into()),
                     Err(e) => Err(e.into()),
                 }
