@@ -204,7 +204,8 @@ fn stalled_log_reader(prefix: &[&str]) {
     std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let count = dir.path("count");
     let rec = dir.path("rec");
-    let (mut read_end, write_end) = std::io::pipe().unwrap();
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let mut read_end = std::fs::File::from(read_end);
     let probe = format!(
         r#"{{"exec": {{"command": ["sh", "-c", "echo x >> {}; exit 1"]}}, "period_seconds": 0.002, "failure_threshold": 1000000}}"#,
         count.display()
@@ -445,7 +446,8 @@ fn a_full_stderr_pipe_does_not_hold_the_start_up() {
     // command never started and SIGTERM could not end vigil.
     let dir = TempDir::new("full-pipe");
     let rec = dir.path("rec");
-    let (read_end, mut write_end) = std::io::pipe().unwrap();
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    let mut write_end = std::fs::File::from(write_end);
     nix::fcntl::fcntl(
         std::os::fd::AsRawFd::as_raw_fd(&write_end),
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
