@@ -12,10 +12,14 @@
 //!   `LISTENING_PORT` when a port is known and `env` does not set it.
 
 use super::diagnostic::{Diagnostic, Location, Locations};
+use super::expand::{self, Lookup, TooLarge};
 use super::json::{self, Value};
 use super::model::{Command, EnvIndex, Handler, NameValue, Probe, ProbeKind, Resolved};
 use super::parse::{self, join, Ctx};
-use super::{expand, program};
+use super::{limits, program};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
@@ -157,9 +161,23 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         locations.extend(ctx.locations);
     }
     let env_index = EnvIndex::new(&env);
-    for probe in probes.iter_mut().flatten() {
-        if let Err(d) = prepare_exec(probe, &env, &env_index, inputs.env, &locations) {
+    let env_cost = limits::env_cost(&env, &env_index);
+    if let Some(command) = &command {
+        if let Some(d) =
+            command_too_large(command, env_cost, container.as_ref(), &source, &locations)
+        {
             diags.push(d);
+        }
+    }
+    let vars = Vars {
+        env: &env,
+        index: &env_index,
+        inherited: inputs.env,
+        inherited_lens: RefCell::default(),
+    };
+    for probe in probes.iter_mut().flatten() {
+        if let Err(d) = prepare_exec(probe, &vars, env_cost, &locations) {
+            diags.extend(d);
         }
     }
     if diags.iter().any(Diagnostic::is_error) {
@@ -178,6 +196,38 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         warnings: diags,
         locations,
     })
+}
+
+/// The command's argv and the file's `env` together, if more than the kernel
+/// takes for one exec (`limits`). Each word, the script and each variable was
+/// checked on its own where it was read (`parse`).
+fn command_too_large(
+    command: &Command,
+    env_cost: usize,
+    container: Option<&parse::FileContainer>,
+    source: &str,
+    locations: &Locations,
+) -> Option<Diagnostic> {
+    let argv = command.argv();
+    let total = argv
+        .iter()
+        .map(|word| limits::exec_cost(word.len()))
+        .fold(env_cost, usize::saturating_add);
+    let message = limits::too_large(total)?;
+    let at = match (command, container) {
+        (Command::Line { .. }, Some(c)) => locations.locate(source, &join(&c.path, "command")),
+        (Command::Script(_), Some(c)) => locations.locate(source, &join(&c.path, "script")),
+        _ => Location::new(COMMAND_LINE, "command", None),
+    };
+    let with = if env_cost > 0 {
+        " with the file's env"
+    } else {
+        ""
+    };
+    Some(Diagnostic::error(
+        at,
+        format!("the command{with} comes to {message}"),
+    ))
 }
 
 /// Reads and parses the file, refusing directories and anything over
@@ -221,28 +271,67 @@ fn too_large(found: &str) -> String {
     format!("expected a configuration file of at most {MAX_FILE_SIZE} bytes (1 MiB), found {found}")
 }
 
+/// `$(VAR)`'s values, as the command's environment will have them: the file's
+/// `env` (its last entry of a name), else the inherited environment.
+struct Vars<'a> {
+    env: &'a [NameValue],
+    index: &'a EnvIndex<'a>,
+    inherited: &'a dyn Fn(&str) -> Option<OsString>,
+    /// The lengths of inherited values, each read once: a reference is sized
+    /// for each of its occurrences, and reading copies the value.
+    inherited_lens: RefCell<HashMap<String, Option<usize>>>,
+}
+
+impl Lookup for Vars<'_> {
+    fn value(&self, name: &str) -> Option<Cow<'_, str>> {
+        // An index lookup per `$(VAR)`: searching `env` for each made a probe
+        // of many references quadratic.
+        match self.index.last(name) {
+            Some(i) => Some(Cow::Borrowed(&self.env[i].value)),
+            None => (self.inherited)(name).map(|v| Cow::Owned(v.to_string_lossy().into_owned())),
+        }
+    }
+
+    fn value_len(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.index.last(name) {
+            return Some(self.env[i].value.len());
+        }
+        let mut lens = self.inherited_lens.borrow_mut();
+        if let Some(len) = lens.get(name) {
+            return *len;
+        }
+        let len = self.value(name).map(|v| v.len());
+        lens.insert(name.to_string(), len);
+        len
+    }
+}
+
 /// Expands `$(VAR)` in an exec probe's argv from the command's environment and
-/// finds its program on the command's PATH, as the probe will run.
+/// finds its program on the command's PATH, as the probe will run. An argv
+/// the kernel would refuse (`limits`) is an error, found from the sizes
+/// before any of it is built.
 fn prepare_exec(
     probe: &mut Probe,
-    env: &[NameValue],
-    index: &EnvIndex,
-    inherited: &dyn Fn(&str) -> Option<OsString>,
+    vars: &Vars,
+    env_cost: usize,
     locations: &Locations,
-) -> Result<(), Diagnostic> {
+) -> Result<(), Vec<Diagnostic>> {
     let Handler::Exec(exec) = &mut probe.handler else {
         return Ok(());
     };
-    // An index lookup per `$(VAR)`: searching `env` for each made a probe of
-    // many references quadratic.
-    let lookup = |name: &str| match index.last(name) {
-        Some(i) => Some(env[i].value.clone()),
-        None => inherited(name).map(|v| v.to_string_lossy().into_owned()),
-    };
-    for arg in &mut exec.command {
-        *arg = expand::expand(arg, &lookup);
-    }
-    let path = lookup("PATH");
+    let command_path = join(&probe.at.path, "exec.command");
+    let locate = |path: &str| locations.locate(&probe.at.source, path);
+    exec.command = expand::expand_argv(&exec.command, env_cost, vars).map_err(|problems| {
+        let diagnostic = |problem: TooLarge| {
+            let path = match problem {
+                TooLarge::Argument { index, .. } => join(&command_path, &format!("[{index}]")),
+                TooLarge::Total(_) => command_path.clone(),
+            };
+            Diagnostic::error(locate(&path), problem.message())
+        };
+        problems.into_iter().map(diagnostic).collect::<Vec<_>>()
+    })?;
+    let path = vars.value("PATH");
     let name = &exec.command[0];
     match program::find(name, path.as_deref()) {
         Some(found) => {
@@ -250,7 +339,7 @@ fn prepare_exec(
             Ok(())
         }
         None => {
-            let at = locations.locate(&probe.at.source, &join(&probe.at.path, "exec.command[0]"));
+            let at = locate(&join(&command_path, "[0]"));
             let searched = if name.contains('/') {
                 "no executable file there".to_string()
             } else {
@@ -259,10 +348,10 @@ fn prepare_exec(
                     path.as_deref().unwrap_or(program::DEFAULT_PATH)
                 )
             };
-            Err(Diagnostic::error(
+            Err(vec![Diagnostic::error(
                 at,
                 format!("expected a program the probe can run, found {name:?}: {searched}"),
-            ))
+            )])
         }
     }
 }
