@@ -5,8 +5,7 @@
 //! and column), `model` (the plain data types), `parse` (JSON tree to model,
 //! every problem at once), `sources` (file, environment and flags, and which
 //! wins), `shell_words` (splitting `command`), `expand` (`$(VAR)` in exec
-//! probes, sized before it is built), `limits` (what the kernel takes for one
-//! exec: longer arguments, variables or argvs are errors), `program` (finding
+//! probes, built only within the kernel's exec limits), `program` (finding
 //! an exec probe's program), `lint` (valid but likely to fail on EAS),
 //! `diagnostic` (what is reported, and where), `sort` (ordering and lookups
 //! without std's sort).
@@ -15,7 +14,6 @@
 pub mod diagnostic;
 pub mod expand;
 pub mod json;
-pub mod limits;
 pub mod lint;
 pub mod model;
 pub mod parse;

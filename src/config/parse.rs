@@ -10,7 +10,7 @@ use super::model::{
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_INITIAL_DELAY, DEFAULT_PERIOD, DEFAULT_SUCCESS_THRESHOLD,
     DEFAULT_TIMEOUT,
 };
-use super::{limits, shell_words};
+use super::shell_words;
 use crate::duration;
 use std::time::Duration;
 
@@ -367,20 +367,10 @@ fn command_line(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Command> {
         Err(e) => ctx.error(path, v.pos, format!("expected {EXPECTED}, found {e}")),
         Ok(s) if s.words.is_empty() => ctx.mismatch(path, v, EXPECTED),
         Ok(s) => {
-            // A word the kernel would refuse (E2BIG): see `limits`.
-            let too_long = s.words.iter().enumerate().find_map(|(i, word)| {
-                let why = limits::too_long(word.len(), "one argument")?;
-                Some(format!("expected {EXPECTED}, found word {i} of {why}"))
-            });
-            match too_long {
-                Some(message) => ctx.error(path, v.pos, message),
-                None => {
-                    return Some(Command::Line {
-                        line,
-                        argv: s.words,
-                    })
-                }
-            }
+            return Some(Command::Line {
+                line,
+                argv: s.words,
+            })
         }
     }
     None
@@ -391,11 +381,6 @@ fn script(ctx: &mut Ctx, v: &Value, path: &str) -> Option<Command> {
     let text = no_nul(ctx, v, path, "a shell script", text)?;
     if text.trim().is_empty() {
         ctx.mismatch(path, v, "a shell script");
-        return None;
-    }
-    // The script is one argument of `/bin/sh -c`: see `limits`.
-    if let Some(why) = limits::too_long(text.len(), "one argument") {
-        ctx.error(path, v.pos, format!("expected a shell script, found {why}"));
         return None;
     }
     Some(Command::Script(text))
@@ -484,28 +469,7 @@ fn name_values(ctx: &mut Ctx, v: &Value, path: &str, list: ListOf) -> Vec<NameVa
             }),
         };
         if let (Some(name), Some(value)) = (name, value) {
-            let var = NameValue { name, value };
-            // `NAME=VALUE` is one string the kernel copies: see `limits`.
-            let too_long = match list {
-                ListOf::Env => limits::too_long(limits::env_len(&var), "one environment string"),
-                ListOf::Headers => None,
-            };
-            match too_long {
-                Some(why) => {
-                    let (path, pos) = match present(members, "value") {
-                        Some(vv) => (&vpath, vv.pos),
-                        None => (&npath, present(members, "name").map_or(item.pos, |n| n.pos)),
-                    };
-                    ctx.error(
-                        path,
-                        pos,
-                        format!(
-                            "expected a variable the kernel can pass, found NAME=VALUE of {why}"
-                        ),
-                    );
-                }
-                None => out.push(var),
-            }
+            out.push(NameValue { name, value });
         }
     }
     out

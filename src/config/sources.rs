@@ -12,14 +12,12 @@
 //!   `LISTENING_PORT` when a port is known and `env` does not set it.
 
 use super::diagnostic::{Diagnostic, Location, Locations};
-use super::expand::{self, Lookup, TooLarge};
+use super::expand::{self, MAX_EXEC_TOTAL};
 use super::json::{self, Value};
 use super::model::{Command, EnvIndex, Handler, NameValue, Probe, ProbeKind, Resolved};
 use super::parse::{self, join, Ctx};
-use super::{limits, program};
-use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use super::program;
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
@@ -161,23 +159,9 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         locations.extend(ctx.locations);
     }
     let env_index = EnvIndex::new(&env);
-    let env_cost = limits::env_cost(&env, &env_index);
-    if let Some(command) = &command {
-        if let Some(d) =
-            command_too_large(command, env_cost, container.as_ref(), &source, &locations)
-        {
-            diags.push(d);
-        }
-    }
-    let vars = Vars {
-        env: &env,
-        index: &env_index,
-        inherited: inputs.env,
-        inherited_lens: RefCell::default(),
-    };
     for probe in probes.iter_mut().flatten() {
-        if let Err(d) = prepare_exec(probe, &vars, env_cost, &locations) {
-            diags.extend(d);
+        if let Err(d) = prepare_exec(probe, &env, &env_index, inputs.env, &locations) {
+            diags.push(d);
         }
     }
     if diags.iter().any(Diagnostic::is_error) {
@@ -196,38 +180,6 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         warnings: diags,
         locations,
     })
-}
-
-/// The command's argv and the file's `env` together, if more than the kernel
-/// takes for one exec (`limits`). Each word, the script and each variable was
-/// checked on its own where it was read (`parse`).
-fn command_too_large(
-    command: &Command,
-    env_cost: usize,
-    container: Option<&parse::FileContainer>,
-    source: &str,
-    locations: &Locations,
-) -> Option<Diagnostic> {
-    let argv = command.argv();
-    let total = argv
-        .iter()
-        .map(|word| limits::exec_cost(word.len()))
-        .fold(env_cost, usize::saturating_add);
-    let message = limits::too_large(total)?;
-    let at = match (command, container) {
-        (Command::Line { .. }, Some(c)) => locations.locate(source, &join(&c.path, "command")),
-        (Command::Script(_), Some(c)) => locations.locate(source, &join(&c.path, "script")),
-        _ => Location::new(COMMAND_LINE, "command", None),
-    };
-    let with = if env_cost > 0 {
-        " with the file's env"
-    } else {
-        ""
-    };
-    Some(Diagnostic::error(
-        at,
-        format!("the command{with} comes to {message}"),
-    ))
 }
 
 /// Reads and parses the file, refusing directories and anything over
@@ -271,87 +223,70 @@ fn too_large(found: &str) -> String {
     format!("expected a configuration file of at most {MAX_FILE_SIZE} bytes (1 MiB), found {found}")
 }
 
-/// `$(VAR)`'s values, as the command's environment will have them: the file's
-/// `env` (its last entry of a name), else the inherited environment.
-struct Vars<'a> {
-    env: &'a [NameValue],
-    index: &'a EnvIndex<'a>,
-    inherited: &'a dyn Fn(&str) -> Option<OsString>,
-    /// The lengths of inherited values, each read once: a reference is sized
-    /// for each of its occurrences, and reading copies the value.
-    inherited_lens: RefCell<HashMap<String, Option<usize>>>,
-}
-
-impl Lookup for Vars<'_> {
-    fn value(&self, name: &str) -> Option<Cow<'_, str>> {
-        // An index lookup per `$(VAR)`: searching `env` for each made a probe
-        // of many references quadratic.
-        match self.index.last(name) {
-            Some(i) => Some(Cow::Borrowed(&self.env[i].value)),
-            None => (self.inherited)(name).map(|v| Cow::Owned(v.to_string_lossy().into_owned())),
-        }
-    }
-
-    fn value_len(&self, name: &str) -> Option<usize> {
-        if let Some(i) = self.index.last(name) {
-            return Some(self.env[i].value.len());
-        }
-        let mut lens = self.inherited_lens.borrow_mut();
-        if let Some(len) = lens.get(name) {
-            return *len;
-        }
-        let len = self.value(name).map(|v| v.len());
-        lens.insert(name.to_string(), len);
-        len
-    }
-}
-
 /// Expands `$(VAR)` in an exec probe's argv from the command's environment and
-/// finds its program on the command's PATH, as the probe will run. An argv
-/// the kernel would refuse (`limits`) is an error, found from the sizes
-/// before any of it is built.
+/// finds its program on the command's PATH, as the probe will run. Values
+/// are given only while they come to less than `MAX_EXEC_TOTAL` together:
+/// more could never be exec'd, and a small file of references to a long
+/// value would otherwise ask for gigabytes. The argv is then an error.
 fn prepare_exec(
     probe: &mut Probe,
-    vars: &Vars,
-    env_cost: usize,
+    env: &[NameValue],
+    index: &EnvIndex,
+    inherited: &dyn Fn(&str) -> Option<OsString>,
     locations: &Locations,
-) -> Result<(), Vec<Diagnostic>> {
+) -> Result<(), Diagnostic> {
     let Handler::Exec(exec) = &mut probe.handler else {
         return Ok(());
     };
-    let command_path = join(&probe.at.path, "exec.command");
-    let locate = |path: &str| locations.locate(&probe.at.source, path);
-    exec.command = expand::expand_argv(&exec.command, env_cost, vars).map_err(|problems| {
-        let diagnostic = |problem: TooLarge| {
-            let path = match problem {
-                TooLarge::Argument { index, .. } => join(&command_path, &format!("[{index}]")),
-                TooLarge::Total(_) => command_path.clone(),
-            };
-            Diagnostic::error(locate(&path), problem.message())
+    // The bytes of values that may still be given; 0 once one did not fit,
+    // when no more are looked up (an inherited value is copied to be read).
+    let left = Cell::new(MAX_EXEC_TOTAL);
+    // An index lookup per `$(VAR)`: searching `env` for each made a probe of
+    // many references quadratic.
+    let lookup = |name: &str| {
+        if left.get() == 0 {
+            return None;
+        }
+        let value = match index.last(name) {
+            Some(i) => env[i].value.clone(),
+            None => inherited(name)?.to_string_lossy().into_owned(),
         };
-        problems.into_iter().map(diagnostic).collect::<Vec<_>>()
-    })?;
-    let path = vars.value("PATH");
-    let name = &exec.command[0];
-    match program::find(name, path.as_deref()) {
-        Some(found) => {
-            exec.program = found.display().to_string();
-            Ok(())
-        }
-        None => {
-            let at = locate(&join(&command_path, "[0]"));
-            let searched = if name.contains('/') {
-                "no executable file there".to_string()
-            } else {
-                format!(
-                    "not on the command's PATH ({})",
-                    path.as_deref().unwrap_or(program::DEFAULT_PATH)
-                )
-            };
-            Err(vec![Diagnostic::error(
-                at,
-                format!("expected a program the probe can run, found {name:?}: {searched}"),
-            )])
-        }
+        // One as long as what is left does not fit (the argv's own bytes
+        // come on top) and stops the lookups.
+        let rest = left.get().saturating_sub(value.len());
+        left.set(rest);
+        (rest > 0).then_some(value)
+    };
+    for arg in &mut exec.command {
+        *arg = expand::expand(arg, &lookup);
     }
+    let command_path = join(&probe.at.path, "exec.command");
+    let (path, message) = if left.get() == 0 {
+        let message = "expands to more than the 2097152 bytes (2 MiB) the kernel takes for one \
+                       program's argv and environment (ARG_MAX as applied under the usual \
+                       8 MiB stack limit)";
+        (command_path, message.to_string())
+    } else {
+        left.set(usize::MAX);
+        let path = lookup("PATH");
+        let name = &exec.command[0];
+        if let Some(found) = program::find(name, path.as_deref()) {
+            exec.program = found.display().to_string();
+            return Ok(());
+        }
+        let searched = if name.contains('/') {
+            "no executable file there".to_string()
+        } else {
+            format!(
+                "not on the command's PATH ({})",
+                path.as_deref().unwrap_or(program::DEFAULT_PATH)
+            )
+        };
+        let message = format!("expected a program the probe can run, found {name:?}: {searched}");
+        (join(&command_path, "[0]"), message)
+    };
+    Err(Diagnostic::error(
+        locations.locate(&probe.at.source, &path),
+        message,
+    ))
 }
