@@ -374,14 +374,20 @@ fn restart_notices_are_limited_per_window_with_one_summary() {
     assert!(out.is_empty());
 }
 
-#[test]
-fn a_zero_backoff_crash_loop_arms_one_notice_summary() {
-    let t0 = Instant::now();
+/// A supervisor restarting always, with no delay: a crash loop.
+fn zero_backoff_loop() -> Supervisor {
     let mut s = settings(Mode::Always);
     s.restart.initial = Duration::ZERO;
     s.restart.max = Duration::ZERO;
     let mut sup = Supervisor::new(s);
     sup.start();
+    sup
+}
+
+#[test]
+fn a_zero_backoff_crash_loop_arms_one_notice_summary() {
+    let t0 = Instant::now();
+    let mut sup = zero_backoff_loop();
     let mut summaries = 0;
     for i in 0..100u32 {
         let pid = PID + i as i32;
@@ -411,11 +417,7 @@ fn restart_notices_held_back_are_summed_up_when_vigil_exits() {
     // A crash loop stopped within its first 10 s window: the count of the
     // hidden restarts used to be lost.
     let t0 = Instant::now();
-    let mut s = settings(Mode::Always);
-    s.restart.initial = Duration::ZERO;
-    s.restart.max = Duration::ZERO;
-    let mut sup = Supervisor::new(s);
-    sup.start();
+    let mut sup = zero_backoff_loop();
     for i in 0..25u32 {
         let pid = PID + i as i32;
         spawned(&mut sup, pid, t0);
