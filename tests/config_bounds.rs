@@ -9,25 +9,7 @@
 //! allocated before it could exit, where now they exit 2 at once.
 
 mod support;
-use std::process::{Command, Output};
 use support::*;
-
-/// `vigil ARGS` with the configuration variables cleared and `env` set.
-fn vigil_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(vigil());
-    cmd.args(args);
-    for var in [
-        "VIGIL_CONFIG",
-        "VIGIL_STARTUP_CHECK",
-        "VIGIL_LIVENESS_CHECK",
-        "VIGIL_READINESS_CHECK",
-        "V",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    run(&mut cmd)
-}
 
 /// The line of `err` that names `source:LINE:COLUMN: path: `, if any.
 fn located<'e>(err: &'e str, source: &str, path: &str) -> Option<&'e str> {

@@ -5,7 +5,7 @@
 
 mod support;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use support::*;
 
@@ -13,22 +13,6 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/config/eas-health-check.json"
 );
-
-/// `vigil ARGS` with the configuration variables cleared and `env` set.
-fn vigil_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(vigil());
-    cmd.args(args);
-    for var in [
-        "VIGIL_CONFIG",
-        "VIGIL_STARTUP_CHECK",
-        "VIGIL_LIVENESS_CHECK",
-        "VIGIL_READINESS_CHECK",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    run(&mut cmd)
-}
 
 /// Asserts the exit status and a piece of stderr; returns stderr.
 fn expect(what: &str, out: &Output, status: i32, needle: &str) -> String {

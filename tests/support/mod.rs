@@ -132,6 +132,24 @@ pub fn vigil_run(args: &[&str]) -> Output {
     run(Command::new(vigil()).args(args))
 }
 
+/// `vigil ARGS` with the configuration variables (and `V`, the tests' own
+/// variable) cleared from the inherited environment and `env` set.
+pub fn vigil_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(vigil());
+    cmd.args(args);
+    for var in [
+        "VIGIL_CONFIG",
+        "VIGIL_STARTUP_CHECK",
+        "VIGIL_LIVENESS_CHECK",
+        "VIGIL_READINESS_CHECK",
+        "V",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    run(&mut cmd)
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status
         .code()
