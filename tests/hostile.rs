@@ -5,6 +5,7 @@
 mod support;
 use std::io::Read;
 use std::os::fd::OwnedFd;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use support::*;
 
@@ -382,6 +383,22 @@ fn a_failed_pipe_is_not_blamed_on_fork() {
     assert!(named_pipe, "no limit made pipe2 fail");
 }
 
+/// Runs `cmd` on a new terminal made by `script`, which types what is written
+/// to its stdin and records the terminal to `typescript`. The command line is
+/// exec'd: a shell that stayed in the foreground group would die of the
+/// Ctrl-C itself (dash, `script`'s shell when SHELL is unset, does) and
+/// `script` would report its status, not vigil's.
+fn on_a_terminal(cmd: &str, typescript: &Path) -> std::process::Child {
+    Command::new("script")
+        .args(["-qfec", &format!("exec {cmd}")])
+        .arg(typescript)
+        .env("SHELL", "/bin/sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn script")
+}
+
 #[test]
 fn ctrl_c_on_a_terminal_stops_vigil_under_a_restart_policy() {
     // `script` gives vigil a terminal; Ctrl-C (or Ctrl-\) typed there goes to
@@ -392,12 +409,7 @@ fn ctrl_c_on_a_terminal_stops_vigil_under_a_restart_policy() {
             "{} --restart always --backoff-initial 0 -- sleep 300",
             vigil()
         );
-        let mut script = Command::new("script")
-            .args(["-qfec", &cmd, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn script");
+        let mut script = on_a_terminal(&cmd, Path::new("/dev/null"));
         let sleep_started = || {
             children_of(script.id())
                 .iter()
@@ -485,13 +497,7 @@ fn ctrl_c_while_waiting_to_restart_ends_vigil() {
     let cmd = format!("{} --restart always --backoff-initial 30 -- false", vigil());
     let dir = TempDir::new("ctrl-c-backoff");
     let out = dir.path("out");
-    let mut script = Command::new("script")
-        .args(["-qfec", &cmd])
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn script");
+    let mut script = on_a_terminal(&cmd, &out);
     wait_until("the 30 s backoff", || {
         std::fs::read_to_string(&out).is_ok_and(|s| s.contains("restarting in 30s"))
     });
