@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Remakes scripts/hot-functions.txt: the functions a running vigil executes,
+which scripts/link-static lays out together (see there why).
+
+Run by hand, as root, after changes to what vigil runs (needs valgrind, perf,
+unshare and ip). It runs the benchmark's three-probe scenario, with vigil as
+PID 1 of fresh PID and network namespaces, and takes:
+1. every function callgrind saw executed (in an unstripped build), with all
+   the names at its address;
+2. musl's assembly and start-up functions, which callgrind cannot see;
+3. then, relinking the release build each time, every function in which
+   `perf` sees vigil fault on a .text page that is not already laid out with
+   the others (found in the linker's map), until none is new.
+Names are written without hashes (see scripts/link-static)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIST = ROOT / "scripts" / "hot-functions.txt"
+TARGET = "x86_64-unknown-linux-musl"
+APP = ROOT / "target" / "static" / "vigil-testapp"
+PORT = 8000
+ALWAYS = """_start _start_c __libc_start_main libc_start_main_stage2 libc_start_init
+__init_libc __init_tls static_init_tls __init_ssp __copy_tls __set_thread_area
+memcpy memmove memset __syscall_cp_asm __syscall_cp_c __restore_rt __clone
+vfork sigsetjmp __sigsetjmp setjmp longjmp _longjmp __unmapself exit _Exit
+__libc_exit_fini libc_exit_fini __funcs_on_exit __stdio_exit""".split()
+
+
+def plain(name):
+    name = re.sub(r"(\.llvm)?\.[0-9]+$", "", name)
+    name = re.sub(r"17h[0-9a-f]+E$", "E", name)
+    return re.sub(r"Cs[0-9A-Za-z]+_", "Cs_", name)
+
+
+def build(kind):
+    """The release build as `make static` makes it ("static") or unstripped ("sym")."""
+    target_dir = ROOT / "target" / "hot-functions" / kind
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target_dir))
+    if kind == "sym":
+        env["CARGO_PROFILE_RELEASE_STRIP"] = "false"
+    (ROOT / "src" / "main.rs").touch()  # the list is not an input cargo knows
+    subprocess.run(["cargo", "build", "-q", "--release", "--target", TARGET, "-p", "vigil"],
+                   cwd=ROOT, env=env, check=True)
+    release = target_dir / TARGET / "release"
+    maps = sorted(release.glob("deps/vigil-*.map"), key=lambda p: p.stat().st_mtime)
+    # A copy: cargo's hard link shares the page cache with the next build.
+    binary = Path(tempfile.mkdtemp()) / "vigil"
+    shutil.copy(release / "vigil", binary)
+    os.sync()
+    return binary, maps[-1] if maps else None
+
+
+def scenario(vigil, count):
+    probe = lambda handler, args: '{"%s": %s, "period_seconds": 1}' % (handler, args)
+    target = '{"port": %d, "host": "127.0.0.1"}' % PORT
+    return ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
+            'ip link set lo up && exec "$@"', "sh", str(vigil),
+            "--startup", probe("tcp_socket", target),
+            "--liveness", probe("http_get", target[:-1] + ', "path": "/"}'),
+            "--readiness", probe("exec", '{"command": ["/bin/sh", "-c", "echo >>%s"]}' % count),
+            "--", str(APP), "http", "--port", str(PORT), "--bind", "127.0.0.1"]
+
+
+def run(vigil, seconds, wrap=()):
+    """The scenario for `seconds`, then SIGTERM to vigil (PID 1 inside)."""
+    with tempfile.TemporaryDirectory() as d:
+        cmd = scenario(vigil, Path(d) / "count")
+        if wrap:  # the wrapper runs vigil, which stays PID 1 of the namespace
+            i = cmd.index(str(vigil))
+            cmd = cmd[:i] + list(wrap) + cmd[i:]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        for line in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                                   text=True).stdout.split():
+            os.kill(int(line), 15)
+        p.wait()
+
+
+def executed_by_callgrind():
+    vigil, _ = build("sym")
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "cg.out"
+        run(vigil, 8, ["valgrind", "--tool=callgrind", "--demangle=no",
+                       f"--callgrind-out-file={out}"])
+        names = set(re.findall(r"^c?fn=\(\d+\) (.*)$", out.read_text(), re.M))
+    by_addr = {}
+    for line in subprocess.run(["nm", "--defined-only", vigil], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        p = line.split()
+        if len(p) == 3 and p[1] in "tTwW":
+            by_addr.setdefault(p[0], []).append(p[2])
+    return {plain(n) for group in by_addr.values() if set(group) & names for n in group}
+
+
+def sections(map_file):
+    """(start, end, [symbols]) of each input section of .text, from lld's map."""
+    out, current, text = [], None, False
+    for line in map_file.read_text().splitlines():
+        p = line.split()
+        if len(p) == 5 and p[4] in (".text", ".init", ".fini") or p[-1:] == [".text"]:
+            text = True  # an output section of code
+        elif len(p) == 5 and p[4].startswith("."):
+            text = False
+        elif text and len(p) == 5 and ":(" in p[4]:
+            current = (int(p[0], 16), int(p[0], 16) + int(p[2], 16), [])
+            out.append(current)
+        elif text and len(p) == 5 and current:
+            current[2].append(p[4])
+    return out
+
+
+def faulted(vigil, map_file):
+    """Functions of the sections in which vigil, as PID 1, faulted on .text."""
+    with tempfile.TemporaryDirectory() as d:
+        data = Path(d) / "pf.data"
+        fd = os.open(vigil, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+        perf = subprocess.Popen(["perf", "record", "-q", "-a", "-e", "page-faults", "-c", "1",
+                                 "-d", "-o", str(data), "--", "sleep", "4"],
+                                stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        run(vigil, 3)
+        perf.wait()
+        out = subprocess.run(["perf", "script", "-i", str(data), "-F", "comm,addr"],
+                             capture_output=True, text=True).stdout
+    table = sections(map_file)
+    names = set()
+    for line in out.splitlines():
+        p = line.split()
+        if len(p) == 2 and p[0] == "vigil":
+            addr = int(p[1], 16)
+            names |= {n for start, end, syms in table if start <= addr < end for n in syms}
+    return {plain(n) for n in names}
+
+
+def write(names):
+    listed = sorted(names) + [n for n in ALWAYS if n not in names]
+    LIST.write_text("".join(n + "\n" for n in listed))
+    return set(listed)
+
+
+def main():
+    if not APP.exists():
+        sys.exit(f"{APP} is missing: run `make static` first")
+    LIST.write_text("")
+    hot = write(executed_by_callgrind())
+    print(f"callgrind: {len(hot)} names", file=sys.stderr)
+    for round in range(1, 40):
+        vigil, map_file = build("static")
+        if map_file is None:
+            sys.exit("no linker map: is scripts/link-static linking with lld?")
+        new = faulted(vigil, map_file) - hot
+        shutil.rmtree(vigil.parent)
+        print(f"round {round}: {len(new)} new: {sorted(new)[:4]}", file=sys.stderr)
+        if not new:
+            break
+        hot = write(hot | new)
+    print(f"{LIST}: {len(hot)} names", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
