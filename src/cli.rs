@@ -19,8 +19,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--version] [--] [COMMAND [ARG...]]
-       vigil check [--json] [--strict] [--container N] [FILE]";
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--version] [--] [COMMAND [ARG...]]
+       vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]";
 
 pub const HELP: &str = "\
 vigil: a tiny init for containers that serve models and web apps.
@@ -47,6 +47,10 @@ Options:
   --liveness JSON      The liveness probe, likewise.
   --readiness JSON     The readiness probe, likewise.
                        COMMAND, when given, overrides the file's command or script.
+  --no-default-readiness
+                       No readiness probe unless one is given; without it, a file that
+                       names a port and no readiness_check gets the platform's default,
+                       a tcp_socket probe on that port.
   --restart POLICY     Restart the command in place when it ends: always, on-failure
                        (non-zero exit, signal or probe kill) or never (default).
   --backoff-initial DURATION
@@ -59,10 +63,11 @@ Options:
   --max-restarts N     Give up after N restarts in all: exit with the status of the
                        last end (3 if a probe stopped it).
 
-vigil check [--json] [--strict] [--container N] [FILE]
+vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
   warn about settings likely to fail on EAS. Exit 0 if valid (warnings are
-  printed), 2 on errors; --strict treats warnings as errors; --json for machines.
+  printed), 2 on errors; --strict treats warnings as errors; --json for machines;
+  --no-default-readiness as above.
 
 Environment variables:
   TINI_SUBREAPER, VIGIL_SUBREAPER            Register as a subreaper (any value, even empty).
@@ -76,6 +81,7 @@ Environment variables:
   VIGIL_STARTUP_CHECK, VIGIL_LIVENESS_CHECK, VIGIL_READINESS_CHECK
                                              Probe objects as JSON; flags override them,
                                              they override the file.
+  VIGIL_NO_DEFAULT_READINESS                 Same as --no-default-readiness (any value, even empty).
 
 Configuration precedence: defaults < file < environment < flags (docs/configuration.md).
 ";
@@ -114,9 +120,11 @@ pub struct ConfigFlags {
     pub startup: Option<String>,
     pub liveness: Option<String>,
     pub readiness: Option<String>,
+    /// `--no-default-readiness` or `VIGIL_NO_DEFAULT_READINESS`.
+    pub no_default_readiness: bool,
 }
 
-/// `vigil check [--json] [--strict] [--container N] [FILE]`.
+/// `vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckOptions {
     /// `None`: `VIGIL_CONFIG`.
@@ -124,6 +132,8 @@ pub struct CheckOptions {
     pub container: Option<usize>,
     pub json: bool,
     pub strict: bool,
+    /// `--no-default-readiness` or `VIGIL_NO_DEFAULT_READINESS`.
+    pub no_default_readiness: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,10 +223,21 @@ fn container_index(parser: &mut lexopt::Parser) -> Result<usize, UsageError> {
     })
 }
 
-fn parse_check(args: Vec<OsString>) -> Result<Invocation, UsageError> {
+/// A switch, as `TINI_SUBREAPER`: on when set, even empty.
+fn no_default_readiness(env: &dyn Fn(&str) -> Option<OsString>) -> bool {
+    env("VIGIL_NO_DEFAULT_READINESS").is_some()
+}
+
+fn parse_check(
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Invocation, UsageError> {
     use lexopt::prelude::*;
 
-    let mut opts = CheckOptions::default();
+    let mut opts = CheckOptions {
+        no_default_readiness: no_default_readiness(env),
+        ..CheckOptions::default()
+    };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
@@ -224,6 +245,7 @@ fn parse_check(args: Vec<OsString>) -> Result<Invocation, UsageError> {
             Long("json") => opts.json = true,
             Long("strict") => opts.strict = true,
             Long("container") => opts.container = Some(container_index(&mut parser)?),
+            Long("no-default-readiness") => opts.no_default_readiness = true,
             Value(file) if opts.file.is_none() => opts.file = Some(file.into()),
             Value(extra) => {
                 return Err(UsageError(format!(
@@ -244,7 +266,7 @@ pub fn parse(
     use lexopt::prelude::*;
 
     if args.first().is_some_and(|a| a == "check") {
-        return parse_check(args[1..].to_vec());
+        return parse_check(args[1..].to_vec(), env);
     }
 
     let mut opts = RunOptions {
@@ -258,7 +280,10 @@ pub fn parse(
         grace: DEFAULT_GRACE,
         rewrites: Rewrites::default(),
         restart: restart::Policy::default(),
-        config: ConfigFlags::default(),
+        config: ConfigFlags {
+            no_default_readiness: no_default_readiness(env),
+            ..ConfigFlags::default()
+        },
         command: Vec::new(),
         warnings: Vec::new(),
     };
@@ -335,6 +360,7 @@ pub fn parse(
             Long("startup") => opts.config.startup = Some(parser.value()?.string()?),
             Long("liveness") => opts.config.liveness = Some(parser.value()?.string()?),
             Long("readiness") => opts.config.readiness = Some(parser.value()?.string()?),
+            Long("no-default-readiness") => opts.config.no_default_readiness = true,
             Value(first) => {
                 opts.command.push(first);
                 opts.command.extend(parser.raw_args()?);
@@ -496,6 +522,7 @@ mod tests {
                 startup: Some("{}".into()),
                 liveness: Some("{\"a\":1}".into()),
                 readiness: Some("[]".into()),
+                no_default_readiness: false,
             }
         );
         // The file may provide the command.
@@ -520,6 +547,7 @@ mod tests {
                 container: Some(2),
                 json: true,
                 strict: true,
+                no_default_readiness: false,
             })
         );
         assert!(p(&["check", "a", "b"]).unwrap_err().0.contains("one FILE"));
@@ -595,6 +623,49 @@ mod tests {
                 "{args:?}: {err} does not contain {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn no_default_readiness_from_the_flag_or_the_variable() {
+        // (args, env, expected), for runs and for `vigil check`.
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], bool);
+        let table: &[Case] = &[
+            (&[], &[], false),
+            (&["--no-default-readiness"], &[], true),
+            (&[], &[("VIGIL_NO_DEFAULT_READINESS", "1")], true),
+            // A switch, as TINI_SUBREAPER: set is on, even empty.
+            (&[], &[("VIGIL_NO_DEFAULT_READINESS", "")], true),
+            (
+                &["--no-default-readiness"],
+                &[("VIGIL_NO_DEFAULT_READINESS", "1")],
+                true,
+            ),
+        ];
+        let env_of = |env: &[(&str, &str)]| -> HashMap<String, OsString> {
+            env.iter()
+                .map(|(k, v)| (k.to_string(), OsString::from(v)))
+                .collect()
+        };
+        for (args, env, want) in table {
+            let run_args: Vec<&str> = args.iter().copied().chain(["app"]).collect();
+            let o = run(&run_args, env).unwrap();
+            assert_eq!(o.config.no_default_readiness, *want, "{args:?} {env:?}");
+            let vars = env_of(env);
+            let check_args: Vec<&str> = ["check"].into_iter().chain(args.iter().copied()).collect();
+            let Invocation::Check(c) = parse(os(&check_args), &|k| vars.get(k).cloned()).unwrap()
+            else {
+                panic!("{check_args:?}: expected Check")
+            };
+            assert_eq!(c.no_default_readiness, *want, "check {args:?} {env:?}");
+        }
+        // After the command, it is the command's.
+        let o = run(&["app", "--no-default-readiness"], &[]).unwrap();
+        assert!(!o.config.no_default_readiness);
+        // It takes no value.
+        let err = run(&["--no-default-readiness=1", "app"], &[]).unwrap_err();
+        assert!(err.0.contains("--no-default-readiness"), "{err}");
+        let err = parse(os(&["check", "--no-default-readiness=no"]), &|_| None).unwrap_err();
+        assert!(err.0.contains("--no-default-readiness"), "{err}");
     }
 
     #[test]
