@@ -13,12 +13,16 @@
 
 pub(crate) mod check;
 pub mod cli;
+#[allow(dead_code)] // until `vigil ready` and `vigil status` are wired in cli.rs
+pub(crate) mod client;
 pub mod config;
 pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;
 pub(crate) mod log;
 pub mod probe;
+#[allow(dead_code)] // until the reporter writes it
+pub(crate) mod ready_file;
 pub(crate) mod report;
 pub(crate) mod restart;
 pub mod signal_name;
