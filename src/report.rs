@@ -39,6 +39,21 @@ impl Reporter {
                 name(*signal),
                 display(*grace)
             ),
+            Change::DrainStarted { signal, drain } => notice!(
+                "{} received: reporting not ready and draining for {} before passing it to the command",
+                name(*signal),
+                display(*drain)
+            ),
+            Change::DrainEnded {
+                signal,
+                drain,
+                grace,
+            } => info!(
+                "drained for {}: passing {} to the command, which has {} to exit before SIGKILL",
+                display(*drain),
+                name(*signal),
+                display(*grace)
+            ),
             Change::StoppedWhileBackingOff { signal, code } => notice!(
                 "{} received while waiting to restart the command: exiting with its last status {code}",
                 name(*signal)

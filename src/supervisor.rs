@@ -5,13 +5,15 @@
 //! table without a process.
 //!
 //! Phases (`Phase`): `Starting` (no command yet; signals wait) -> `Running`
-//! (signals are forwarded) -> `Stopping` (a stop signal or a failed startup or
-//! liveness probe: the command has the grace period, then its process group
-//! gets SIGKILL) -> `Draining` (the command has exited; the rest of its group
-//! gets the stop signal, and SIGKILL when the same grace ends) -> `Done` (vigil
-//! exits with the command's status), or, when the restart policy
-//! (`restart::decide`) says so, `BackingOff` until the delay (counted from the
-//! exit) has passed -> `Starting` again. A stop signal means no further start.
+//! (signals are forwarded) -> `Stopping` (a stop signal or a failed probe: the
+//! command has the grace period, then its process group gets SIGKILL; with
+//! `--drain`, a SIGTERM first keeps the command serving, not ready, for the
+//! drain time: `StopBy::Drain`, `drain.rs`) -> `Draining` (the command has
+//! exited; the rest of its group gets the stop signal, and SIGKILL when the
+//! same grace ends) -> `Done` (vigil exits with the command's status), or, when
+//! the restart policy (`restart::decide`) says so, `BackingOff` until the delay
+//! (counted from the exit) has passed -> `Starting` again. A stop signal means
+//! no further start.
 //!
 //! Probes: every start of the command resets the three probe states
 //! (`probe::state`) and arms their first ticks. Until startup succeeds,
@@ -21,6 +23,7 @@
 //! running AND started AND (no readiness probe OR readiness Success).
 
 pub(crate) mod change;
+mod drain;
 mod probes;
 pub(crate) mod restarts;
 mod status;
@@ -75,6 +78,8 @@ pub(crate) enum Timer {
     Restart,
     /// Time to sum up the restart notices held back.
     NoticeSummary,
+    /// The `--drain` time after a SIGTERM ended: the signal goes on.
+    Drain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +134,9 @@ pub(crate) enum Action {
 pub(crate) enum StopBy {
     /// A stop signal (SIGTERM, SIGINT, SIGQUIT): no restart follows.
     Signal,
+    /// SIGTERM with `--drain`: not ready, the command serves on until `until`
+    /// and only then gets `signal` and the grace. No restart follows.
+    Drain { signal: i32, until: Instant },
     /// A startup or liveness probe failed: the restart policy decides.
     Probe(ProbeKind),
     /// A probe failed, then a stop signal came too: no restart follows.
@@ -138,7 +146,7 @@ pub(crate) enum StopBy {
 impl StopBy {
     fn probe(self) -> Option<ProbeKind> {
         match self {
-            StopBy::Signal => None,
+            StopBy::Signal | StopBy::Drain { .. } => None,
             StopBy::Probe(k) | StopBy::ProbeThenSignal(k) => Some(k),
         }
     }
@@ -171,7 +179,8 @@ pub(crate) enum Phase {
     Running {
         pid: i32,
     },
-    /// The command was asked to stop; SIGKILL to its group at `kill_at`.
+    /// The command was asked to stop; SIGKILL to its group at `kill_at`
+    /// (during a drain, when it would be if the drain runs its course).
     Stopping {
         pid: i32,
         by: StopBy,
@@ -212,6 +221,8 @@ pub(crate) struct Supervisor {
     last_exit: Option<ChildStatus>,
     history: History,
     notices: restarts::NoticeLimit,
+    /// `--drain`: how long a SIGTERM keeps the command serving, not ready.
+    drain: Duration,
 }
 
 /// What one event came to.
@@ -260,6 +271,7 @@ impl Supervisor {
             last_exit: None,
             history: History::default(),
             notices: restarts::NoticeLimit::new(now),
+            drain: Duration::ZERO,
         }
     }
 
@@ -346,7 +358,7 @@ impl Supervisor {
                     self.after_drain(end, AfterDrain::Decide, now, &mut out);
                 }
             }
-            Event::Signal(sig) => self.on_signal(sig, now, &mut out),
+            Event::Signal(sig) => self.on_signal(sig, true, now, &mut out),
             Event::Reaped { pid, status } => self.on_reaped(pid, status, now, &mut out),
             Event::GroupEmpty => {
                 if let Phase::Draining { end, then, .. } = &self.phase {
@@ -378,8 +390,10 @@ impl Supervisor {
             });
         }
         self.update_ready(out);
+        // A stop signal kept from before the start has nothing to drain: no
+        // traffic was routed to a command that did not exist.
         for sig in std::mem::take(&mut self.pending) {
-            self.on_signal(sig, now, out);
+            self.on_signal(sig, false, now, out);
         }
     }
 
@@ -414,40 +428,65 @@ impl Supervisor {
         }
     }
 
-    fn on_signal(&mut self, sig: i32, now: Instant, out: &mut Out) {
+    /// Passes the command (`pid`) `sig` and forwards it.
+    fn forward_to_command(&self, pid: i32, sig: i32, out: &mut Out) {
+        let target = if self.settings.process_group {
+            Target::Group(pid)
+        } else {
+            Target::Process(pid)
+        };
+        out.say(Change::Forwarding { signal: sig, pid });
+        self.forward(target, sig, out);
+    }
+
+    /// The stop signal has gone to the command (`pid`): the grace starts now.
+    fn grace_from_now(&mut self, pid: i32, by: StopBy, now: Instant, out: &mut Out) {
+        let kill_at = now + self.settings.grace;
+        self.phase = Phase::Stopping { pid, by, kill_at };
+        out.act(Action::Arm {
+            timer: Timer::Grace,
+            at: kill_at,
+        });
+        // Not ready at once, so the host agent drains traffic; no probe may
+        // act on a command that is stopping.
+        self.stop_probes(out);
+        self.update_ready(out);
+    }
+
+    /// A probe failed: the command (`pid`) gets vigil's stop signal and the
+    /// grace, and the restart policy decides once it has ended.
+    fn stop_for(&mut self, probe: ProbeKind, pid: i32, now: Instant, out: &mut Out) {
+        out.act(Action::Send {
+            target: Target::Group(pid),
+            signal: self.stop_signal(),
+        });
+        self.grace_from_now(pid, StopBy::Probe(probe), now, out);
+    }
+
+    /// `may_drain`: the signal arrived now (not kept from before the start).
+    fn on_signal(&mut self, sig: i32, may_drain: bool, now: Instant, out: &mut Out) {
         let stop = is_stop_signal(sig);
         match &mut self.phase {
             // No command yet: the signal waits for it.
             Phase::Starting => self.keep_pending(sig),
             Phase::Running { pid } | Phase::Stopping { pid, .. } => {
                 let pid = *pid;
-                let target = if self.settings.process_group {
-                    Target::Group(pid)
-                } else {
-                    Target::Process(pid)
-                };
-                out.say(Change::Forwarding { signal: sig, pid });
-                self.forward(target, sig, out);
+                if may_drain && self.start_drain(sig, pid, now, out) {
+                    return;
+                }
+                self.forward_to_command(pid, sig, out);
                 match &mut self.phase {
-                    Phase::Running { .. } if stop => {
-                        let kill_at = now + self.settings.grace;
+                    // A stop signal, or one that cuts a drain short.
+                    Phase::Running { .. }
+                    | Phase::Stopping {
+                        by: StopBy::Drain { .. },
+                        ..
+                    } if stop => {
                         out.say(Change::Stopping {
                             signal: sig,
                             grace: self.settings.grace,
                         });
-                        self.phase = Phase::Stopping {
-                            pid,
-                            by: StopBy::Signal,
-                            kill_at,
-                        };
-                        out.act(Action::Arm {
-                            timer: Timer::Grace,
-                            at: kill_at,
-                        });
-                        // Not ready at once, so the host agent drains traffic; no
-                        // probe may act on a command that is stopping.
-                        self.stop_probes(out);
-                        self.update_ready(out);
+                        self.grace_from_now(pid, StopBy::Signal, now, out);
                     }
                     // A stop signal during a probe's stop: no restart after it.
                     Phase::Stopping { by, .. } if stop => {
@@ -503,7 +542,9 @@ impl Supervisor {
         }
         let by = stop.map(|(by, _)| by);
         let mut then = match by {
-            Some(StopBy::Signal | StopBy::ProbeThenSignal(_)) => AfterDrain::Exit,
+            Some(StopBy::Signal | StopBy::Drain { .. } | StopBy::ProbeThenSignal(_)) => {
+                AfterDrain::Exit
+            }
             Some(StopBy::Probe(_)) | None => AfterDrain::Decide,
         };
         if self.settings.foreground
@@ -542,8 +583,12 @@ impl Supervisor {
         };
         self.stop_probes(out);
         // One grace from the stop signal, for the command and the rest of its
-        // group together (terminationGracePeriodSeconds).
-        let kill_at = stop.map_or(now + self.settings.grace, |(_, at)| at);
+        // group together (terminationGracePeriodSeconds); the command that
+        // ends during a drain was sent nothing yet: its group's grace starts now.
+        let kill_at = match stop {
+            Some((StopBy::Drain { .. }, _)) | None => now + self.settings.grace,
+            Some((_, at)) => at,
+        };
         self.phase = Phase::Draining {
             pgid: main,
             end,
@@ -608,6 +653,7 @@ impl Supervisor {
                 out.act(Action::Spawn);
             }
             (Timer::ProbeTick(kind), Phase::Running { .. }) => self.on_probe_tick(kind, now, out),
+            (Timer::Drain, _) => self.on_drain_timer(now, out),
             (Timer::DrainPoll, Phase::Draining { pgid, .. }) => {
                 out.act(Action::CheckGroup { pgid: *pgid });
                 out.act(Action::Arm {
@@ -628,6 +674,8 @@ impl Supervisor {
     }
 }
 
+#[cfg(test)]
+mod drain_tests;
 #[cfg(test)]
 mod phase_tests;
 #[cfg(test)]

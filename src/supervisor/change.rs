@@ -24,6 +24,16 @@ pub(crate) enum Change {
     Dropped { signal: i32 },
     /// A stop signal arrived: the command has `grace` before SIGKILL.
     Stopping { signal: i32, grace: Duration },
+    /// SIGTERM with `--drain`: not ready now; the command serves on for
+    /// `drain`, then gets `signal`.
+    DrainStarted { signal: i32, drain: Duration },
+    /// The drain time is over: `signal` goes to the command, which has
+    /// `grace` before SIGKILL.
+    DrainEnded {
+        signal: i32,
+        drain: Duration,
+        grace: Duration,
+    },
     /// A stop signal arrived while vigil waited to restart: it exits.
     StoppedWhileBackingOff { signal: i32, code: u8 },
     /// The command died of Ctrl-C or Ctrl-\ on its terminal: no restart.

@@ -2,18 +2,10 @@
 //! the supervisor can be in as a starting point.
 
 use super::status::PhaseName;
+use super::tests::{at, readiness_succeeds, with_readiness};
 use super::*;
 
 const PID: i32 = 300;
-
-fn t0() -> Instant {
-    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *T0.get_or_init(Instant::now)
-}
-
-fn at(secs: u64) -> Instant {
-    t0() + Duration::from_secs(secs)
-}
 
 fn settings() -> Settings {
     Settings {
@@ -333,31 +325,10 @@ impl<T> HashKey for std::mem::Discriminant<T> {
 
 #[test]
 fn status_snapshot() {
-    let mut s = settings();
-    s.probes[ProbeKind::Readiness] = Some(crate::probe::state::Timing {
-        initial_delay: Duration::ZERO,
-        period: Duration::from_secs(1),
-        success_threshold: 1,
-        failure_threshold: 3,
-    });
-    let mut sup = Supervisor::new(s);
+    let mut sup = Supervisor::new(with_readiness(settings()));
     sup.start();
     sup.step(Event::Spawned { pid: PID }, at(0));
-    sup.step(Event::Timer(Timer::ProbeTick(ProbeKind::Readiness)), at(0));
-    let out = sup.step(
-        Event::ProbeDone {
-            probe: ProbeKind::Readiness,
-            outcome: crate::probe::outcome::Outcome {
-                success: true,
-                warning: false,
-                message: "HTTP probe succeeded with statuscode: 200".into(),
-                target: "GET http://10.0.0.5:8000/".into(),
-                output: String::new(),
-                duration: Duration::from_millis(1),
-            },
-        },
-        at(0),
-    );
+    let out = readiness_succeeds(&mut sup, at(0), "HTTP probe succeeded with statuscode: 200");
     assert!(out.changes.contains(&Change::Readiness(true)));
     assert!(out.changes.contains(&Change::Ready(true)));
     let st = sup.status();

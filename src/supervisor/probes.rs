@@ -90,21 +90,7 @@ impl Supervisor {
         }
         if let Some(change) = stop {
             out.say(change);
-            self.stop_probes(out);
-            let kill_at = now + self.settings.grace;
-            self.phase = Phase::Stopping {
-                pid,
-                by: StopBy::Probe(kind),
-                kill_at,
-            };
-            out.act(Action::Send {
-                target: Target::Group(pid),
-                signal: self.stop_signal(),
-            });
-            out.act(Action::Arm {
-                timer: Timer::Grace,
-                at: kill_at,
-            });
+            self.stop_for(kind, pid, now, out);
         }
         self.update_ready(out);
     }

@@ -15,6 +15,46 @@ pub(super) fn settings() -> Settings {
     }
 }
 
+/// A fixed start for tests that name times (`at(secs)`).
+pub(super) fn t0() -> Instant {
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
+
+pub(super) fn at(secs: u64) -> Instant {
+    t0() + Duration::from_secs(secs)
+}
+
+/// A readiness probe every second, from the start, ready at one success.
+pub(super) fn with_readiness(mut s: Settings) -> Settings {
+    s.probes[ProbeKind::Readiness] = Some(crate::probe::state::Timing {
+        initial_delay: Duration::ZERO,
+        period: Duration::from_secs(1),
+        success_threshold: 1,
+        failure_threshold: 3,
+    });
+    s
+}
+
+/// The readiness probe's attempt at `t` succeeds, saying `message`.
+pub(super) fn readiness_succeeds(sup: &mut Supervisor, t: Instant, message: &str) -> Output {
+    sup.step(Event::Timer(Timer::ProbeTick(ProbeKind::Readiness)), t);
+    sup.step(
+        Event::ProbeDone {
+            probe: ProbeKind::Readiness,
+            outcome: crate::probe::outcome::Outcome {
+                success: true,
+                warning: false,
+                message: message.into(),
+                target: "GET http://10.0.0.5:8000/".into(),
+                output: String::new(),
+                duration: Duration::from_millis(1),
+            },
+        },
+        t,
+    )
+}
+
 fn exited(pid: i32, code: i32) -> Event {
     Event::Reaped {
         pid,
