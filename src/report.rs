@@ -6,6 +6,7 @@ use crate::duration::display;
 use crate::log::{debug, fatal, info, notice, trace, warn};
 use crate::signal_name::name;
 use crate::supervisor::change::Change;
+use crate::supervisor::notify::{Ignored, NotifyState};
 use crate::supervisor::restarts::{NOTICES_PER_WINDOW, NOTICE_WINDOW};
 
 pub(crate) struct Reporter {
@@ -148,6 +149,49 @@ impl Reporter {
                 display(*window),
                 display(NOTICE_WINDOW)
             ),
+            Change::NotifyIgnored { pid, why } => debug!(
+                "notify message from pid {pid} ignored: {}",
+                match why {
+                    Ignored::NotTheCommand => "not from the command's process group",
+                    Ignored::NoCommand => "the command is not running",
+                    Ignored::Unused => "nothing in it that vigil uses",
+                }
+            ),
+            Change::NotifyState { pid, state } => match state {
+                NotifyState::Ready | NotifyState::Pending => {
+                    notice!("notify: {} from pid {pid}", state.field())
+                }
+                NotifyState::Reloading | NotifyState::Stopping => notice!(
+                    "notify: {} from pid {pid}: not ready until READY=1",
+                    state.field()
+                ),
+            },
+            Change::NotifyStatus { text } => debug!("notify: STATUS={text:?}"),
+            Change::WatchdogArmed { timeout } => info!(
+                "watchdog: armed; the command must send WATCHDOG=1 at least every {}",
+                display(*timeout)
+            ),
+            Change::WatchdogTimeout { timeout } => match timeout {
+                Some(timeout) => info!(
+                    "watchdog: the command set its timeout to {} (WATCHDOG_USEC)",
+                    display(*timeout)
+                ),
+                None => info!("watchdog: turned off by the command (WATCHDOG_USEC=0)"),
+            },
+            Change::WatchdogStop {
+                pid,
+                timeout,
+                triggered,
+            } => {
+                if *triggered {
+                    warn!("the command sent WATCHDOG=trigger: stopping the command (pid {pid})")
+                } else {
+                    warn!(
+                        "no WATCHDOG=1 within {}: stopping the command (pid {pid})",
+                        display(*timeout)
+                    )
+                }
+            }
             Change::GaveUp { restarts, code } => warn!(
                 "giving up: the command was restarted {} (--max-restarts); \
                  exiting with status {code}",

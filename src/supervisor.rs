@@ -5,7 +5,7 @@
 //! table without a process.
 //!
 //! Phases (`Phase`): `Starting` (no command yet; signals wait) -> `Running`
-//! (signals are forwarded) -> `Stopping` (a stop signal or a failed probe: the
+//! (signals are forwarded) -> `Stopping` (a stop signal or a failed check: the
 //! command has the grace period, then its process group gets SIGKILL; with
 //! `--drain`, a SIGTERM first keeps the command serving, not ready, for the
 //! drain time: `StopBy::Drain`, `drain.rs`) -> `Draining` (the command has
@@ -15,15 +15,18 @@
 //! (counted from the exit) has passed -> `Starting` again. A stop signal means
 //! no further start.
 //!
-//! Probes: every start of the command resets the three probe states
-//! (`probe::state`) and arms their first ticks. Until startup succeeds,
-//! liveness and readiness do not run. A liveness or startup failure stops the
-//! probes and the command; unless the restart policy restarts it, vigil then
-//! exits with `PROBE_FAILED` whatever the command's own status. Ready =
-//! running AND started AND (no readiness probe OR readiness Success).
+//! Checks: every start of the command resets the three probe states
+//! (`probe::state`) and arms their first ticks, and forgets what the command
+//! said over sd_notify (`notify.rs`). Until startup succeeds, liveness and
+//! readiness do not run. A liveness or startup failure, or a missed watchdog,
+//! stops the probes and the command; unless the restart policy restarts it,
+//! vigil then exits with `PROBE_FAILED` whatever the command's own status.
+//! Ready = running AND started AND (no `--notify` OR READY=1 said) AND (no
+//! readiness probe OR readiness Success).
 
 pub(crate) mod change;
 mod drain;
+pub(crate) mod notify;
 mod probes;
 pub(crate) mod restarts;
 mod status;
@@ -80,6 +83,8 @@ pub(crate) enum Timer {
     NoticeSummary,
     /// The `--drain` time after a SIGTERM ended: the signal goes on.
     Drain,
+    /// A WATCHDOG=1 is due (`--watchdog`).
+    Watchdog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +111,16 @@ pub(crate) enum Event {
         probe: ProbeKind,
         reason: String,
     },
+    /// A datagram on the `NOTIFY_SOCKET` (`--notify`) from `pid`, whose
+    /// process group the loop found to be `pgid` (`None`: gone, or not in
+    /// vigil's pid namespace).
+    // Sent by the event loop once it owns the notify socket.
+    #[allow(dead_code)]
+    Notify {
+        pid: i32,
+        pgid: Option<i32>,
+        payload: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +144,25 @@ pub(crate) enum Action {
     Exit(u8),
 }
 
+/// A check whose failure stops the command (then the restart policy decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// A startup or liveness probe.
+    Probe(ProbeKind),
+    /// `--watchdog`: no WATCHDOG=1 in time, or WATCHDOG=trigger.
+    Watchdog,
+}
+
+impl Check {
+    /// Why the command ended, as restart notices say it.
+    fn why(self) -> String {
+        match self {
+            Check::Probe(kind) => format!("{} probe failed", kind.name()),
+            Check::Watchdog => "watchdog timeout".into(),
+        }
+    }
+}
+
 /// Why a running command is being stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StopBy {
@@ -137,17 +171,17 @@ pub(crate) enum StopBy {
     /// SIGTERM with `--drain`: not ready, the command serves on until `until`
     /// and only then gets `signal` and the grace. No restart follows.
     Drain { signal: i32, until: Instant },
-    /// A startup or liveness probe failed: the restart policy decides.
-    Probe(ProbeKind),
-    /// A probe failed, then a stop signal came too: no restart follows.
-    ProbeThenSignal(ProbeKind),
+    /// A check failed: the restart policy decides.
+    Check(Check),
+    /// A check failed, then a stop signal came too: no restart follows.
+    CheckThenSignal(Check),
 }
 
 impl StopBy {
-    fn probe(self) -> Option<ProbeKind> {
+    fn check(self) -> Option<Check> {
         match self {
             StopBy::Signal | StopBy::Drain { .. } => None,
-            StopBy::Probe(k) | StopBy::ProbeThenSignal(k) => Some(k),
+            StopBy::Check(c) | StopBy::CheckThenSignal(c) => Some(c),
         }
     }
 }
@@ -223,6 +257,8 @@ pub(crate) struct Supervisor {
     notices: restarts::NoticeLimit,
     /// `--drain`: how long a SIGTERM keeps the command serving, not ready.
     drain: Duration,
+    /// `--notify`: what the command said on the notify socket.
+    notify: Option<notify::Notify>,
 }
 
 /// What one event came to.
@@ -272,6 +308,7 @@ impl Supervisor {
             history: History::default(),
             notices: restarts::NoticeLimit::new(now),
             drain: Duration::ZERO,
+            notify: None,
         }
     }
 
@@ -280,12 +317,16 @@ impl Supervisor {
         &self.phase
     }
 
-    /// Ready = running AND started AND (no readiness probe OR readiness Success).
+    /// Ready = running AND started AND (no `--notify` OR READY=1 said) AND
+    /// (no readiness probe OR readiness Success).
     pub(crate) fn is_ready(&self) -> bool {
         let readiness_ok = self.probes[ProbeKind::Readiness]
             .as_ref()
             .is_none_or(|p| p.state.result == ProbeResult::Success);
-        matches!(self.phase, Phase::Running { .. }) && self.started() && readiness_ok
+        matches!(self.phase, Phase::Running { .. })
+            && self.started()
+            && self.notify_ready_or_off()
+            && readiness_ok
     }
 
     #[cfg(test)]
@@ -367,6 +408,9 @@ impl Supervisor {
                 }
             }
             Event::Timer(timer) => self.on_timer(timer, now, &mut out),
+            Event::Notify { pid, pgid, payload } => {
+                self.on_notify(pid, pgid, &payload, now, &mut out)
+            }
         }
         Output {
             actions: out.actions,
@@ -388,6 +432,9 @@ impl Supervisor {
                 timer: Timer::ProbeTick(kind),
                 at,
             });
+        }
+        if let Some(n) = self.notify.as_mut() {
+            n.reset();
         }
         self.update_ready(out);
         // A stop signal kept from before the start has nothing to drain: no
@@ -453,14 +500,14 @@ impl Supervisor {
         self.update_ready(out);
     }
 
-    /// A probe failed: the command (`pid`) gets vigil's stop signal and the
+    /// A check failed: the command (`pid`) gets vigil's stop signal and the
     /// grace, and the restart policy decides once it has ended.
-    fn stop_for(&mut self, probe: ProbeKind, pid: i32, now: Instant, out: &mut Out) {
+    fn stop_for(&mut self, check: Check, pid: i32, now: Instant, out: &mut Out) {
         out.act(Action::Send {
             target: Target::Group(pid),
             signal: self.stop_signal(),
         });
-        self.grace_from_now(pid, StopBy::Probe(probe), now, out);
+        self.grace_from_now(pid, StopBy::Check(check), now, out);
     }
 
     /// `may_drain`: the signal arrived now (not kept from before the start).
@@ -488,10 +535,10 @@ impl Supervisor {
                         });
                         self.grace_from_now(pid, StopBy::Signal, now, out);
                     }
-                    // A stop signal during a probe's stop: no restart after it.
+                    // A stop signal during a check's stop: no restart after it.
                     Phase::Stopping { by, .. } if stop => {
-                        if let StopBy::Probe(kind) = *by {
-                            *by = StopBy::ProbeThenSignal(kind);
+                        if let StopBy::Check(check) = *by {
+                            *by = StopBy::CheckThenSignal(check);
                         }
                     }
                     _ => {}
@@ -542,10 +589,10 @@ impl Supervisor {
         }
         let by = stop.map(|(by, _)| by);
         let mut then = match by {
-            Some(StopBy::Signal | StopBy::Drain { .. } | StopBy::ProbeThenSignal(_)) => {
+            Some(StopBy::Signal | StopBy::Drain { .. } | StopBy::CheckThenSignal(_)) => {
                 AfterDrain::Exit
             }
-            Some(StopBy::Probe(_)) | None => AfterDrain::Decide,
+            Some(StopBy::Check(_)) | None => AfterDrain::Decide,
         };
         if self.settings.foreground
             && matches!(status.signal(), Some(libc::SIGINT | libc::SIGQUIT))
@@ -558,8 +605,8 @@ impl Supervisor {
             });
             then = AfterDrain::Exit;
         }
-        let probe = by.and_then(StopBy::probe);
-        let code = match probe {
+        let check = by.and_then(StopBy::check);
+        let code = match check {
             Some(_) => exit_status::code::PROBE_FAILED,
             None => exit_status::remap(status.code(), &self.settings.expected_codes),
         };
@@ -567,13 +614,13 @@ impl Supervisor {
         self.last_exit = Some(status);
         let end = End {
             code,
-            cause: match (probe, code) {
+            cause: match (check, code) {
                 (Some(_), _) => Cause::ProbeKill,
                 (None, 0) => Cause::Success,
                 (None, _) => Cause::Failure,
             },
-            why: match (probe, status) {
-                (Some(kind), _) => format!("{} probe failed", kind.name()),
+            why: match (check, status) {
+                (Some(check), _) => check.why(),
                 (None, ChildStatus::Signaled { signal, .. }) => {
                     format!("signal {}", crate::signal_name::name(signal))
                 }
@@ -654,6 +701,7 @@ impl Supervisor {
             }
             (Timer::ProbeTick(kind), Phase::Running { .. }) => self.on_probe_tick(kind, now, out),
             (Timer::Drain, _) => self.on_drain_timer(now, out),
+            (Timer::Watchdog, _) => self.on_watchdog_timer(now, out),
             (Timer::DrainPoll, Phase::Draining { pgid, .. }) => {
                 out.act(Action::CheckGroup { pgid: *pgid });
                 out.act(Action::Arm {
@@ -676,6 +724,8 @@ impl Supervisor {
 
 #[cfg(test)]
 mod drain_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(test)]
 mod phase_tests;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! itself; the reporter (`crate::report`) turns changes into the log, and is
 //! where the ready file, socket events, metrics and sd_notify plug in.
 
+use super::notify::{Ignored, NotifyState};
 use crate::config::model::ProbeKind;
 use crate::exit_status::ChildStatus;
 use crate::probe::outcome::Outcome;
@@ -90,4 +91,21 @@ pub(crate) enum Change {
     },
     /// `--max-restarts` reached: vigil exits with `code`.
     GaveUp { restarts: u32, code: u8 },
+    /// A notify datagram from `pid` was not taken into account.
+    NotifyIgnored { pid: i32, why: Ignored },
+    /// The command (`pid` sent it) said READY=1, RELOADING=1 or STOPPING=1.
+    NotifyState { pid: i32, state: NotifyState },
+    /// The command's STATUS= text changed.
+    NotifyStatus { text: String },
+    /// READY=1 armed `--watchdog`: WATCHDOG=1 is due every `timeout`.
+    WatchdogArmed { timeout: Duration },
+    /// WATCHDOG_USEC= set this run's watchdog timeout (`None`: 0, off).
+    WatchdogTimeout { timeout: Option<Duration> },
+    /// The watchdog stops the command (`pid`): no WATCHDOG=1 within
+    /// `timeout`, or (`triggered`) the command sent WATCHDOG=trigger.
+    WatchdogStop {
+        pid: i32,
+        timeout: Duration,
+        triggered: bool,
+    },
 }

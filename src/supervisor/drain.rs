@@ -3,8 +3,8 @@
 //! for the drain time, while the platform stops routing to it; only then does
 //! the command get the signal and the grace. This is a Kubernetes `preStop`
 //! sleep without a sleep binary in the image. As the kubelet does once a pod
-//! is being deleted, the probes stop: nothing restarts a command that is
-//! going away, and readiness cannot come back.
+//! is being deleted, the probes (and the watchdog) stop: nothing restarts a
+//! command that is going away, and readiness cannot come back.
 //!
 //! A second SIGTERM, a SIGINT or a SIGQUIT during the drain ends it at once
 //! (`Supervisor::on_signal`); the command ending during it is an end during a

@@ -223,7 +223,7 @@ fn a_stop_with_nothing_to_drain_behaves_as_without_drain() {
     let mut sup = ready(5);
     sup.phase = Phase::Stopping {
         pid: PID,
-        by: StopBy::Probe(ProbeKind::Liveness),
+        by: StopBy::Check(Check::Probe(ProbeKind::Liveness)),
         kill_at: at(31),
     };
     assert_eq!(
@@ -233,7 +233,7 @@ fn a_stop_with_nothing_to_drain_behaves_as_without_drain() {
     assert!(matches!(
         sup.phase,
         Phase::Stopping {
-            by: StopBy::ProbeThenSignal(ProbeKind::Liveness),
+            by: StopBy::CheckThenSignal(Check::Probe(ProbeKind::Liveness)),
             ..
         }
     ));

@@ -192,9 +192,9 @@ fn every_phase_and_event() {
             }],
         ),
         (
-            stopping(StopBy::Probe(ProbeKind::Liveness)),
+            stopping(StopBy::Check(Check::Probe(ProbeKind::Liveness))),
             Event::Signal(libc::SIGINT),
-            stopping(StopBy::ProbeThenSignal(ProbeKind::Liveness)),
+            stopping(StopBy::CheckThenSignal(Check::Probe(ProbeKind::Liveness))),
             vec![send(Target::Process(PID), libc::SIGINT)],
             vec![Change::Forwarding {
                 signal: libc::SIGINT,
@@ -202,7 +202,7 @@ fn every_phase_and_event() {
             }],
         ),
         (
-            stopping(StopBy::Probe(ProbeKind::Liveness)),
+            stopping(StopBy::Check(Check::Probe(ProbeKind::Liveness))),
             exited(0),
             Phase::Draining {
                 pgid: PID,

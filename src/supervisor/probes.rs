@@ -90,7 +90,7 @@ impl Supervisor {
         }
         if let Some(change) = stop {
             out.say(change);
-            self.stop_for(kind, pid, now, out);
+            self.stop_for(Check::Probe(kind), pid, now, out);
         }
         self.update_ready(out);
     }

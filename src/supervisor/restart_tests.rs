@@ -220,7 +220,7 @@ fn a_probe_kill_restarts_with_fresh_probe_state() {
     assert!(matches!(
         sup.phase(),
         Phase::Stopping {
-            by: StopBy::Probe(ProbeKind::Liveness),
+            by: StopBy::Check(Check::Probe(ProbeKind::Liveness)),
             ..
         }
     ));
