@@ -5,7 +5,7 @@ MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help build static test unit check bench demo integration clean
+.PHONY: help build static test unit check bench demo integration clean test-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,11 @@ check: ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-unit: ## unit tests and tests driving the built binary (no containers)
+test-deps: ## what the tests use beyond Rust: curl, and Python's prometheus_client (the /metrics parser)
+	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)
+	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet prometheus_client
+
+unit: test-deps ## unit tests and tests driving the built binary (no containers)
 	$(CARGO) test --workspace
 
 integration: static ## real-container tests (Docker; a missing engine fails when CI=true)

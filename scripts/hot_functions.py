@@ -3,7 +3,7 @@
 which scripts/link-static lays out together (see there why).
 
 Run by hand, as root, after changes to what vigil runs (needs valgrind, perf,
-unshare and ip). It runs the benchmark's three-probe scenario, with vigil as
+unshare and ip). It runs the benchmark's three-probe scenario (and the status socket), with vigil as
 PID 1 of fresh PID and network namespaces, and takes:
 1. every function callgrind saw executed (in an unstripped build), with all
    the names at its address;
@@ -61,8 +61,9 @@ def build(kind):
 def scenario(vigil, count):
     probe = lambda handler, args: '{"%s": %s, "period_seconds": 1}' % (handler, args)
     target = '{"port": %d, "host": "127.0.0.1"}' % PORT
+    socket = Path(count).parent / "vigil.sock"
     return ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
-            'ip link set lo up && exec "$@"', "sh", str(vigil),
+            'ip link set lo up && exec "$@"', "sh", str(vigil), "--socket", str(socket),
             "--startup", probe("tcp_socket", target),
             "--liveness", probe("http_get", target[:-1] + ', "path": "/"}'),
             "--readiness", probe("exec", '{"command": ["/bin/sh", "-c", "echo >>%s"]}' % count),

@@ -19,8 +19,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--version] [--] [COMMAND [ARG...]]
-       vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]";
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--socket PATH] [--socket-mode MODE] [--ready-file PATH] [--drain DURATION] [--notify] [--watchdog DURATION] [--version] [--] [COMMAND [ARG...]]
+       vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
+       vigil ready [--socket PATH]
+       vigil status [--socket PATH] [--json]";
 
 pub const HELP: &str = "\
 vigil: a tiny init for containers that serve models and web apps.
@@ -62,12 +64,29 @@ Options:
                        A command that ran this long starts a fresh sequence (default 600s).
   --max-restarts N     Give up after N restarts in all: exit with the status of the
                        last end (3 if a probe stopped it).
+  --socket PATH        Serve readiness and status over HTTP on a Unix socket:
+                       /readyz, /livez, /startupz, /status, /metrics, /events
+                       (docs/status-socket.md).
+  --socket-mode MODE   The socket's permissions, octal (default 0660).
+  --ready-file PATH    A file that exists exactly while vigil reports ready.
+  --drain DURATION     On SIGTERM, report not ready for DURATION while the command
+                       still serves, then pass the signal on (default 0).
+  --notify             Offer NOTIFY_SOCKET (sd_notify) to the command: its READY=1 is
+                       needed for readiness, its STATUS= shows in /status.
+  --watchdog DURATION  With --notify: the command must send WATCHDOG=1 this often, or
+                       it is stopped like a failed liveness probe.
 
 vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
   warn about settings likely to fail on EAS. Exit 0 if valid (warnings are
   printed), 2 on errors; --strict treats warnings as errors; --json for machines;
   --no-default-readiness as above.
+
+vigil ready [--socket PATH]
+  Ask a running vigil whether it is ready (for HEALTHCHECK and exec probes):
+  exit 0 ready, 1 not ready (why on stderr), 2 cannot ask.
+vigil status [--socket PATH] [--json]
+  Print what a running vigil knows: phase, command, restarts, each probe.
 
 Environment variables:
   TINI_SUBREAPER, VIGIL_SUBREAPER            Register as a subreaper (any value, even empty).
@@ -82,6 +101,10 @@ Environment variables:
                                              Probe objects as JSON; flags override them,
                                              they override the file.
   VIGIL_NO_DEFAULT_READINESS                 Same as --no-default-readiness (any value, even empty).
+  VIGIL_SOCKET, VIGIL_READY_FILE, VIGIL_DRAIN, VIGIL_WATCHDOG
+                                             Same as --socket, --ready-file, --drain, --watchdog
+                                             (VIGIL_SOCKET is also where vigil ready/status ask).
+  VIGIL_NOTIFY                               Same as --notify (any value, even empty).
 
 Configuration precedence: defaults < file < environment < flags (docs/configuration.md).
 ";
@@ -107,9 +130,40 @@ pub struct RunOptions {
     pub config: ConfigFlags,
     /// Empty when the configuration file is to provide it.
     pub command: Vec<OsString>,
+    /// How vigil tells others what it knows.
+    pub publish: Publish,
     /// What was accepted but is likely a mistake (`--max-restarts` with the
     /// policy `never`), for vigil to log as warnings before it starts.
     pub warnings: Vec<String>,
+}
+
+/// The default `--socket-mode`.
+pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
+
+/// The status socket, the ready file, sd_notify and the drain on stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub socket: Option<PathBuf>,
+    pub socket_mode: u32,
+    pub ready_file: Option<PathBuf>,
+    /// Reported not ready for this long before a stop signal is passed on.
+    pub drain: Duration,
+    /// `--notify`: the command speaks sd_notify.
+    pub notify: bool,
+    pub watchdog: Option<Duration>,
+}
+
+impl Default for Publish {
+    fn default() -> Self {
+        Publish {
+            socket: None,
+            socket_mode: DEFAULT_SOCKET_MODE,
+            ready_file: None,
+            drain: Duration::ZERO,
+            notify: false,
+            watchdog: None,
+        }
+    }
 }
 
 /// The configuration flags as given; `config::resolve` gives them meaning.
@@ -140,6 +194,10 @@ pub struct CheckOptions {
 pub enum Invocation {
     Run(Box<RunOptions>),
     Check(CheckOptions),
+    /// `vigil ready ARGS`: the client parses its own arguments.
+    Ready(Vec<OsString>),
+    /// `vigil status ARGS`.
+    Status(Vec<OsString>),
     Help,
     Version,
     License,
@@ -265,8 +323,11 @@ pub fn parse(
 ) -> Result<Invocation, UsageError> {
     use lexopt::prelude::*;
 
-    if args.first().is_some_and(|a| a == "check") {
-        return parse_check(args[1..].to_vec(), env);
+    match args.first().and_then(|a| a.to_str()) {
+        Some("check") => return parse_check(args[1..].to_vec(), env),
+        Some("ready") => return Ok(Invocation::Ready(args[1..].to_vec())),
+        Some("status") => return Ok(Invocation::Status(args[1..].to_vec())),
+        _ => {}
     }
 
     let mut opts = RunOptions {
@@ -285,6 +346,12 @@ pub fn parse(
             ..ConfigFlags::default()
         },
         command: Vec::new(),
+        publish: Publish {
+            socket: env_value(env, "VIGIL_SOCKET").map(PathBuf::from),
+            ready_file: env_value(env, "VIGIL_READY_FILE").map(PathBuf::from),
+            notify: env("VIGIL_NOTIFY").is_some(),
+            ..Publish::default()
+        },
         warnings: Vec::new(),
     };
     let verbosity = ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]
@@ -303,6 +370,15 @@ pub fn parse(
     let mut mode_given = env_value(env, "VIGIL_RESTART").is_some();
     if let Some(v) = env_value(env, "VIGIL_GRACE") {
         opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
+    }
+    let time = |v: &str, source: &str| {
+        duration::parse(v).map_err(|e| UsageError(format!("{source}: {e}")))
+    };
+    if let Some(v) = env_value(env, "VIGIL_DRAIN") {
+        opts.publish.drain = time(&v, "VIGIL_DRAIN")?;
+    }
+    if let Some(v) = env_value(env, "VIGIL_WATCHDOG") {
+        opts.publish.watchdog = Some(time(&v, "VIGIL_WATCHDOG")?);
     }
     for (name, key) in RESTART_ENV {
         if let Some(v) = env_value(env, name) {
@@ -361,6 +437,24 @@ pub fn parse(
             Long("liveness") => opts.config.liveness = Some(parser.value()?.string()?),
             Long("readiness") => opts.config.readiness = Some(parser.value()?.string()?),
             Long("no-default-readiness") => opts.config.no_default_readiness = true,
+            Long("socket") => opts.publish.socket = Some(parser.value()?.into()),
+            Long("socket-mode") => {
+                let v = parser.value()?.string()?;
+                opts.publish.socket_mode = u32::from_str_radix(v.trim(), 8)
+                    .ok()
+                    .filter(|m| *m <= 0o777)
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "invalid --socket-mode '{v}': expected octal permissions such as 0660"
+                        ))
+                    })?;
+            }
+            Long("ready-file") => opts.publish.ready_file = Some(parser.value()?.into()),
+            Long("drain") => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
+            Long("notify") => opts.publish.notify = true,
+            Long("watchdog") => {
+                opts.publish.watchdog = Some(time(&parser.value()?.string()?, "--watchdog")?)
+            }
             Value(first) => {
                 opts.command.push(first);
                 opts.command.extend(parser.raw_args()?);
@@ -379,6 +473,15 @@ pub fn parse(
         return Err(UsageError(format!(
             "--container {n} needs a configuration file: give --config FILE or set VIGIL_CONFIG"
         )));
+    }
+    if let (Some(w), false) = (opts.publish.watchdog, opts.publish.notify) {
+        return Err(UsageError(format!(
+            "--watchdog {} needs --notify: the command sends WATCHDOG=1 over sd_notify",
+            duration::display(w)
+        )));
+    }
+    if opts.publish.watchdog.is_some_and(|w| w.is_zero()) {
+        opts.publish.watchdog = None;
     }
     if let (Some(source), Some(n), restart::Mode::Never) = (
         max_restarts_from,

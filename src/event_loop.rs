@@ -10,6 +10,8 @@ use crate::log::{fatal, warn};
 use crate::probe::outcome::Outcome;
 use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
+use crate::status::server::MAX_CONNECTIONS;
+use crate::status::Publisher;
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::signals::{Received, SignalFd};
@@ -33,7 +35,14 @@ enum Source {
     Log,
     /// A probe attempt's socket or exec pipe.
     Probe(ProbeKind),
+    /// The status socket's listener.
+    Status,
+    /// A connection to the status socket, by slot.
+    StatusConn(usize),
 }
+
+/// The first token of the status socket's connections.
+const FIRST_CONN: usize = 16;
 
 impl Source {
     fn token(self) -> Token {
@@ -44,6 +53,8 @@ impl Source {
             Source::Probe(ProbeKind::Startup) => 3,
             Source::Probe(ProbeKind::Liveness) => 4,
             Source::Probe(ProbeKind::Readiness) => 5,
+            Source::Status => 6,
+            Source::StatusConn(slot) => FIRST_CONN + slot,
         })
     }
 
@@ -55,6 +66,10 @@ impl Source {
             3 => Source::Probe(ProbeKind::Startup),
             4 => Source::Probe(ProbeKind::Liveness),
             5 => Source::Probe(ProbeKind::Readiness),
+            6 => Source::Status,
+            n if (FIRST_CONN..FIRST_CONN + MAX_CONNECTIONS).contains(&n) => {
+                Source::StatusConn(n - FIRST_CONN)
+            }
             _ => return None,
         })
     }
@@ -67,6 +82,8 @@ enum Deadline {
     Supervisor(Timer),
     /// A running probe attempt reaches its timeout (the runner's).
     ProbeTimeout(ProbeKind),
+    /// A status socket connection must have sent its request (by slot).
+    StatusConn(usize),
 }
 
 pub(crate) struct EventLoop {
@@ -84,6 +101,11 @@ pub(crate) struct EventLoop {
     queue: VecDeque<Event>,
     /// The stderr fd registered while log lines wait for its reader.
     log_fd: Option<RawFd>,
+    /// The status socket and the ready file, when asked for.
+    publisher: Option<Publisher>,
+    /// Status connections that became ready this turn, served after the
+    /// supervisor's own events.
+    conns_ready: Vec<usize>,
 }
 
 impl EventLoop {
@@ -91,6 +113,7 @@ impl EventLoop {
         command: spawn::Prepared,
         runner: Runner,
         reporter: Reporter,
+        mut publisher: Option<Publisher>,
     ) -> io::Result<EventLoop> {
         // Each step named, as "No file descriptors available" alone says little.
         let step = |what: &'static str| {
@@ -109,6 +132,9 @@ impl EventLoop {
             Source::Clock.token(),
             Interest::READABLE,
         )?;
+        if let Some(server) = publisher.as_mut().and_then(|p| p.server.as_mut()) {
+            server.register(poll.registry(), Source::Status.token())?;
+        }
         Ok(EventLoop {
             poll,
             signal_fd,
@@ -121,6 +147,8 @@ impl EventLoop {
             reporter,
             queue: VecDeque::new(),
             log_fd: None,
+            publisher,
+            conns_ready: Vec::new(),
         })
     }
 
@@ -135,10 +163,13 @@ impl EventLoop {
                 return Ok(code);
             }
         }
+        // Start-up is over: its code need not stay resident.
+        crate::sys::memory::release_code();
         loop {
             if let Some(code) = self.dispatch(&mut supervisor) {
                 return Ok(code);
             }
+            self.serve_status(&supervisor);
             self.watch_log()?;
             let timeout = match self.clock.set(self.deadlines.next(), Instant::now())? {
                 true => None,
@@ -170,6 +201,8 @@ impl EventLoop {
                     }
                     Some(Source::Clock) => self.clock.acknowledge(),
                     Some(Source::Log) => crate::log::flush(),
+                    Some(Source::Status) => self.accept_status(),
+                    Some(Source::StatusConn(slot)) => self.conns_ready.push(slot),
                     Some(Source::Signals) | None => {}
                 }
             }
@@ -188,7 +221,42 @@ impl EventLoop {
                         }
                     }
                     Deadline::Supervisor(timer) => self.queue.push_back(Event::Timer(timer)),
+                    Deadline::StatusConn(slot) => {
+                        if let Some(server) =
+                            self.publisher.as_mut().and_then(|p| p.server.as_mut())
+                        {
+                            server.on_deadline(slot, self.poll.registry(), now);
+                        }
+                    }
                 }
+            }
+        }
+    }
+
+    /// Accepts connections to the status socket, each with its deadline.
+    fn accept_status(&mut self) {
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        let token = |slot| Source::StatusConn(slot).token();
+        for slot in publisher.accept(self.poll.registry(), token, Instant::now()) {
+            self.conns_ready.push(slot);
+        }
+    }
+
+    /// Serves the status connections that became ready, then re-arms or
+    /// cancels each one's request deadline.
+    fn serve_status(&mut self, supervisor: &Supervisor) {
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        for slot in self.conns_ready.drain(..) {
+            publisher.on_conn(slot, supervisor, self.poll.registry(), now);
+            let deadline = publisher.server.as_ref().and_then(|s| s.deadline(slot));
+            match deadline {
+                Some(at) => self.deadlines.arm(at, Deadline::StatusConn(slot)),
+                None => self.deadlines.cancel(Deadline::StatusConn(slot)),
             }
         }
     }
@@ -224,6 +292,9 @@ impl EventLoop {
             let output = supervisor.step(event, now);
             for change in &output.changes {
                 self.reporter.report(change);
+            }
+            if let Some(publisher) = self.publisher.as_mut() {
+                publisher.publish(&output.changes, supervisor, self.poll.registry());
             }
             for action in output.actions {
                 if let Some(code) = self.perform(action) {
@@ -362,10 +433,14 @@ mod tests {
             Source::Probe(ProbeKind::Startup),
             Source::Probe(ProbeKind::Liveness),
             Source::Probe(ProbeKind::Readiness),
+            Source::Status,
+            Source::StatusConn(0),
+            Source::StatusConn(MAX_CONNECTIONS - 1),
         ];
         for s in all {
             assert_eq!(Source::of(s.token()), Some(s));
         }
-        assert_eq!(Source::of(Token(99)), None);
+        assert_eq!(Source::of(Token(7)), None);
+        assert_eq!(Source::of(Token(FIRST_CONN + MAX_CONNECTIONS)), None);
     }
 }

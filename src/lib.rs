@@ -13,7 +13,6 @@
 
 pub(crate) mod check;
 pub mod cli;
-#[allow(dead_code)] // until `vigil ready` and `vigil status` are wired in cli.rs
 pub(crate) mod client;
 pub mod config;
 pub(crate) mod duration;
@@ -21,12 +20,12 @@ pub(crate) mod event_loop;
 pub(crate) mod exit_status;
 pub(crate) mod log;
 pub mod probe;
-#[allow(dead_code)] // until the reporter writes it
 pub(crate) mod ready_file;
 pub(crate) mod report;
 pub(crate) mod restart;
 pub mod signal_name;
 pub(crate) mod startup;
+pub(crate) mod status;
 pub(crate) mod supervisor;
 #[allow(unsafe_code)]
 pub(crate) mod sys;
@@ -67,6 +66,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         ),
+        Ok(Invocation::Ready(args)) => client::ready(args, &|name| std::env::var_os(name)),
+        Ok(Invocation::Status(args)) => client::status(args, &|name| std::env::var_os(name)),
         Ok(Invocation::Help) => print(&format!("{}\n\n{}", cli::USAGE, cli::HELP)),
         Ok(Invocation::Version) => print(&format!("vigil version {}\n", env!("CARGO_PKG_VERSION"))),
         Ok(Invocation::License) => print(LICENSE),

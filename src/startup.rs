@@ -12,13 +12,18 @@ use crate::log::{self, debug, fatal, notice, warn};
 use crate::probe::per_probe::PerProbe;
 use crate::probe::plan::{self, Configured};
 use crate::probe::runner::Runner;
+use crate::ready_file::ReadyFile;
 use crate::report::Reporter;
+use crate::status::record::{ProbeInfo, Record};
+use crate::status::server::{self, Server};
+use crate::status::Publisher;
 use crate::supervisor::{Settings, Supervisor};
 use crate::sys::signals::{Inherited, StartupStop};
 use crate::sys::{process, spawn};
 use std::ffi::OsString;
 use std::fmt;
 use std::io;
+use std::time::SystemTime;
 
 /// Why vigil could not start or run; each maps to an exit status.
 #[derive(Debug)]
@@ -36,6 +41,8 @@ pub(crate) enum StartError {
     PrepareCommand(io::Error),
     Signals(io::Error),
     EventLoop(io::Error),
+    /// The status socket or the ready file cannot be made (names the path).
+    Publish(String),
 }
 
 impl fmt::Display for StartError {
@@ -50,6 +57,7 @@ impl fmt::Display for StartError {
             StartError::PrepareCommand(e) => write!(f, "cannot prepare the command: {e}"),
             StartError::Signals(e) => write!(f, "cannot take over signal handling: {e}"),
             StartError::EventLoop(e) => write!(f, "event loop failed: {e}"),
+            StartError::Publish(e) => f.write_str(e),
         }
     }
 }
@@ -59,7 +67,7 @@ impl std::error::Error for StartError {}
 impl StartError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            StartError::Config | StartError::Probe { .. } => code::CONFIG,
+            StartError::Config | StartError::Probe { .. } | StartError::Publish(_) => code::CONFIG,
             StartError::PrepareCommand(_) => code::USAGE,
             StartError::ParentDeathSignal(_)
             | StartError::Subreaper(_)
@@ -67,6 +75,45 @@ impl StartError {
             | StartError::EventLoop(_) => code::INTERNAL,
         }
     }
+}
+
+/// The status socket and the ready file, made before anything starts: a
+/// path that cannot be used stops vigil (exit 2) with its reason.
+fn publisher(
+    opts: &RunOptions,
+    probes: &PerProbe<Option<Configured>>,
+) -> Result<Option<Publisher>, StartError> {
+    let publish = &opts.publish;
+    if publish.socket.is_none() && publish.ready_file.is_none() {
+        return Ok(None);
+    }
+    let server = match &publish.socket {
+        Some(path) => {
+            let listener = server::bind(path, publish.socket_mode)
+                .map_err(|e| StartError::Publish(format!("--socket {e}")))?;
+            debug!("serving status on {}", path.display());
+            Some(Server::new(listener, path.clone()))
+        }
+        None => None,
+    };
+    let ready_file = match &publish.ready_file {
+        Some(path) => Some(
+            ReadyFile::new(path.clone())
+                .map_err(|e| StartError::Publish(format!("--ready-file {e}")))?,
+        ),
+        None => None,
+    };
+    let info = PerProbe::from_fn(|kind| {
+        probes[kind].as_ref().map(|c| ProbeInfo {
+            handler: c.run.plan.handler(),
+            target: c.run.plan.target(),
+        })
+    });
+    Ok(Some(Publisher {
+        server,
+        ready_file,
+        record: Record::new(info, SystemTime::now()),
+    }))
 }
 
 /// Runs the command under vigil; returns vigil's exit status.
@@ -120,6 +167,7 @@ fn start_and_run(
     let foreground = process::holds_terminal();
     let command = spawn::Prepared::new(&config.argv(), &env, inherited, foreground)
         .map_err(StartError::PrepareCommand)?;
+    let publisher = publisher(&opts, &probes)?;
     // Each probe's two halves, by kind: the supervisor's timing, the runner's plan.
     let mut timings = PerProbe::default();
     let probes = probes.map(|kind, c| {
@@ -143,7 +191,7 @@ fn start_and_run(
     };
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
-    EventLoop::new(command, Runner::new(probes), reporter)
+    EventLoop::new(command, Runner::new(probes), reporter, publisher)
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
 }

@@ -29,7 +29,7 @@ mod drain;
 pub(crate) mod notify;
 mod probes;
 pub(crate) mod restarts;
-mod status;
+pub(crate) mod status;
 
 pub(crate) use change::Change;
 

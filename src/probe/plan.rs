@@ -29,6 +29,27 @@ pub(crate) enum Plan {
     },
 }
 
+impl Plan {
+    /// The handler's name in the configuration.
+    pub(crate) fn handler(&self) -> &'static str {
+        match self {
+            Plan::Http(_) => "http_get",
+            Plan::Tcp { .. } => "tcp_socket",
+            Plan::Exec { .. } => "exec",
+        }
+    }
+
+    /// What an attempt probes, as logs and `/status` name it:
+    /// `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
+    pub(crate) fn target(&self) -> String {
+        match self {
+            Plan::Http(plan) => format!("GET {}", plan.url()),
+            Plan::Tcp { addr } => format!("tcp {addr}"),
+            Plan::Exec { display, .. } => format!("exec {display}"),
+        }
+    }
+}
+
 /// An HTTP GET target. `host` is what the URL and the Host header name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HttpPlan {

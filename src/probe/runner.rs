@@ -222,7 +222,7 @@ impl Runner {
         };
         let (target, io) = match &p.plan {
             Plan::Tcp { addr } => {
-                let target = format!("tcp {addr}");
+                let target = p.plan.target();
                 match net::connect(registry, token, *addr) {
                     Ok(s) => (target, Io::Tcp(s, *addr)),
                     Err(e) => {
@@ -231,7 +231,7 @@ impl Runner {
                 }
             }
             Plan::Http(plan) => {
-                let target = format!("GET {}", plan.url());
+                let target = p.plan.target();
                 match HttpExchange::start(registry, token, plan) {
                     Ok(exchange) => (
                         target,
@@ -247,7 +247,7 @@ impl Runner {
                 }
             }
             Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token, cmd) {
-                Ok(a) => (format!("exec {display}"), Io::Exec(a)),
+                Ok(a) => (p.plan.target(), Io::Exec(a)),
                 Err(e) => {
                     return Started::Unable(format!("cannot start exec probe {display}: {e}"))
                 }

@@ -1,7 +1,5 @@
 //! `Supervisor::status()`: a read-only snapshot of what the supervisor knows,
 //! for the status socket to serve.
-// Read by the status socket (issue 10); until then by the tests only.
-#![allow(dead_code)]
 
 use super::{Phase, Supervisor};
 use crate::config::model::ProbeKind;
@@ -17,6 +15,20 @@ pub(crate) enum PhaseName {
     Draining,
     BackingOff,
     Done,
+}
+
+impl PhaseName {
+    /// As `/status` shows it (docs/status-socket.md).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PhaseName::Starting => "starting",
+            PhaseName::Running => "running",
+            PhaseName::Stopping => "stopping",
+            PhaseName::Draining => "ending",
+            PhaseName::BackingOff => "backing-off",
+            PhaseName::Done => "done",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +49,10 @@ pub(crate) struct Status {
     /// The command's pid while it runs (or is being stopped).
     pub pid: Option<i32>,
     pub ready: bool,
+    /// Startup succeeded (or there is no startup probe) since the last start.
+    pub started: bool,
+    /// Not given up on: vigil is not done and liveness has not failed.
+    pub live: bool,
     pub restarts: u32,
     pub last_exit: Option<ChildStatus>,
     pub probes: PerProbe<Option<ProbeStatus>>,
@@ -56,6 +72,11 @@ impl Supervisor {
             phase,
             pid,
             ready: self.is_ready(),
+            started: self.started(),
+            live: phase != PhaseName::Done
+                && self.probes[ProbeKind::Liveness]
+                    .as_ref()
+                    .is_none_or(|p| p.state.result != ProbeResult::Failure),
             restarts: self.history.restarts,
             last_exit: self.last_exit,
             probes: PerProbe::from_fn(|kind: ProbeKind| {

@@ -3,6 +3,7 @@
 //! it relies on. The rest of vigil is safe Rust.
 
 pub(crate) mod clock;
+pub(crate) mod memory;
 pub(crate) mod notify;
 pub(crate) mod process;
 pub(crate) mod signals;

@@ -1,0 +1,390 @@
+//! The status socket: a Unix stream listener and at most `MAX_CONNECTIONS`
+//! connections, all non-blocking on the event loop's poll. Every input and
+//! output is bounded, a connection that does not send a whole request in
+//! `REQUEST_TIMEOUT` is closed, and nothing waits: a client can slow nothing.
+
+use super::events::missed_line;
+use super::http::{self, Method, Parsed, Request, Response, EVENTS_HEAD, MAX_HEAD};
+use super::record::Record;
+use super::render::{self, Check};
+use crate::supervisor::Supervisor;
+use mio::net::{UnixListener, UnixStream};
+use mio::{Interest, Registry, Token};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Connections served at once; the next is accepted and closed.
+pub(crate) const MAX_CONNECTIONS: usize = 128;
+/// How long a connection may take to send a whole request.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Output a client may leave unread before it is dropped.
+pub(crate) const MAX_PENDING: usize = 64 * 1024;
+/// Input a streaming (`/events`) client may send; it has nothing to say.
+const MAX_STREAM_INPUT: usize = 4 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Waiting for a request, until the deadline.
+    Reading { deadline: Instant },
+    /// A response is being written; then the connection closes or reads again.
+    Responding { close: bool },
+    /// `/events`: lines are appended as changes happen, until the client leaves.
+    Streaming,
+}
+
+struct Conn {
+    stream: UnixStream,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    mode: Mode,
+}
+
+pub(crate) struct Server {
+    listener: UnixListener,
+    path: PathBuf,
+    conns: Vec<Option<Conn>>,
+}
+
+/// The socket's file: its directory made, a stale socket replaced, a live
+/// one refused. Errors name the path and the reason (exit 2 at start-up).
+pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, String> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| {
+                fail(
+                    &format!("cannot create the directory {}", dir.display()),
+                    &e,
+                )
+            })?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(fail(
+                    "another process answers on this socket (is another vigil running?)",
+                    &"refusing to replace it",
+                ));
+            }
+            std::fs::remove_file(path).map_err(|e| fail("cannot remove the stale socket", &e))?;
+        }
+        Ok(_) => {
+            return Err(fail(
+                "exists and is not a socket",
+                &"refusing to replace it",
+            ))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("cannot inspect the path", &e)),
+    }
+    let listener = UnixListener::bind(path).map_err(|e| fail("cannot listen", &e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| fail("cannot set its mode", &e))?;
+    Ok(listener)
+}
+
+/// What the server needs from the rest of vigil to answer.
+pub(crate) struct Context<'a> {
+    pub supervisor: &'a Supervisor,
+    pub record: &'a mut Record,
+}
+
+impl Server {
+    pub(crate) fn new(listener: UnixListener, path: PathBuf) -> Server {
+        Server {
+            listener,
+            path,
+            conns: Vec::new(),
+        }
+    }
+
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(&mut self.listener, token, Interest::READABLE)
+    }
+
+    /// Accepts every waiting connection; returns the slots that got one.
+    pub(crate) fn accept(
+        &mut self,
+        registry: &Registry,
+        token: impl Fn(usize) -> Token,
+        now: Instant,
+        record: &mut Record,
+    ) -> Vec<usize> {
+        let mut accepted = Vec::new();
+        loop {
+            let mut stream = match self.listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // WouldBlock, or out of descriptors: try again on the next connection.
+                Err(_) => return accepted,
+            };
+            let free = self.conns.iter().position(Option::is_none);
+            let slot = match free {
+                Some(slot) => slot,
+                None if self.conns.len() < MAX_CONNECTIONS => {
+                    self.conns.push(None);
+                    self.conns.len() - 1
+                }
+                None => {
+                    record.metrics.connections_refused += 1;
+                    continue; // dropped: closed at once
+                }
+            };
+            if registry
+                .register(
+                    &mut stream,
+                    token(slot),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_err()
+            {
+                continue;
+            }
+            self.conns[slot] = Some(Conn {
+                stream,
+                input: Vec::new(),
+                output: Vec::new(),
+                mode: Mode::Reading {
+                    deadline: now + REQUEST_TIMEOUT,
+                },
+            });
+            accepted.push(slot);
+        }
+    }
+
+    /// When the connection in `slot` must have sent its request, if it must.
+    pub(crate) fn deadline(&self, slot: usize) -> Option<Instant> {
+        match self.conns.get(slot)?.as_ref()?.mode {
+            Mode::Reading { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// The connection's deadline passed: closed if still waiting for a request.
+    pub(crate) fn on_deadline(&mut self, slot: usize, registry: &Registry, now: Instant) {
+        if self.deadline(slot).is_some_and(|d| d <= now) {
+            self.close(slot, registry);
+        }
+    }
+
+    /// The connection in `slot` can be read or written.
+    pub(crate) fn on_ready(
+        &mut self,
+        slot: usize,
+        registry: &Registry,
+        ctx: Context<'_>,
+        now: Instant,
+    ) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if serve(conn, ctx, now).is_err() {
+            self.close(slot, registry);
+        }
+    }
+
+    /// Appends an event line to every `/events` stream; a client whose unread
+    /// output would pass `MAX_PENDING` is dropped.
+    pub(crate) fn broadcast(&mut self, line: &str, registry: &Registry, record: &mut Record) {
+        for slot in 0..self.conns.len() {
+            let Some(conn) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            if conn.mode != Mode::Streaming {
+                continue;
+            }
+            if conn.output.len() + line.len() > MAX_PENDING {
+                record.metrics.events_dropped += 1;
+                self.close(slot, registry);
+                continue;
+            }
+            conn.output.extend_from_slice(line.as_bytes());
+            if flush(conn).is_err() {
+                self.close(slot, registry);
+            }
+        }
+    }
+
+    fn close(&mut self, slot: usize, registry: &Registry) {
+        if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
+            let _ = registry.deregister(&mut conn.stream);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[derive(Debug)]
+struct Closed;
+
+impl From<io::Error> for Closed {
+    fn from(_: io::Error) -> Closed {
+        Closed
+    }
+}
+
+/// Writes what is pending; `Ok(true)` once all is out.
+fn flush(conn: &mut Conn) -> Result<bool, Closed> {
+    while !conn.output.is_empty() {
+        match conn.stream.write(&conn.output) {
+            Ok(0) => return Err(Closed),
+            Ok(n) => {
+                conn.output.drain(..n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(Closed),
+        }
+    }
+    Ok(true)
+}
+
+/// Reads what the client sent, up to `limit` bytes held; `Err` once it left.
+fn fill(conn: &mut Conn, limit: usize) -> Result<(), Closed> {
+    let mut buf = [0u8; 2048];
+    while conn.input.len() < limit {
+        match conn.stream.read(&mut buf) {
+            Ok(0) => return Err(Closed),
+            Ok(n) => conn.input.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(Closed),
+        }
+    }
+    Ok(())
+}
+
+/// Moves the connection on as far as it can go without waiting.
+fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<(), Closed> {
+    loop {
+        match conn.mode {
+            Mode::Responding { close } => {
+                if !flush(conn)? {
+                    return Ok(());
+                }
+                if close {
+                    return Err(Closed);
+                }
+                conn.mode = Mode::Reading {
+                    deadline: now + REQUEST_TIMEOUT,
+                };
+            }
+            Mode::Streaming => {
+                flush(conn)?;
+                // Nothing is expected from the client but its leaving.
+                fill(conn, MAX_STREAM_INPUT)?;
+                if conn.input.len() >= MAX_STREAM_INPUT {
+                    return Err(Closed);
+                }
+                conn.input.clear();
+                return Ok(());
+            }
+            Mode::Reading { .. } => {
+                // Input already held (a pipelined request) is parsed first;
+                // a client that left after sending a request is still answered.
+                let left = fill(conn, MAX_HEAD + 1).is_err();
+                match http::parse(&conn.input) {
+                    Parsed::Incomplete if left => return Err(Closed),
+                    Parsed::Incomplete => return Ok(()),
+                    Parsed::TooLarge => reply(conn, 431, "request head too large\n", false, false),
+                    Parsed::Bad => reply(conn, 400, "bad request\n", false, false),
+                    Parsed::Request(req, len) => {
+                        conn.input.drain(..len);
+                        ctx.record.metrics.status_requests += 1;
+                        answer(conn, &req, ctx.supervisor, ctx.record, left);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn reply(conn: &mut Conn, status: u16, body: &str, keep_alive: bool, head_only: bool) {
+    let content_type = "text/plain; charset=utf-8";
+    reply_typed(conn, status, content_type, body, keep_alive, head_only);
+}
+
+fn reply_typed(
+    conn: &mut Conn,
+    status: u16,
+    content_type: &str,
+    body: &str,
+    keep_alive: bool,
+    head_only: bool,
+) {
+    Response {
+        status,
+        content_type,
+        body,
+        keep_alive,
+        head_only,
+    }
+    .write(&mut conn.output);
+    conn.mode = Mode::Responding { close: !keep_alive };
+}
+
+/// Routes one request; the answer goes to the connection's output.
+fn answer(conn: &mut Conn, req: &Request, supervisor: &Supervisor, record: &Record, left: bool) {
+    let keep = req.keep_alive && !left;
+    let head = req.method == Method::Head;
+    if req.method == Method::Other {
+        return reply(conn, 405, "only GET and HEAD\n", keep, false);
+    }
+    let check = match req.path.as_str() {
+        "/readyz" => Some(Check::Ready),
+        "/livez" => Some(Check::Live),
+        "/startupz" => Some(Check::Started),
+        _ => None,
+    };
+    if let Some(check) = check {
+        let verbose = http::query_value(&req.query, "verbose").is_some();
+        let (status, body) = render::health(&supervisor.status(), record, check, verbose);
+        return reply(conn, status, &body, keep, head);
+    }
+    match req.path.as_str() {
+        "/status" => {
+            let body = render::status_json(&supervisor.status(), record);
+            reply_typed(conn, 200, "application/json", &body, keep, head);
+        }
+        "/metrics" => {
+            let body = render::metrics(&supervisor.status(), record);
+            let content_type = "text/plain; version=0.0.4; charset=utf-8";
+            reply_typed(conn, 200, content_type, &body, keep, head);
+        }
+        "/events" if head => {
+            conn.output.extend_from_slice(EVENTS_HEAD);
+            conn.mode = Mode::Responding { close: true };
+        }
+        "/events" => {
+            conn.output.extend_from_slice(EVENTS_HEAD);
+            let since = http::query_value(&req.query, "since").and_then(|v| v.parse::<u64>().ok());
+            if let Some(since) = since {
+                let replay = record.history.since(since);
+                if let Some((from, to)) = replay.missed {
+                    conn.output
+                        .extend_from_slice(missed_line(from, to).as_bytes());
+                }
+                for line in replay.lines {
+                    conn.output.extend_from_slice(line.as_bytes());
+                }
+            }
+            conn.mode = Mode::Streaming;
+        }
+        _ => reply(
+            conn,
+            404,
+            "not found: try /readyz, /livez, /startupz, /status, /metrics or /events\n",
+            keep,
+            head,
+        ),
+    }
+}
