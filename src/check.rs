@@ -1,5 +1,6 @@
-//! `vigil check [--json] [--strict] [--container N] [FILE]`: validate a
-//! configuration, print what would take effect, and lint it.
+//! `vigil check [--json] [--strict] [--container N] [--no-default-readiness]
+//! [FILE]`: validate a configuration, print what would take effect (the
+//! platform's default readiness probe included, marked as such), and lint it.
 //!
 //! The table (or `--json` document) goes to stdout; in table mode the
 //! diagnostics and a summary go to stderr, one per line. Exit status: 0 when
@@ -50,6 +51,7 @@ fn check(
         liveness: None,
         readiness: None,
         command: Vec::new(),
+        no_default_readiness: opts.no_default_readiness,
         env,
     };
     if inputs.config_file().is_none() {
@@ -189,6 +191,9 @@ fn table(r: &Resolved) -> String {
         rows.push(row);
     }
     text.push_str(&columns(&rows));
+    if let Some(note) = r.default_readiness_note() {
+        text.push_str(&format!("\n  {note}\n"));
+    }
     text
 }
 

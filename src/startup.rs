@@ -207,12 +207,16 @@ fn resolve_config(opts: &RunOptions) -> Result<config::Resolved, StartError> {
         liveness: opts.config.liveness.clone(),
         readiness: opts.config.readiness.clone(),
         command: opts.command.clone(),
+        no_default_readiness: opts.config.no_default_readiness,
         env: &env,
     };
     match config::resolve(&inputs) {
         Ok(resolved) => {
             for w in &resolved.warnings {
                 warn!("{w}");
+            }
+            if let Some(note) = resolved.default_readiness_note() {
+                notice!("{note}");
             }
             Ok(resolved)
         }

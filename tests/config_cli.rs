@@ -279,6 +279,9 @@ fn check_the_eas_fixture() {
         "VAR_NAME=var_value",
         "LISTENING_PORT=8000",
         "http_get http://<pod-ip>:8000/",
+        // No readiness_check and a port: the platform's default.
+        "tcp_socket <pod-ip>:8000",
+        "readiness_check: tcp_socket port 8000 (the platform's default",
     ] {
         assert!(table.contains(needle), "{table} lacks {needle:?}");
     }

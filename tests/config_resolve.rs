@@ -40,6 +40,7 @@ struct Given<'a> {
     flags: [Option<&'a str>; 3],
     env: &'a [(&'a str, &'a str)],
     command: &'a [&'a str],
+    no_default_readiness: bool,
 }
 
 fn resolve(g: Given) -> Result<Resolved, Vec<config::Diagnostic>> {
@@ -57,6 +58,7 @@ fn resolve(g: Given) -> Result<Resolved, Vec<config::Diagnostic>> {
         liveness,
         readiness,
         command: g.command.iter().map(OsString::from).collect(),
+        no_default_readiness: g.no_default_readiness,
         env: &lookup,
     })
 }
@@ -102,7 +104,17 @@ fn the_eas_fixture_field_by_field() {
         [nv("VAR_NAME", "var_value"), nv("LISTENING_PORT", "8000")]
     );
     assert_eq!(r.startup_check, None);
-    assert_eq!(r.readiness_check, None);
+    // No readiness_check and a port: the platform's default, a tcp_socket on it.
+    let ready = r.readiness_check.as_ref().unwrap();
+    assert!(r.default_readiness);
+    assert_eq!(
+        ready.handler,
+        Handler::TcpSocket(TcpSocket {
+            host: None,
+            port: 8000
+        })
+    );
+    assert_eq!(ready.at.path, "containers[0].port");
     let live = r.liveness_check.as_ref().unwrap();
     assert_eq!(
         live.handler,
@@ -328,4 +340,32 @@ fn exec_probe_expands_from_the_command_env() {
         "{}",
         err[0]
     );
+}
+
+#[test]
+fn the_platforms_default_readiness_is_the_last_resort() {
+    let file = TempFile::new("default-readiness", FILE);
+    let path = file.0.to_str().unwrap();
+    // (file, container, no_default_readiness, the readiness probe's period; None: no probe)
+    let table: &[(&str, usize, bool, Option<u64>)] = &[
+        (FIXTURE, 0, false, Some(10)), // a port, no readiness_check
+        (FIXTURE, 0, true, None),      // switched off
+        (path, 0, false, None),        // no port
+        (path, 1, false, Some(3)),     // the file's own
+    ];
+    for (file, container, no_default_readiness, want) in table {
+        let r = ok(Given {
+            file: Some(file),
+            container: Some(*container),
+            no_default_readiness: *no_default_readiness,
+            ..Given::default()
+        });
+        let period = r.readiness_check.as_ref().map(|p| p.period.as_secs());
+        assert_eq!(period, *want, "{file} [{container}] {no_default_readiness}");
+        assert_eq!(
+            r.default_readiness,
+            *want == Some(10),
+            "{file} [{container}]"
+        );
+    }
 }

@@ -217,6 +217,9 @@ pub struct Resolved {
     pub startup_check: Option<Probe>,
     pub liveness_check: Option<Probe>,
     pub readiness_check: Option<Probe>,
+    /// `readiness_check` is the platform's default: the file names a port and
+    /// no source gave a readiness probe.
+    pub default_readiness: bool,
     #[serde(skip)]
     pub warnings: Vec<Diagnostic>,
     #[serde(skip)]
@@ -230,6 +233,19 @@ impl Resolved {
             ProbeKind::Liveness => self.liveness_check.as_ref(),
             ProbeKind::Readiness => self.readiness_check.as_ref(),
         }
+    }
+
+    /// What `vigil check` shows and start-up logs when readiness is the
+    /// platform's default.
+    pub fn default_readiness_note(&self) -> Option<String> {
+        let port = self.readiness_check.as_ref()?.handler.port()?;
+        self.default_readiness.then(|| {
+            format!(
+                "readiness_check: tcp_socket port {port} (the platform's default: the service \
+                 names a port and no readiness_check); --no-default-readiness or \
+                 VIGIL_NO_DEFAULT_READINESS=1 turns it off"
+            )
+        })
     }
 
     pub fn argv(&self) -> Vec<OsString> {
@@ -300,6 +316,7 @@ mod tests {
             startup_check: None,
             liveness_check: None,
             readiness_check: None,
+            default_readiness: false,
             warnings: Vec::new(),
             locations: Locations::default(),
         };

@@ -7,6 +7,9 @@
 //!   JSON`), its variable (`VIGIL_LIVENESS_CHECK`), the file. Probes are not
 //!   merged field by field: the winner replaces the others, which are not read.
 //! - The command after `--` replaces the file's `command` or `script`.
+//! - With a port and no readiness probe from any source, readiness is the
+//!   platform's default, a `tcp_socket` probe on the port (EAS does the
+//!   same), unless `--no-default-readiness` says not to.
 //! - The port and `env` come from the file only; the command's environment is
 //!   the inherited one with the file's `env` laid over it, plus
 //!   `LISTENING_PORT` when a port is known and `env` does not set it.
@@ -42,6 +45,8 @@ pub struct Inputs<'a> {
     pub readiness: Option<String>,
     /// The command after `--` (or positional); empty when none was given.
     pub command: Vec<OsString>,
+    /// `--no-default-readiness`: no readiness probe unless one is given.
+    pub no_default_readiness: bool,
     pub env: &'a dyn Fn(&str) -> Option<OsString>,
 }
 
@@ -120,6 +125,16 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         };
     }
 
+    // A readiness_check given but wrong is an error, which no default hides.
+    let default_readiness = match (&container, port, &probes[2]) {
+        (Some(c), Some(port), None) if !inputs.no_default_readiness => {
+            let at = fctx.locations.locate(&source, &join(&c.path, "port"));
+            probes[2] = Some(platform_readiness(port, at));
+            true
+        }
+        _ => false,
+    };
+
     let command = if !inputs.command.is_empty() {
         Some(Command::Argv(inputs.command.clone()))
     } else {
@@ -177,9 +192,25 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<Diagnostic>> {
         startup_check,
         liveness_check,
         readiness_check,
+        default_readiness,
         warnings: diags,
         locations,
     })
+}
+
+/// The readiness probe EAS gives a service that names a port and no
+/// readiness_check: a TCP connect to the port. Read as a user's
+/// `{"tcp_socket": {}}` is, so every number is the parser's own default.
+/// `at` is the port it comes from.
+fn platform_readiness(port: u16, at: Location) -> Probe {
+    const PROBE: &str = r#"{"tcp_socket": {}}"#;
+    let kind = ProbeKind::Readiness;
+    let v = json::parse(PROBE).expect("the default probe is valid JSON");
+    let mut ctx = Ctx::new(&at.source);
+    let probe = parse::probe(&mut ctx, &v, kind.key(), kind, Some(port));
+    let mut probe = probe.expect("the default probe is valid with a port");
+    probe.at = at;
+    probe
 }
 
 /// Reads and parses the file, refusing directories and anything over
@@ -289,4 +320,180 @@ fn prepare_exec(
         locations.locate(&probe.at.source, &path),
         message,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::TcpSocket;
+    use super::*;
+    use std::time::Duration;
+
+    /// Resolves `container` (one container's JSON) with `env` and the
+    /// `--readiness` flag, from a file written for the call.
+    fn resolve_container(
+        container: &str,
+        env: &[(&str, &str)],
+        readiness: Option<&str>,
+        no_default_readiness: bool,
+    ) -> Result<Resolved, Vec<Diagnostic>> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("vigil-sources-{}-{n}.json", std::process::id()));
+        std::fs::write(&path, format!(r#"{{"containers": [{container}]}}"#)).unwrap();
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        };
+        let r = resolve(&Inputs {
+            file: Some(path.clone()),
+            container: None,
+            startup: None,
+            liveness: None,
+            readiness: readiness.map(String::from),
+            command: Vec::new(),
+            no_default_readiness,
+            env: &lookup,
+        });
+        let _ = std::fs::remove_file(&path);
+        r
+    }
+
+    #[test]
+    fn the_platforms_default_readiness() {
+        /// What readiness ends up as.
+        #[derive(Debug, PartialEq)]
+        enum Want {
+            /// The platform's default on this port.
+            Platform(u16),
+            /// A given probe: its port and period.
+            Given(u16, u64),
+            None,
+        }
+        use Want::{Given, Platform};
+        const PORT: &str = r#""command": "app", "port": 8000"#;
+        const TCP4: &str = r#"{"tcp_socket": {}, "period_seconds": 4}"#;
+        const HTTP5: &str = r#"{"http_get": {"path": "/ready"}, "period_seconds": 5}"#;
+        // (the container's other keys, env, --readiness, --no-default-readiness, readiness)
+        type Case<'a> = (
+            &'a str,
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            bool,
+            Want,
+        );
+        #[rustfmt::skip]
+        let table: &[Case] = &[
+            // A port and no readiness probe from anywhere.
+            ("", &[], None, false, Platform(8000)),
+            (r#", "readiness_check": null"#, &[], None, false, Platform(8000)),
+            ("", &[("VIGIL_READINESS_CHECK", "")], None, false, Platform(8000)),
+            // Other probes do not stand for readiness.
+            (r#", "liveness_check": {"tcp_socket": {}}"#, &[], None, false, Platform(8000)),
+            // Switched off.
+            ("", &[], None, true, Want::None),
+            // A readiness probe from any source wins.
+            (r#", "readiness_check": {"tcp_socket": {"port": 9000}, "period_seconds": 3}"#, &[], None, false, Given(9000, 3)),
+            ("", &[("VIGIL_READINESS_CHECK", TCP4)], None, false, Given(8000, 4)),
+            ("", &[], Some(HTTP5), false, Given(8000, 5)),
+        ];
+        for (more, env, flag, off, want) in table {
+            let container = format!("{{{PORT}{more}}}");
+            let r = resolve_container(&container, env, *flag, *off)
+                .unwrap_or_else(|d| panic!("{container}: {d:?}"));
+            let got = match &r.readiness_check {
+                None => Want::None,
+                Some(p) if r.default_readiness => Platform(p.handler.port().unwrap()),
+                Some(p) => Given(p.handler.port().unwrap(), p.period.as_secs()),
+            };
+            assert_eq!(got, *want, "{container} {env:?} {flag:?} {off}");
+            assert_eq!(r.default_readiness_note().is_some(), r.default_readiness);
+        }
+        // No port: nothing to probe.
+        let r = resolve_container(r#"{"command": "app"}"#, &[], None, false).unwrap();
+        assert_eq!((r.readiness_check, r.default_readiness), (None, false));
+    }
+
+    #[test]
+    fn the_default_is_what_an_empty_tcp_socket_probe_gives() {
+        let r = resolve_container(r#"{"command": "app", "port": 8000}"#, &[], None, false).unwrap();
+        let explicit = resolve_container(
+            r#"{"command": "app", "port": 8000, "readiness_check": {"tcp_socket": {}}}"#,
+            &[],
+            None,
+            false,
+        )
+        .unwrap();
+        let (default, explicit) = (
+            r.readiness_check.unwrap(),
+            explicit.readiness_check.unwrap(),
+        );
+        // Kubernetes' numbers, on the probe host (no host of its own).
+        assert_eq!(
+            default.handler,
+            Handler::TcpSocket(TcpSocket {
+                host: None,
+                port: 8000
+            })
+        );
+        assert_eq!(
+            (default.initial_delay, default.period, default.timeout),
+            (
+                Duration::ZERO,
+                Duration::from_secs(10),
+                Duration::from_secs(1)
+            )
+        );
+        assert_eq!(
+            (default.success_threshold, default.failure_threshold),
+            (1, 3)
+        );
+        assert_eq!(
+            Probe {
+                at: explicit.at.clone(),
+                ..default.clone()
+            },
+            explicit
+        );
+        // It is located at the port it comes from.
+        assert_eq!(default.at.path, "containers[0].port");
+        assert_eq!((default.at.line, default.at.column), (Some(1), Some(44)));
+        assert_eq!(
+            r.warnings,
+            [],
+            "the default probe itself is never warned about"
+        );
+    }
+
+    #[test]
+    fn a_wrong_readiness_check_is_an_error_not_a_default() {
+        let errors = resolve_container(
+            r#"{"command": "app", "port": 8000, "readiness_check": {"tcp_socket": {"port": 0}}}"#,
+            &[],
+            None,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].at.path,
+            "containers[0].readiness_check.tcp_socket.port"
+        );
+        let errors =
+            resolve_container(r#"{"command": "app", "port": 8000}"#, &[], Some("{"), false)
+                .unwrap_err();
+        assert_eq!(errors[0].at.source, "--readiness");
+    }
+
+    #[test]
+    fn the_default_readiness_note() {
+        let r = resolve_container(r#"{"command": "app", "port": 8000}"#, &[], None, false).unwrap();
+        assert_eq!(
+            r.default_readiness_note().unwrap(),
+            "readiness_check: tcp_socket port 8000 (the platform's default: the service names a \
+             port and no readiness_check); --no-default-readiness or \
+             VIGIL_NO_DEFAULT_READINESS=1 turns it off"
+        );
+    }
 }
