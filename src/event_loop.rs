@@ -14,6 +14,7 @@ use crate::status::server::MAX_CONNECTIONS;
 use crate::status::Publisher;
 use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
+use crate::sys::notify::{self, NotifySocket};
 use crate::sys::signals::{Received, SignalFd};
 use crate::sys::{process, spawn};
 use crate::timers::Timers;
@@ -37,6 +38,8 @@ enum Source {
     Probe(ProbeKind),
     /// The status socket's listener.
     Status,
+    /// The sd_notify socket (`--notify`).
+    Notify,
     /// A connection to the status socket, by slot.
     StatusConn(usize),
 }
@@ -54,6 +57,7 @@ impl Source {
             Source::Probe(ProbeKind::Liveness) => 4,
             Source::Probe(ProbeKind::Readiness) => 5,
             Source::Status => 6,
+            Source::Notify => 7,
             Source::StatusConn(slot) => FIRST_CONN + slot,
         })
     }
@@ -67,6 +71,7 @@ impl Source {
             4 => Source::Probe(ProbeKind::Liveness),
             5 => Source::Probe(ProbeKind::Readiness),
             6 => Source::Status,
+            7 => Source::Notify,
             n if (FIRST_CONN..FIRST_CONN + MAX_CONNECTIONS).contains(&n) => {
                 Source::StatusConn(n - FIRST_CONN)
             }
@@ -106,6 +111,8 @@ pub(crate) struct EventLoop {
     /// Status connections that became ready this turn, served after the
     /// supervisor's own events.
     conns_ready: Vec<usize>,
+    /// `--notify`: the socket the command speaks sd_notify on.
+    notify: Option<NotifySocket>,
 }
 
 impl EventLoop {
@@ -114,6 +121,7 @@ impl EventLoop {
         runner: Runner,
         reporter: Reporter,
         mut publisher: Option<Publisher>,
+        notify: Option<NotifySocket>,
     ) -> io::Result<EventLoop> {
         // Each step named, as "No file descriptors available" alone says little.
         let step = |what: &'static str| {
@@ -135,6 +143,13 @@ impl EventLoop {
         if let Some(server) = publisher.as_mut().and_then(|p| p.server.as_mut()) {
             server.register(poll.registry(), Source::Status.token())?;
         }
+        if let Some(socket) = &notify {
+            poll.registry().register(
+                &mut SourceFd(&socket.raw_fd()),
+                Source::Notify.token(),
+                Interest::READABLE,
+            )?;
+        }
         Ok(EventLoop {
             poll,
             signal_fd,
@@ -149,6 +164,7 @@ impl EventLoop {
             log_fd: None,
             publisher,
             conns_ready: Vec::new(),
+            notify,
         })
     }
 
@@ -202,6 +218,7 @@ impl EventLoop {
                     Some(Source::Clock) => self.clock.acknowledge(),
                     Some(Source::Log) => crate::log::flush(),
                     Some(Source::Status) => self.accept_status(),
+                    Some(Source::Notify) => self.on_notify(),
                     Some(Source::StatusConn(slot)) => self.conns_ready.push(slot),
                     Some(Source::Signals) | None => {}
                 }
@@ -230,6 +247,37 @@ impl EventLoop {
                     }
                 }
             }
+        }
+    }
+
+    /// Reads every waiting sd_notify datagram; each becomes an event with its
+    /// sender's process group, looked up at once (the sender may exit).
+    fn on_notify(&mut self) {
+        let Some(socket) = self.notify.as_mut() else {
+            return;
+        };
+        let mut buf = [0u8; notify::MAX_DATAGRAM];
+        loop {
+            match socket.recv(&mut buf) {
+                Ok(Some((pid, payload))) => {
+                    let payload = payload.to_vec();
+                    let pgid = notify::process_group(pid);
+                    self.queue.push_back(Event::Notify { pid, pgid, payload });
+                }
+                Ok(None) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warn!("reading the notify socket failed: {e}");
+                    break;
+                }
+            }
+        }
+        let oversized = socket.take_oversized();
+        if oversized > 0 {
+            warn!(
+                "{oversized} notify datagram(s) over {} bytes ignored",
+                notify::MAX_DATAGRAM
+            );
         }
     }
 
@@ -434,13 +482,14 @@ mod tests {
             Source::Probe(ProbeKind::Liveness),
             Source::Probe(ProbeKind::Readiness),
             Source::Status,
+            Source::Notify,
             Source::StatusConn(0),
             Source::StatusConn(MAX_CONNECTIONS - 1),
         ];
         for s in all {
             assert_eq!(Source::of(s.token()), Some(s));
         }
-        assert_eq!(Source::of(Token(7)), None);
+        assert_eq!(Source::of(Token(8)), None);
         assert_eq!(Source::of(Token(FIRST_CONN + MAX_CONNECTIONS)), None);
     }
 }

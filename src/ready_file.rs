@@ -124,12 +124,6 @@ impl ReadyFile {
             _ => Ok(()),
         }
     }
-
-    /// Removes PATH on an exit path (the same as `set_not_ready`, named for
-    /// the exit paths that do not unwind to `Drop`).
-    pub(crate) fn remove(&mut self) -> io::Result<()> {
-        self.set_not_ready()
-    }
 }
 
 impl Drop for ReadyFile {
@@ -219,7 +213,7 @@ pub(crate) mod tests {
         // Nothing but the ready file is ever left in the directory.
         file.set_ready(LINE).unwrap();
         assert_eq!(names(&dir.0), ["ready"]);
-        file.remove().unwrap();
+        file.set_not_ready().unwrap();
         assert!(names(&dir.0).is_empty());
     }
 

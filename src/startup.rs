@@ -18,6 +18,7 @@ use crate::status::record::{ProbeInfo, Record};
 use crate::status::server::{self, Server};
 use crate::status::Publisher;
 use crate::supervisor::{Settings, Supervisor};
+use crate::sys::notify::NotifySocket;
 use crate::sys::signals::{Inherited, StartupStop};
 use crate::sys::{process, spawn};
 use std::ffi::OsString;
@@ -43,6 +44,8 @@ pub(crate) enum StartError {
     EventLoop(io::Error),
     /// The status socket or the ready file cannot be made (names the path).
     Publish(String),
+    /// `--notify`: the notify socket cannot be made.
+    Notify(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -58,6 +61,7 @@ impl fmt::Display for StartError {
             StartError::Signals(e) => write!(f, "cannot take over signal handling: {e}"),
             StartError::EventLoop(e) => write!(f, "event loop failed: {e}"),
             StartError::Publish(e) => f.write_str(e),
+            StartError::Notify(e) => write!(f, "--notify: cannot create the notify socket: {e}"),
         }
     }
 }
@@ -72,7 +76,8 @@ impl StartError {
             StartError::ParentDeathSignal(_)
             | StartError::Subreaper(_)
             | StartError::Signals(_)
-            | StartError::EventLoop(_) => code::INTERNAL,
+            | StartError::EventLoop(_)
+            | StartError::Notify(_) => code::INTERNAL,
         }
     }
 }
@@ -158,7 +163,23 @@ fn start_and_run(
              or run vigil as PID 1."
         );
     }
-    let env = config.command_env(std::env::vars_os().collect());
+    let mut env = config.command_env(std::env::vars_os().collect());
+    // `--notify`: the socket exists before the command's environment names it.
+    let notify = match opts.publish.notify {
+        true => {
+            let socket = NotifySocket::new().map_err(StartError::Notify)?;
+            env.retain(|(k, _)| {
+                k != "NOTIFY_SOCKET" && k != "WATCHDOG_USEC" && k != "WATCHDOG_PID"
+            });
+            env.push(("NOTIFY_SOCKET".into(), socket.path_for_env()));
+            if let Some(w) = opts.publish.watchdog {
+                env.push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
+            }
+            debug!("NOTIFY_SOCKET={}", socket.path_for_env().to_string_lossy());
+            Some(socket)
+        }
+        false => None,
+    };
     let probes = configure_probes(&config, &env, &inherited)?;
     let mut restart = opts.restart;
     if let Some(w) = restart.clamp() {
@@ -176,7 +197,7 @@ fn start_and_run(
             run
         })
     });
-    let supervisor = Supervisor::new(Settings {
+    let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
         process_group: opts.process_group,
         rewrites: opts.rewrites,
@@ -184,14 +205,18 @@ fn start_and_run(
         foreground,
         probes: timings,
         restart,
-    });
+    })
+    .with_drain(opts.publish.drain);
+    if opts.publish.notify {
+        supervisor = supervisor.with_notify(opts.publish.watchdog);
+    }
     let reporter = Reporter {
         warn_on_reap: opts.warn_on_reap,
         command: command.display.clone(),
     };
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
-    EventLoop::new(command, Runner::new(probes), reporter, publisher)
+    EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
 }

@@ -114,8 +114,6 @@ pub(crate) enum Event {
     /// A datagram on the `NOTIFY_SOCKET` (`--notify`) from `pid`, whose
     /// process group the loop found to be `pgid` (`None`: gone, or not in
     /// vigil's pid namespace).
-    // Sent by the event loop once it owns the notify socket.
-    #[allow(dead_code)]
     Notify {
         pid: i32,
         pgid: Option<i32>,

@@ -14,11 +14,16 @@ use support::*;
 
 /// `curl --unix-socket`: (HTTP status, body).
 fn curl(socket: &Path, path: &str) -> (u16, String) {
+    curl_for(socket, path, "5")
+}
+
+/// The same, giving up after `secs` (how `/events` streams end here).
+fn curl_for(socket: &Path, path: &str, secs: &str) -> (u16, String) {
     let out = Command::new("curl")
         .args([
             "-s",
             "--max-time",
-            "5",
+            secs,
             "-w",
             "\n%{http_code}",
             "--unix-socket",
@@ -100,7 +105,7 @@ fn every_endpoint_answers_curl_and_the_ready_file_follows_readiness() {
     assert_eq!(code, 200);
     assert!(metrics.contains("vigil_ready 1\n"), "{metrics}");
     assert_eq!(curl(&s.socket, "/nope").0, 404);
-    let (code, events) = curl(&s.socket, "/events?since=0");
+    let (code, events) = curl_for(&s.socket, "/events?since=0", "1");
     assert_eq!(code, 200, "the stream ends at curl's --max-time");
     assert!(
         events.contains(r#""event":"ready","ready":true"#),
@@ -309,7 +314,7 @@ fn an_events_client_that_never_reads_is_dropped_and_counted() {
 fn events_since_replays_what_was_missed() {
     let s = served("status-since", &[]);
     s.run.wait_log("readiness: ready");
-    let (_, all) = curl(&s.socket, "/events?since=0");
+    let (_, all) = curl_for(&s.socket, "/events?since=0", "1");
     let seqs: Vec<u64> = all
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -320,7 +325,7 @@ fn events_since_replays_what_was_missed() {
         seqs.windows(2).all(|w| w[1] == w[0] + 1),
         "numbered without gaps: {seqs:?}"
     );
-    let (_, after) = curl(&s.socket, &format!("/events?since={}", seqs[1]));
+    let (_, after) = curl_for(&s.socket, &format!("/events?since={}", seqs[1]), "1");
     let first: serde_json::Value = serde_json::from_str(after.lines().next().unwrap()).unwrap();
     assert_eq!(first["seq"].as_u64(), Some(seqs[2]), "{after}");
 }
@@ -384,4 +389,114 @@ fn a_stale_socket_is_replaced() {
     send("TERM", vigil.id());
     wait_exit(&mut vigil);
     assert!(!socket.exists());
+}
+
+fn vigil_ready(socket: &Path) -> (i32, String) {
+    let o = run(Command::new(vigil())
+        .arg("ready")
+        .arg("--socket")
+        .arg(socket));
+    (code(&o), stderr(&o))
+}
+
+#[test]
+fn drain_reports_not_ready_at_once_while_the_app_still_serves() {
+    let s = served("status-drain", &["-v", "--drain", "3s"]);
+    s.run.wait_log("readiness: ready");
+    assert_eq!(vigil_ready(&s.socket), (0, String::new()));
+    send("TERM", s.run.child.id());
+    wait_until("/readyz to say 503", || curl(&s.socket, "/readyz").0 == 503);
+    let (_, why) = curl(&s.socket, "/readyz");
+    assert!(why.contains("draining"), "{why}");
+    assert!(
+        !s.ready_file.exists(),
+        "the ready file must go with readiness"
+    );
+    let (code, err) = vigil_ready(&s.socket);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("draining"), "{err}");
+    let (_, status) = curl(&s.socket, "/status");
+    assert!(status.contains(r#""phase":"draining""#), "{status}");
+    // The app still serves during the drain: it has not had the signal.
+    let mut app = std::net::TcpStream::connect(("127.0.0.1", s.run.port)).unwrap();
+    app.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = [0u8; 12];
+    app.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let (_, events) = curl_for(&s.socket, "/events?since=0", "0.5");
+    assert!(events.contains(r#""event":"stopping""#), "{events}");
+    assert!(!s.run.log().contains("drained for"), "{}", s.run.log());
+    let mut run = s.run;
+    assert_eq!(run.exit_code(), 0);
+    assert!(
+        run.log()
+            .contains("drained for 3s: passing SIGTERM to the command"),
+        "{}",
+        run.log()
+    );
+}
+
+#[test]
+fn a_second_sigterm_ends_the_drain_at_once() {
+    let s = served("status-drain-twice", &["--drain", "60s"]);
+    s.run.wait_log("readiness: ready");
+    send("TERM", s.run.child.id());
+    wait_until("/readyz to say 503", || curl(&s.socket, "/readyz").0 == 503);
+    send("TERM", s.run.child.id());
+    let mut run = s.run;
+    // Within the test deadline (20 s), not the 60 s drain.
+    assert_eq!(run.exit_code(), 0);
+}
+
+#[test]
+fn sd_notify_ready_counts_for_readiness_and_status_shows() {
+    let dir = TempDir::new("status-notify");
+    let socket = dir.path("vigil.sock");
+    let go = dir.path("go");
+    // The app says READY=1 and STATUS= when the test creates `go`, over the
+    // socket vigil names in NOTIFY_SOCKET (abstract when it starts with @).
+    let app = format!(
+        r#"while [ ! -e {go} ]; do sleep 0.01; done
+python3 -c '
+import os, socket
+a = os.environ["NOTIFY_SOCKET"]
+a = "\0" + a[1:] if a.startswith("@") else a
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1\nSTATUS=Serving 3 models", a)
+'
+exec sleep 300"#,
+        go = go.display()
+    );
+    let mut vigil = Command::new(vigil())
+        .arg("--socket")
+        .arg(&socket)
+        .args(["-s", "--notify", "--", "sh", "-c", &app])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the socket", || curl(&socket, "/readyz").0 == 503);
+    let (_, why) = curl(&socket, "/readyz");
+    assert_eq!(
+        why,
+        "not ready: no READY=1 from the command yet (--notify)\n"
+    );
+    let (code, err) = vigil_ready(&socket);
+    assert_eq!(code, 1, "{err}");
+    std::fs::write(&go, "").unwrap();
+    wait_until("READY=1 to count", || curl(&socket, "/readyz").0 == 200);
+    assert_eq!(vigil_ready(&socket).0, 0);
+    let (_, status) = curl(&socket, "/status");
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["notify"]["state"], "ready", "{status}");
+    assert_eq!(v["notify"]["status"], "Serving 3 models", "{status}");
+    send("TERM", vigil.id());
+    wait_exit(&mut vigil);
+}
+
+#[test]
+fn vigil_ready_cannot_ask_without_a_socket() {
+    let dir = TempDir::new("status-no-socket");
+    let (code, err) = vigil_ready(&dir.path("none.sock"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("none.sock"), "{err}");
 }

@@ -9,6 +9,7 @@ use super::json::{self, Object};
 use crate::exit_status::ChildStatus;
 use crate::log::timestamp;
 use crate::signal_name::name;
+use crate::supervisor::notify::Ignored;
 use crate::supervisor::Change;
 use std::collections::VecDeque;
 use std::time::SystemTime;
@@ -78,17 +79,6 @@ fn status_fields(o: &mut Object<'_>, status: &ChildStatus) {
     o.raw("code", status.code())
         .opt_str("signal", status.signal().map(name).as_deref())
         .str("text", &status.to_string());
-}
-
-fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 /// `{"seq":N,"at":"…","event":"…",…}\n`, or `None` for what is no event.
@@ -225,12 +215,58 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
                 .raw("restarts", restarts)
                 .raw("code", code);
         }
-        // A change without its own arm yet: named by its variant.
-        #[allow(unreachable_patterns)]
-        other => {
-            let debug = format!("{other:?}");
-            let variant = debug.split([' ', '(', '{']).next().unwrap_or_default();
-            o.str("event", &snake_case(variant));
+        Change::DrainStarted { signal: s, drain } => {
+            // The stop began: what SPEC 7 calls the `stopping` event.
+            o.str("event", "stopping")
+                .str("signal", &signal(s))
+                .raw("drain_seconds", json::seconds(*drain));
+        }
+        Change::DrainEnded {
+            signal: s,
+            drain,
+            grace,
+        } => {
+            o.str("event", "drained")
+                .str("signal", &signal(s))
+                .raw("drain_seconds", json::seconds(*drain))
+                .raw("grace_seconds", json::seconds(*grace));
+        }
+        Change::NotifyIgnored { pid, why } => {
+            let why = match why {
+                Ignored::NotTheCommand => "not_the_command",
+                Ignored::NoCommand => "no_command",
+                Ignored::Unused => "unused",
+            };
+            o.str("event", "notify_ignored")
+                .raw("pid", pid)
+                .str("why", why);
+        }
+        Change::NotifyState { pid, state } => {
+            o.str("event", "notify")
+                .raw("pid", pid)
+                .str("state", state.name());
+        }
+        Change::NotifyStatus { text } => {
+            o.str("event", "notify_status").str("status", text);
+        }
+        Change::WatchdogArmed { timeout } => {
+            o.str("event", "watchdog_armed")
+                .raw("timeout_seconds", json::seconds(*timeout));
+        }
+        Change::WatchdogTimeout { timeout } => {
+            let t = timeout.map(json::seconds);
+            o.str("event", "watchdog_timeout")
+                .raw("timeout_seconds", t.as_deref().unwrap_or("null"));
+        }
+        Change::WatchdogStop {
+            pid,
+            timeout,
+            triggered,
+        } => {
+            o.str("event", "watchdog_stop")
+                .raw("pid", pid)
+                .raw("timeout_seconds", json::seconds(*timeout))
+                .raw("triggered", triggered);
         }
     }
     o.end();

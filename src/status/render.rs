@@ -72,6 +72,9 @@ fn command_failure(status: &Status, check: Check) -> Option<String> {
             None => "waiting to restart the command".into(),
         }),
         (_, PhaseName::Starting) => Some("the command is starting".into()),
+        (_, PhaseName::Unrouting) => {
+            Some("draining: SIGTERM received, the command is about to be stopped".into())
+        }
         (_, PhaseName::Stopping) => Some("the command is being stopped".into()),
         (_, _) => Some("the command has exited".into()),
     }
@@ -99,9 +102,18 @@ fn parts(status: &Status, record: &Record, check: Check) -> Vec<(&'static str, O
     let mut out = vec![("command", command_failure(status, check))];
     for &kind in check.probes() {
         if status.probes[kind].is_some() {
-            // A failed startup explains why readiness has not run: say only the first.
             out.push((kind.name(), probe_failure(status, record, kind)));
         }
+    }
+    if let (Check::Ready, Some(n)) = (check, &status.notify) {
+        let failure = (!n.ready).then(|| match n.state {
+            "pending" => "no READY=1 from the command yet (--notify)".to_string(),
+            state => format!(
+                "the command said {} and no READY=1 since",
+                state.to_uppercase() + "=1"
+            ),
+        });
+        out.push(("notify", failure));
     }
     out
 }
@@ -181,7 +193,14 @@ pub(crate) fn status_json(status: &Status, record: &Record) -> String {
                 })
                 .end();
         })
-        .raw("notify", "null")
+        .with("notify", |out| match &status.notify {
+            None => out.push_str("null"),
+            Some(n) => Object::new(out)
+                .str("state", n.state)
+                .raw("ready", n.ready)
+                .opt_str("status", n.status.as_deref())
+                .end(),
+        })
         .with("probes", |out| {
             let mut probes = Object::new(out);
             for kind in ProbeKind::ALL {
@@ -371,6 +390,8 @@ mod tests {
             live: phase != PhaseName::Done,
             restarts: 2,
             last_exit: Some(ChildStatus::Exited(1)),
+            draining: false,
+            notify: None,
             probes: PerProbe::from_fn(|k| match k {
                 ProbeKind::Startup => startup.clone(),
                 ProbeKind::Liveness => None,

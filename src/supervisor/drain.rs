@@ -17,15 +17,12 @@ use super::*;
 
 impl Supervisor {
     /// Sets `--drain` (zero, the default, passes SIGTERM on at once).
-    // Called by start-up once `--drain` is wired.
-    #[allow(dead_code)]
     pub(crate) fn with_drain(mut self, drain: Duration) -> Self {
         self.drain = drain;
         self
     }
 
     /// When the drain under way ends (`None`: none is), for the status socket.
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn draining_until(&self) -> Option<Instant> {
         match self.phase {
             Phase::Stopping {

@@ -101,7 +101,6 @@ pub(crate) enum NotifyState {
 
 impl NotifyState {
     /// As the status socket shows it.
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn name(self) -> &'static str {
         match self {
             NotifyState::Pending => "pending",
@@ -170,8 +169,6 @@ impl Notify {
 impl Supervisor {
     /// Turns sd_notify on (`--notify`), with `--watchdog` when `watchdog` is
     /// set: READY=1 then counts for readiness.
-    // Called by start-up once `--notify` is wired.
-    #[allow(dead_code)]
     pub(crate) fn with_notify(mut self, watchdog: Option<Duration>) -> Self {
         self.notify = Some(Notify {
             watchdog,
@@ -184,25 +181,21 @@ impl Supervisor {
     }
 
     /// What the command last said (`None`: no `--notify`).
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn notify_state(&self) -> Option<NotifyState> {
         self.notify.as_ref().map(|n| n.state)
     }
 
     /// The command said READY=1 (and nothing that took it back) since it started.
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn notify_ready(&self) -> bool {
         self.notify_state() == Some(NotifyState::Ready)
     }
 
     /// The command's last STATUS= text since it started.
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn notify_status(&self) -> Option<&str> {
         self.notify.as_ref()?.status.as_deref()
     }
 
     /// When the next WATCHDOG=1 is due (`None`: the watchdog is not armed).
-    #[allow(dead_code)] // read by the status socket once it is wired
     pub(crate) fn watchdog_due(&self) -> Option<Instant> {
         self.notify.as_ref()?.due
     }

@@ -11,6 +11,8 @@ use crate::probe::state::ProbeResult;
 pub(crate) enum PhaseName {
     Starting,
     Running,
+    /// `--drain`: reporting not ready before the stop signal is passed on.
+    Unrouting,
     Stopping,
     Draining,
     BackingOff,
@@ -23,6 +25,7 @@ impl PhaseName {
         match self {
             PhaseName::Starting => "starting",
             PhaseName::Running => "running",
+            PhaseName::Unrouting => "draining",
             PhaseName::Stopping => "stopping",
             PhaseName::Draining => "ending",
             PhaseName::BackingOff => "backing-off",
@@ -43,6 +46,16 @@ pub(crate) struct ProbeStatus {
     pub last_message: String,
 }
 
+/// What the command said over sd_notify (`--notify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotifyStatus {
+    /// `pending`, `ready`, `reloading`, `stopping`.
+    pub state: &'static str,
+    pub ready: bool,
+    /// The last STATUS= text.
+    pub status: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Status {
     pub phase: PhaseName,
@@ -56,6 +69,9 @@ pub(crate) struct Status {
     pub restarts: u32,
     pub last_exit: Option<ChildStatus>,
     pub probes: PerProbe<Option<ProbeStatus>>,
+    /// `--drain`: a SIGTERM is held while vigil reports not ready.
+    pub draining: bool,
+    pub notify: Option<NotifyStatus>,
 }
 
 impl Supervisor {
@@ -63,6 +79,9 @@ impl Supervisor {
         let (phase, pid) = match &self.phase {
             Phase::Starting => (PhaseName::Starting, None),
             Phase::Running { pid } => (PhaseName::Running, Some(*pid)),
+            Phase::Stopping { pid, .. } if self.draining_until().is_some() => {
+                (PhaseName::Unrouting, Some(*pid))
+            }
             Phase::Stopping { pid, .. } => (PhaseName::Stopping, Some(*pid)),
             Phase::Draining { .. } => (PhaseName::Draining, None),
             Phase::BackingOff { .. } => (PhaseName::BackingOff, None),
@@ -87,6 +106,12 @@ impl Supervisor {
                     attempts: p.state.attempts,
                     last_message: p.last_message.clone(),
                 })
+            }),
+            draining: self.draining_until().is_some(),
+            notify: self.notify_state().map(|state| NotifyStatus {
+                state: state.name(),
+                ready: self.notify_ready(),
+                status: self.notify_status().map(str::to_string),
             }),
         }
     }

@@ -18,8 +18,6 @@
 //! descriptors sent along (`BARRIER=1`, `FDSTORE=1`) find no room in the
 //! control buffer, which holds the credentials only, so the kernel closes
 //! them: none reaches vigil, and a sender waiting on its barrier is released.
-// Used by the event loop and start-up once `--notify` is wired.
-#![allow(dead_code)]
 
 use nix::sys::socket::{
     bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, UnixAddr,
