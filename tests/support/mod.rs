@@ -142,6 +142,12 @@ pub fn vigil_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         "VIGIL_STARTUP_CHECK",
         "VIGIL_LIVENESS_CHECK",
         "VIGIL_READINESS_CHECK",
+        "VIGIL_NO_DEFAULT_READINESS",
+        "VIGIL_SOCKET",
+        "VIGIL_READY_FILE",
+        "VIGIL_DRAIN",
+        "VIGIL_NOTIFY",
+        "VIGIL_WATCHDOG",
         "V",
     ] {
         cmd.env_remove(var);
