@@ -6,7 +6,10 @@ Run by hand, as root, after changes to what vigil runs (needs valgrind, perf,
 unshare and ip). It runs the benchmark's three-probe scenario (and the status socket), with vigil as
 PID 1 of fresh PID and network namespaces, and takes:
 1. every function callgrind saw executed (in an unstripped build), with all
-   the names at its address;
+   the names at its address, start-up first and then what runs after
+   start-up (counted again after `callgrind_control --zero`), so that the
+   code the event loop keeps touching after `sys::memory::release_code` ends
+   up together at the very end;
 2. musl's assembly and start-up functions, which callgrind cannot see;
 3. then, relinking the release build each time, every function in which
    `perf` sees vigil fault on a .text page that is not already laid out with
@@ -58,47 +61,69 @@ def build(kind):
     return binary, maps[-1] if maps else None
 
 
-def scenario(vigil, count):
+def scenario(vigil, count, pid1=True):
     probe = lambda handler, args: '{"%s": %s, "period_seconds": 1}' % (handler, args)
     target = '{"port": %d, "host": "127.0.0.1"}' % PORT
     socket = Path(count).parent / "vigil.sock"
-    return ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
-            'ip link set lo up && exec "$@"', "sh", str(vigil), "--socket", str(socket),
+    # callgrind_control finds valgrind by its pid as valgrind sees it: not
+    # in a PID namespace of its own.
+    namespaces = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
+                  'ip link set lo up && exec "$@"', "sh"] if pid1 else []
+    return namespaces + [str(vigil), "-s", "--socket", str(socket),
             "--startup", probe("tcp_socket", target),
             "--liveness", probe("http_get", target[:-1] + ', "path": "/"}'),
             "--readiness", probe("exec", '{"command": ["/bin/sh", "-c", "echo >>%s"]}' % count),
             "--", str(APP), "http", "--port", str(PORT), "--bind", "127.0.0.1"]
 
 
-def run(vigil, seconds, wrap=()):
-    """The scenario for `seconds`, then SIGTERM to vigil (PID 1 inside)."""
+def run(vigil, seconds, wrap=(), midway=None, pid1=True):
+    """The scenario for `seconds`, then SIGTERM to vigil (PID 1 inside);
+    `midway(pid of vigil or its wrapper)` is called halfway."""
     with tempfile.TemporaryDirectory() as d:
-        cmd = scenario(vigil, Path(d) / "count")
+        cmd = scenario(vigil, Path(d) / "count", pid1)
         if wrap:  # the wrapper runs vigil, which stays PID 1 of the namespace
             i = cmd.index(str(vigil))
             cmd = cmd[:i] + list(wrap) + cmd[i:]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if midway:
+            time.sleep(seconds / 2)
+            midway(p.pid)
+            seconds /= 2
         time.sleep(seconds)
-        for line in subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
-                                   text=True).stdout.split():
+        targets = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                                 text=True).stdout.split() if pid1 else [str(p.pid)]
+        for line in targets:
             os.kill(int(line), 15)
         p.wait()
 
 
 def executed_by_callgrind():
+    """(everything executed, what was executed after start-up)."""
     vigil, _ = build("sym")
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "cg.out"
-        run(vigil, 8, ["valgrind", "--tool=callgrind", "--demangle=no",
-                       f"--callgrind-out-file={out}"])
-        names = set(re.findall(r"^c?fn=\(\d+\) (.*)$", out.read_text(), re.M))
+        dumps = {}
+
+        def zero(pid):
+            # Everything so far into one dump, then count afresh.
+            subprocess.run(["callgrind_control", "--dump=start-up", str(pid)],
+                           capture_output=True)
+            subprocess.run(["callgrind_control", "--zero", str(pid)], capture_output=True)
+
+        run(vigil, 10, ["valgrind", "--tool=callgrind", "--demangle=no",
+                        f"--callgrind-out-file={out}"], midway=zero, pid1=False)
+        for f in Path(d).iterdir():
+            dumps[f.name] = set(re.findall(r"^c?fn=\(\d+\) (.*)$", f.read_text(), re.M))
+    everything = set().union(*dumps.values())
+    later = dumps.get("cg.out", set())
     by_addr = {}
     for line in subprocess.run(["nm", "--defined-only", vigil], capture_output=True,
                                text=True, check=True).stdout.splitlines():
         p = line.split()
         if len(p) == 3 and p[1] in "tTwW":
             by_addr.setdefault(p[0], []).append(p[2])
-    return {plain(n) for group in by_addr.values() if set(group) & names for n in group}
+    aliases = lambda names: {plain(n) for g in by_addr.values() if set(g) & names for n in g}
+    return aliases(everything), aliases(later)
 
 
 def sections(map_file):
@@ -143,8 +168,10 @@ def faulted(vigil, map_file):
     return {plain(n) for n in names}
 
 
-def write(names):
-    listed = sorted(names) + [n for n in ALWAYS if n not in names]
+def write(start_up, loop):
+    """Start-up's functions first, the loop's last (next to `.init`)."""
+    loop = set(loop) | set(ALWAYS)
+    listed = sorted(set(start_up) - loop) + sorted(loop)
     LIST.write_text("".join(n + "\n" for n in listed))
     return set(listed)
 
@@ -153,8 +180,9 @@ def main():
     if not APP.exists():
         sys.exit(f"{APP} is missing: run `make static` first")
     LIST.write_text("")
-    hot = write(executed_by_callgrind())
-    print(f"callgrind: {len(hot)} names", file=sys.stderr)
+    everything, loop = executed_by_callgrind()
+    hot = write(everything, loop)
+    print(f"callgrind: {len(hot)} names, {len(loop)} after start-up", file=sys.stderr)
     for round in range(1, 40):
         vigil, map_file = build("static")
         if map_file is None:
@@ -164,7 +192,8 @@ def main():
         print(f"round {round}: {len(new)} new: {sorted(new)[:4]}", file=sys.stderr)
         if not new:
             break
-        hot = write(hot | new)
+        loop |= new  # faults after start-up's code was released: the loop's
+        hot = write(everything, loop)
     print(f"{LIST}: {len(hot)} names", file=sys.stderr)
 
 
