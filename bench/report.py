@@ -259,6 +259,141 @@ def restart(m):
           f"max {g[-1]:.0f} µs over {len(g):,} restarts: {verdict(pct(g, 99) < 5000)}")
 
 
+def status(m):
+    loads = [dict(kv.split("=", 1) for kv in line.split())
+             for line in (out / "status-rps.txt").read_text().splitlines()]
+    secs = float(loads[0]["seconds"])
+    print(f"Status socket (vigil alone; `--socket`): every vigil PID 1 of fresh PID and network "
+          f"namespaces; the clients are Python (`bench/status.py`, the standard library, AF_UNIX "
+          f"sockets directly), on the same CPUs as vigil (load average at the start: "
+          f"{m.get('loadavg_status', '?')}).")
+    print()
+    print(f"Requests, {secs:g} s per load, each worker a process sending its next request as soon as "
+          f"the last is answered (vigil also runs three probes at 1 s periods):")
+    print()
+    print("| load | requests/s | p50 µs | p99 µs | errors | vigil CPU per request, µs "
+          "(utime+stime) | (schedstat) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in loads:
+        keep = r["keepalive"] == "1"
+        mode = "keepalive" if keep else "close"
+        lat = samples(out / f"status-rps-{r['path'][1:]}-{mode}-{r['workers']}.txt")
+        n = int(r["requests"])
+        ticks = int(r["cpu_ticks"]) / int(r["clk_tck"])
+        conn = "one keep-alive connection per worker" if keep else "a connection per request"
+        print(f"| GET {r['path']}, {conn}, {r['workers']} worker{'s' if r['workers'] != '1' else ''} "
+              f"| {n / float(r['seconds']):,.0f} | {pct(lat, 50):.0f} | {pct(lat, 99):.0f} "
+              f"| {r['errors']} | {ticks / max(n, 1) * 1e6:.1f} "
+              f"| {int(r['cpu_ns']) / max(n, 1) / 1000:.1f} |")
+    print()
+
+    tinfo = keyvals(out / "status-transitions.txt")
+    observers = [
+        ("file", "ready file appears / goes (inotify on its directory)"),
+        ("events", "`/events` line `\"event\":\"ready\"` arrives (a streaming client)"),
+        ("readyz", "`/readyz` answer flips (one keep-alive client polling in a loop)"),
+        ("control", "control, not vigil: the same datagram through a trivial relay process"),
+    ]
+    trans = {}
+    for name, _ in observers:
+        trans[name] = sorted(float(line.split()[1]) for line in
+                             (out / f"status-transition-{name}.txt").read_text().splitlines())
+    print("Readiness transitions (`--notify --ready-file`; the command sends `READY=1` and "
+          "`RELOADING=1` in turn): from the sender's `CLOCK_MONOTONIC` right before `sendto` to "
+          "the observer seeing the change:")
+    print()
+    print("| observer | transitions | p50 µs | p99 µs | max µs | vigil CPU per transition, µs "
+          "| target p99 |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, label in observers:
+        xs = trans[name]
+        cpu = int(tinfo.get(f"{name}_cpu_ns", 0)) / max(1, len(xs)) / 1000
+        polls = int(tinfo.get(f"{name}_polls", 0))
+        extra = f" ({polls / len(xs):.1f} polls per transition)" if polls else ""
+        target = "" if name == "control" else f"< 1 ms: {verdict(pct(xs, 99) < 1000)}"
+        print(f"| {label}{extra} | {len(xs)} | {pct(xs, 50):.0f} | {pct(xs, 99):.0f} | "
+              f"{xs[-1]:.0f} | {'' if name == 'control' else f'{cpu:.0f}'} | {target} |")
+    print()
+
+    sched = {ph: {k: [] for k in KINDS} for ph in ("idle", "load")}
+    for line in (out / "status-schedule.txt").read_text().splitlines():
+        phase, kind, us = line.split()
+        sched[phase][kind].append(int(us))
+    allx = {ph: sorted(x for xs in sched[ph].values() for x in xs) for ph in sched}
+    control = {ph: sorted(int(x) for x in
+                          (out / f"status-schedule-control-{ph}.txt").read_text().split())
+               for ph in sched}
+    load = keyvals(out / "status-schedule-load.txt")
+    lsecs = float(load["load_seconds"])
+    print(f"Probe schedule error (`-vvv` trace log) with three probes at 100 ms periods (startup "
+          f"`tcp_socket`, liveness `http_get`, readiness exec `/bin/true`), {float(load['idle_seconds']):.0f} s "
+          f"without load, then {lsecs:.0f} s under load: {load['workers']} connections at a time "
+          f"each sending one request (`/readyz`, `/status`, `/metrics` in turn, `Connection: close`), "
+          f"{int(load['per_round']):,} per round, plus {load['idle']} connections that send nothing. "
+          f"Under load vigil answered {int(load['ok']) / lsecs:,.0f} requests/s "
+          f"({int(load['ok']):,} in all, {load['bad']} not 200) and refused "
+          f"{int(load['refused']):,} connections over its limit of 128; "
+          f"{load['idle_timed_out']} idle connections were closed at the 5 s request timeout; "
+          f"vigil used {int(load['load_cpu_ns']) / 1e9 / lsecs * 100:.0f}% of a CPU "
+          f"({int(load['idle_cpu_ns']) / 1e9 / float(load['idle_seconds']) * 100:.1f}% without load).")
+    print()
+    print("| probe | no load: attempts | p50 µs | p99 µs | max µs | under load: attempts | p50 µs "
+          "| p99 µs | max µs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def cells(xs):
+        xs = sorted(xs)
+        return f"{len(xs)} | {pct(xs, 50)} | {pct(xs, 99)} | {xs[-1]}" if xs else "0 | | |"
+    for kind in KINDS:
+        if sched["idle"][kind] or sched["load"][kind]:  # startup: done before the first phase
+            print(f"| {kind} | {cells(sched['idle'][kind])} | {cells(sched['load'][kind])} |")
+    print(f"| **all** | {cells(allx['idle'])} | {cells(allx['load'])} |")
+    print(f"| control: a process sleeping to a 100 ms grid meanwhile (not vigil) "
+          f"| {cells(control['idle'])} | {cells(control['load'])} |")
+    print()
+
+    cols = [("status-rss-idle.txt", "idle, three probes at 1 s (each run three times)"),
+            ("status-rss-after-load.txt", "right after the request loads above"),
+            ("status-rss-rested.txt", "3 s later"),
+            ("status-rss-schedule-load.txt", "the schedule run's vigil under its load "
+                                             "(`-vvv`, probes at 100 ms)")]
+    print("vigil's memory with `--socket`, KiB:")
+    print()
+    print("| | " + " | ".join(label for _, label in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for key in ("VmRSS", "RssAnon", "RssFile", "Pss", "VmHWM"):
+        print(f"| {key} | " + " | ".join(str(kib(out / f, key)) for f, _ in cols) + " |")
+    print()
+
+    rinfo = keyvals(out / "status-ready-info.txt")
+    ready = samples(out / "status-ready.txt")
+    true = samples(out / "status-ready-true.txt")
+    print("| `vigil ready --socket S` wall time, ms | runs | p50 | p99 | max | failed |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| `vigil ready` (a ready vigil) | {len(ready)} | {pct(ready, 50) / 1000:.2f} | "
+          f"{pct(ready, 99) / 1000:.2f} | {ready[-1] / 1000:.2f} | {rinfo['failures']} |")
+    print(f"| `/bin/true` started the same way (Python's `subprocess.run`) | {len(true)} | "
+          f"{pct(true, 50) / 1000:.2f} | {pct(true, 99) / 1000:.2f} | {true[-1] / 1000:.2f} | "
+          f"{rinfo['true_failures']} |")
+    print()
+
+    rss = kib(out / "status-rss-idle.txt", "VmRSS")
+    worst = max(pct(trans[n], 99) for n, _ in observers if n != "control")
+    lp99 = pct(allx["load"], 99)
+    print("Targets (status socket):")
+    print(f"- readiness transition to ready file, `/events` and `/readyz` under 1 ms (p99): "
+          + ", ".join(f"{n} {pct(trans[n], 99):.0f} µs" for n, _ in observers if n != "control")
+          + f" (control {pct(trans['control'], 99):.0f} µs): {verdict(worst < 1000)}")
+    print(f"- probe schedule error under status socket load under 2 ms (p99): {lp99} µs "
+          f"(no load: {pct(allx['idle'], 99)} µs; control under load: "
+          f"{pct(control['load'], 99)} µs): {verdict(lp99 < 2000)}")
+    print(f"- idle RSS with `--socket` and three probes under 600 KiB: VmRSS {rss} KiB "
+          f"(after the request loads: {kib(out / 'status-rss-after-load.txt', 'VmRSS')} KiB): "
+          f"{verdict(rss < 600)}")
+    print(f"- `vigil ready` under 10 ms: p99 {pct(ready, 99) / 1000:.2f} ms, "
+          f"{rinfo['failures']} failed: {verdict(pct(ready, 99) < 10000 and rinfo['failures'] == '0')}")
+
+
 def main():
     m = keyvals(out / "meta.txt")
     print(f"Run {m['date']} on {m['nproc']} CPUs ({m['cpu']}), kernel {m['kernel']}, {m['os']}; "
@@ -267,7 +402,8 @@ def main():
     print(f"Versions: {m['vigil']}; {m['tini-static']}; {m['dumb-init']}; "
           f"catatonit {m['catatonit']}; {m['hyperfine']}.")
     print()
-    parts = [(inits, "size.tsv"), (probes, "probe-schedule.txt"), (restart, "restart-vigil.txt")]
+    parts = [(inits, "size.tsv"), (probes, "probe-schedule.txt"), (restart, "restart-vigil.txt"),
+             (status, "status-schedule.txt")]
     for i, part in enumerate(part for part, marker in parts if (out / marker).exists()):
         if i:
             print()

@@ -7,8 +7,11 @@
 #
 # Knobs (environment): BENCH_STARTUP_RUNS (300), BENCH_REAP_RUNS (15),
 # BENCH_ORPHANS (10000), BENCH_LATENCY_RUNS (200), BENCH_PROBE_ATTEMPTS (10000),
-# BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_RESTARTS (1000), BENCH_ONLY (inits,
-# probes or restart: one part only; default all three).
+# BENCH_PROBE_SCHEDULE_ATTEMPTS (600), BENCH_RESTARTS (1000), BENCH_STATUS_SECONDS
+# (5: each status socket request load), BENCH_STATUS_TRANSITIONS (200 readiness
+# transitions per observer), BENCH_STATUS_SCHEDULE_SECONDS (30: probe schedule error
+# without, then with socket load), BENCH_STATUS_READY_RUNS (200 runs of `vigil
+# ready`), BENCH_ONLY (inits, probes, restart or status: one part only; default all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 static=$(realpath "${1:-target/static}")
@@ -20,8 +23,12 @@ LATENCY_RUNS=${BENCH_LATENCY_RUNS:-200}
 PROBE_ATTEMPTS=${BENCH_PROBE_ATTEMPTS:-10000}
 SCHEDULE_ATTEMPTS=${BENCH_PROBE_SCHEDULE_ATTEMPTS:-600}
 RESTARTS=${BENCH_RESTARTS:-1000}
+STATUS_SECONDS=${BENCH_STATUS_SECONDS:-5}
+STATUS_TRANSITIONS=${BENCH_STATUS_TRANSITIONS:-200}
+STATUS_SCHEDULE_SECONDS=${BENCH_STATUS_SCHEDULE_SECONDS:-30}
+STATUS_READY_RUNS=${BENCH_STATUS_READY_RUNS:-200}
 ONLY=${BENCH_ONLY:-}
-case $ONLY in '' | inits | probes | restart) ;; *) echo "bench: BENCH_ONLY is inits, probes or restart, not '$ONLY'" >&2; exit 1 ;; esac
+case $ONLY in '' | inits | probes | restart | status) ;; *) echo "bench: BENCH_ONLY is inits, probes, restart or status, not '$ONLY'" >&2; exit 1 ;; esac
 VIGIL=$static/vigil
 APP=$static/vigil-testapp
 TRUE=/bin/true
@@ -94,7 +101,7 @@ fi
 # --- the inits side by side (BENCH_ONLY=inits) ------------------------------
 inits() {
   # --- 1. size ---------------------------------------------------------------
-  say "1/7 binary size"
+  say "1/8 binary size"
   for n in "${names[@]}"; do
     bin=${init[$n]%% *}
     if readelf -lW "$bin" | grep -q INTERP; then linkage=dynamic; else linkage=static; fi
@@ -104,7 +111,7 @@ inits() {
   # --- 2. idle RSS -----------------------------------------------------------
   # The init is PID 1 of a new PID namespace and its child sleeps; we read the
   # init's own /proc/PID/status and smaps_rollup (pid as seen from outside).
-  say "2/7 idle RSS"
+  say "2/8 idle RSS"
   child_of() { # first process whose parent is $1
     local p
     for p in /proc/[0-9]*; do
@@ -125,7 +132,7 @@ inits() {
   done
 
   # --- 3. startup ------------------------------------------------------------
-  say "3/7 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
+  say "3/8 startup of INIT -- true ($STARTUP_RUNS runs each, twice)"
   args=(-N --warmup 20 --runs "$STARTUP_RUNS" --style basic)
   direct=(-n true "$TRUE")
   pid1=(-n true "unshare --pid --fork $TRUE")
@@ -139,7 +146,7 @@ inits() {
   hyperfine "${args[@]}" --export-json "$out/startup-pid1.json" "${pid1[@]}" >"$out/startup-pid1.log" 2>&1
 
   # --- 4. reaping ------------------------------------------------------------
-  say "4/7 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
+  say "4/8 reaping $ORPHANS orphans ($REAP_RUNS runs each, end to end and drain)"
   for n in "${names[@]}"; do
     c="$PID1 ${init[$n]} $APP orphans $ORPHANS --wait 60"
     cmd "orphans: hyperfine -N --warmup 1 --runs $REAP_RUNS --output $out/orphans-$n.log --export-json $out/orphans-$n.json '$c'"
@@ -152,7 +159,7 @@ inits() {
   done
 
   # --- 5. signal forwarding --------------------------------------------------
-  say "5/7 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
+  say "5/8 SIGTERM forwarding latency ($LATENCY_RUNS runs each)"
   for n in "${names[@]}"; do
     cmd "latency: $APP latency --runs $LATENCY_RUNS --out $out/latency-$n.txt -- ${init[$n]}"
     "$APP" latency --runs "$LATENCY_RUNS" --out "$out/latency-$n.txt" -- ${init[$n]} >"$out/latency-$n.summary"
@@ -164,7 +171,7 @@ inits() {
 # schedule error and RSS with three probes. bench/probes.py runs it all and
 # appends its command lines to commands.txt.
 probes() {
-  say "6/7 probes: CPU of $PROBE_ATTEMPTS attempts per handler, schedule error, RSS (2-3 minutes)"
+  say "6/8 probes: CPU of $PROBE_ATTEMPTS attempts per handler, schedule error, RSS (2-3 minutes)"
   echo "loadavg_probes=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
   python3 bench/probes.py --vigil "$VIGIL" --app "$APP" --out "$out" \
     --attempts "$PROBE_ATTEMPTS" --schedule-attempts "$SCHEDULE_ATTEMPTS"
@@ -178,7 +185,7 @@ probes() {
 # and again from a shell loop, also as PID 1: dash (`sh`, which starts it with
 # vfork) and bash (fork), each then exec and wait.
 restart() {
-  say "7/7 restart: $RESTARTS restarts with zero backoff, and shell loops as the reference"
+  say "7/8 restart: $RESTARTS restarts with zero backoff, and shell loops as the reference"
   echo "loadavg_restart=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
   local stamps=$PWD/$out/restart-vigil.txt rc=0 shell
   local c=($PID1 "$VIGIL" --restart always --backoff-initial 0 --max-restarts "$RESTARTS" -- "$APP" restart-child "$stamps")
@@ -199,8 +206,23 @@ restart() {
   done
 }
 
+# --- 8. status socket (BENCH_ONLY=status) -------------------------------------
+# vigil alone (no other init has one): requests per second and vigil's CPU per
+# request on /readyz and /status; a readiness transition (sd_notify READY=1 /
+# RELOADING=1) to the ready file, the /events line and /readyz; probe schedule
+# error under socket load; RSS with --socket; `vigil ready` wall time.
+# bench/status.py runs it all and appends its command lines to commands.txt.
+status() {
+  say "8/8 status socket: requests/s, readiness transitions, schedule error under load, RSS, vigil ready (about 2.5 minutes at the defaults)"
+  echo "loadavg_status=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
+  python3 bench/status.py --vigil "$VIGIL" --app "$APP" --out "$out" \
+    --seconds "$STATUS_SECONDS" --transitions "$STATUS_TRANSITIONS" \
+    --schedule-seconds "$STATUS_SCHEDULE_SECONDS" --ready-runs "$STATUS_READY_RUNS"
+}
+
 if [[ -z $ONLY || $ONLY == inits ]]; then inits; fi
 if [[ -z $ONLY || $ONLY == probes ]]; then probes; fi
 if [[ -z $ONLY || $ONLY == restart ]]; then restart; fi
+if [[ -z $ONLY || $ONLY == status ]]; then status; fi
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/meta.txt"
 python3 bench/report.py "$out" | tee "$out/results.md"
