@@ -46,6 +46,10 @@ enum Source {
 
 /// The first token of the status socket's connections.
 const FIRST_CONN: usize = 16;
+/// Status connections served in one turn of the loop (~20 us each).
+const CONNS_PER_TURN: usize = 8;
+/// No status connection is served when a timer fires this soon.
+const TIMER_GUARD: std::time::Duration = std::time::Duration::from_micros(300);
 
 impl Source {
     fn token(self) -> Token {
@@ -108,9 +112,9 @@ pub(crate) struct EventLoop {
     log_fd: Option<RawFd>,
     /// The status socket and the ready file, when asked for.
     publisher: Option<Publisher>,
-    /// Status connections that became ready this turn, served after the
-    /// supervisor's own events.
-    conns_ready: Vec<usize>,
+    /// Status connections that became ready (or have more to do), served
+    /// after the supervisor's own events, a few per turn.
+    conns_ready: VecDeque<usize>,
     /// `--notify`: the socket the command speaks sd_notify on.
     notify: Option<NotifySocket>,
 }
@@ -163,7 +167,7 @@ impl EventLoop {
             queue: VecDeque::new(),
             log_fd: None,
             publisher,
-            conns_ready: Vec::new(),
+            conns_ready: VecDeque::new(),
             notify,
         })
     }
@@ -188,8 +192,8 @@ impl EventLoop {
             self.serve_status(&supervisor);
             self.watch_log()?;
             let timeout = match self.clock.set(self.deadlines.next(), Instant::now())? {
-                true => None,
-                false => Some(std::time::Duration::ZERO),
+                true if self.conns_ready.is_empty() => None,
+                _ => Some(std::time::Duration::ZERO),
             };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
@@ -219,7 +223,11 @@ impl EventLoop {
                     Some(Source::Log) => crate::log::flush(),
                     Some(Source::Status) => self.accept_status(),
                     Some(Source::Notify) => self.on_notify(),
-                    Some(Source::StatusConn(slot)) => self.conns_ready.push(slot),
+                    Some(Source::StatusConn(slot)) => {
+                        if !self.conns_ready.contains(&slot) {
+                            self.conns_ready.push_back(slot);
+                        }
+                    }
                     Some(Source::Signals) | None => {}
                 }
             }
@@ -288,19 +296,34 @@ impl EventLoop {
         };
         let token = |slot| Source::StatusConn(slot).token();
         for slot in publisher.accept(self.poll.registry(), token, Instant::now()) {
-            self.conns_ready.push(slot);
+            self.conns_ready.push_back(slot);
         }
     }
 
-    /// Serves the status connections that became ready, then re-arms or
-    /// cancels each one's request deadline.
+    /// Serves the status connections that became ready, at most
+    /// `CONNS_PER_TURN` and only while no timer of the supervisor or a probe
+    /// is about to fire (the rest wait for the next turn, which polls without
+    /// waiting); then re-arms or cancels each one's request deadline.
     fn serve_status(&mut self, supervisor: &Supervisor) {
         let Some(publisher) = self.publisher.as_mut() else {
             return;
         };
-        let now = Instant::now();
-        for slot in self.conns_ready.drain(..) {
-            publisher.on_conn(slot, supervisor, self.poll.registry(), now);
+        let not_status = |d: &Deadline| !matches!(d, Deadline::StatusConn(_));
+        for _ in 0..CONNS_PER_TURN {
+            let now = Instant::now();
+            if self
+                .deadlines
+                .next_of(not_status)
+                .is_some_and(|at| at <= now + TIMER_GUARD)
+            {
+                return;
+            }
+            let Some(slot) = self.conns_ready.pop_front() else {
+                return;
+            };
+            if publisher.on_conn(slot, supervisor, self.poll.registry(), now) {
+                self.conns_ready.push_back(slot);
+            }
             let deadline = publisher.server.as_ref().and_then(|s| s.deadline(slot));
             match deadline {
                 Some(at) => self.deadlines.arm(at, Deadline::StatusConn(slot)),

@@ -43,6 +43,15 @@ impl<T: Ord + Copy> Timers<T> {
             .map(|(t, (at, _))| (*t, *at))
     }
 
+    /// The nearest deadline of the timers `which` selects.
+    pub(crate) fn next_of(&self, which: impl Fn(&T) -> bool) -> Option<Instant> {
+        self.armed
+            .iter()
+            .filter(|(t, _)| which(t))
+            .map(|(_, (at, _))| *at)
+            .min()
+    }
+
     /// The nearest deadline, `None` when empty.
     pub(crate) fn next(&self) -> Option<Instant> {
         self.nearest().map(|(_, at)| at)

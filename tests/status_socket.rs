@@ -175,6 +175,7 @@ for name in sorted(names):
         "vigil_signals_forwarded counter 1",
         "vigil_status_requests counter 1",
         "vigil_events_dropped counter 1",
+        "vigil_status_connections_refused counter 1",
     ] {
         assert!(
             parsed.lines().any(|l| l == want),
@@ -265,6 +266,33 @@ fn hostile_clients_get_bounded_answers_and_slow_nothing() {
 }
 
 #[test]
+fn pipelined_requests_are_all_answered_in_order() {
+    let s = served("status-pipeline", &[]);
+    s.run.wait_log("readiness: ready");
+    let mut conn = UnixStream::connect(&s.socket).unwrap();
+    let mut requests = String::new();
+    for i in 0..100 {
+        let path = ["/readyz", "/livez", "/startupz", "/nope"][i % 4];
+        requests.push_str(&format!("GET {path} HTTP/1.1\r\nHost: vigil\r\n\r\n"));
+    }
+    requests.push_str("GET /readyz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    conn.write_all(requests.as_bytes()).unwrap();
+    let mut answers = String::new();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.read_to_string(&mut answers).unwrap();
+    let statuses: Vec<&str> = answers
+        .lines()
+        .filter(|l| l.starts_with("HTTP/1.1 "))
+        .map(|l| &l[9..12])
+        .collect();
+    let want: Vec<&str> = (0..101)
+        .map(|i| if i % 4 == 3 && i < 100 { "404" } else { "200" })
+        .collect();
+    assert_eq!(statuses, want);
+}
+
+#[test]
 fn connections_past_the_limit_are_closed_at_once() {
     let s = served("status-limit", &[]);
     s.run.wait_log("readiness: ready");
@@ -279,7 +307,10 @@ fn connections_past_the_limit_are_closed_at_once() {
         curl(&s.socket, "/readyz").0 == 200
     });
     let (_, metrics) = curl(&s.socket, "/metrics");
-    assert!(metrics.contains("vigil_status_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("vigil_status_connections_refused_total 1\n"),
+        "{metrics}"
+    );
 }
 
 #[test]

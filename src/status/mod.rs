@@ -66,21 +66,23 @@ impl Publisher {
         }
     }
 
-    /// A connection to the socket can be read or written.
+    /// A connection to the socket can be read or written; true when it has
+    /// more to do at once.
     pub(crate) fn on_conn(
         &mut self,
         slot: usize,
         supervisor: &Supervisor,
         registry: &Registry,
         now: Instant,
-    ) {
-        if let Some(server) = self.server.as_mut() {
-            let ctx = Context {
-                supervisor,
-                record: &mut self.record,
-            };
-            server.on_ready(slot, registry, ctx, now);
-        }
+    ) -> bool {
+        let Some(server) = self.server.as_mut() else {
+            return false;
+        };
+        let ctx = Context {
+            supervisor,
+            record: &mut self.record,
+        };
+        server.on_ready(slot, registry, ctx, now)
     }
 
     /// The listener has connections waiting; returns the slots that got one.

@@ -215,6 +215,7 @@ pub(crate) fn status_json(status: &Status, record: &Record) -> String {
                 .raw("signals_forwarded", m.forwarded)
                 .raw("status_requests", m.status_requests)
                 .raw("events_dropped", m.events_dropped)
+                .raw("connections_refused", m.connections_refused)
                 .end();
         })
         .end();
@@ -294,6 +295,11 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
             "vigil_events_dropped_total",
             "/events clients dropped for not reading.",
             m.events_dropped,
+        ),
+        (
+            "vigil_status_connections_refused_total",
+            "Connections to the status socket closed at once: over the limit.",
+            m.connections_refused,
         ),
     ];
     for (name, help, value) in counters {

@@ -21,6 +21,9 @@ pub(crate) const MAX_CONNECTIONS: usize = 128;
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Output a client may leave unread before it is dropped.
 pub(crate) const MAX_PENDING: usize = 64 * 1024;
+/// Requests of one connection answered in one go: a client pipelining
+/// hundreds waits for the next turn, and the loop's timers with it do not.
+const REQUESTS_PER_TURN: usize = 4;
 /// Input a streaming (`/events`) client may send; it has nothing to say.
 const MAX_STREAM_INPUT: usize = 4 * 1024;
 
@@ -172,19 +175,24 @@ impl Server {
         }
     }
 
-    /// The connection in `slot` can be read or written.
+    /// The connection in `slot` can be read or written; true when it has
+    /// more to do at once (it stopped after `REQUESTS_PER_TURN` requests).
     pub(crate) fn on_ready(
         &mut self,
         slot: usize,
         registry: &Registry,
         ctx: Context<'_>,
         now: Instant,
-    ) {
+    ) -> bool {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
-            return;
+            return false;
         };
-        if serve(conn, ctx, now).is_err() {
-            self.close(slot, registry);
+        match serve(conn, ctx, now) {
+            Ok(more) => more,
+            Err(Closed) => {
+                self.close(slot, registry);
+                false
+            }
         }
     }
 
@@ -263,13 +271,15 @@ fn fill(conn: &mut Conn, limit: usize) -> Result<(), Closed> {
     Ok(())
 }
 
-/// Moves the connection on as far as it can go without waiting.
-fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<(), Closed> {
+/// Moves the connection on as far as it can go without waiting, answering at
+/// most `REQUESTS_PER_TURN` requests; `Ok(true)`: it stopped there.
+fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed> {
+    let mut answered = 0;
     loop {
         match conn.mode {
             Mode::Responding { close } => {
                 if !flush(conn)? {
-                    return Ok(());
+                    return Ok(false);
                 }
                 if close {
                     return Err(Closed);
@@ -286,7 +296,7 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<(), Closed> 
                     return Err(Closed);
                 }
                 conn.input.clear();
-                return Ok(());
+                return Ok(false);
             }
             Mode::Reading { .. } => {
                 // Input already held (a pipelined request) is parsed first;
@@ -294,13 +304,18 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<(), Closed> 
                 let left = fill(conn, MAX_HEAD + 1).is_err();
                 match http::parse(&conn.input) {
                     Parsed::Incomplete if left => return Err(Closed),
-                    Parsed::Incomplete => return Ok(()),
+                    Parsed::Incomplete => return Ok(false),
                     Parsed::TooLarge => reply(conn, 431, "request head too large\n", false, false),
                     Parsed::Bad => reply(conn, 400, "bad request\n", false, false),
                     Parsed::Request(req, len) => {
                         conn.input.drain(..len);
                         ctx.record.metrics.status_requests += 1;
                         answer(conn, &req, ctx.supervisor, ctx.record, left);
+                        answered += 1;
+                        if answered == REQUESTS_PER_TURN {
+                            flush(conn)?;
+                            return Ok(true);
+                        }
                     }
                 }
             }
