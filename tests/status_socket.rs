@@ -531,3 +531,32 @@ fn vigil_ready_cannot_ask_without_a_socket() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("none.sock"), "{err}");
 }
+
+#[test]
+fn a_missed_watchdog_stops_the_command_like_a_failed_liveness_probe() {
+    // READY=1 then silence: --watchdog 300ms stops the command (exit 3).
+    let app = r#"python3 -c '
+import os, socket, time
+a = os.environ["NOTIFY_SOCKET"]
+a = "\0" + a[1:] if a.startswith("@") else a
+assert os.environ["WATCHDOG_USEC"] == "300000", os.environ.get("WATCHDOG_USEC")
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", a)
+time.sleep(300)
+'"#;
+    let o = vigil_run(&[
+        "-s",
+        "--notify",
+        "--watchdog",
+        "300ms",
+        "--",
+        "sh",
+        "-c",
+        app,
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no WATCHDOG=1 within 300ms: stopping the command"),
+        "{}",
+        stderr(&o)
+    );
+}
