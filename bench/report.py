@@ -377,6 +377,13 @@ def status(m):
           f"{rinfo['true_failures']} |")
     print()
 
+    drain = sorted(float(line.split()[1]) for line in
+                   (out / "status-drain.txt").read_text().splitlines())
+    print(f"`--drain 1s`: from SIGTERM to the first 503 on `/readyz` (a client polling on one "
+          f"keep-alive connection), {len(drain)} runs: p50 {pct(drain, 50):.0f} µs, "
+          f"p99 {pct(drain, 99):.0f} µs, max {drain[-1]:.0f} µs (target: within 5 ms).")
+    print()
+
     rss = kib(out / "status-rss-idle.txt", "VmRSS")
     worst = max(pct(trans[n], 99) for n, _ in observers if n != "control")
     lp99 = pct(allx["load"], 99)

@@ -397,6 +397,7 @@ def rss_rps_ready(out, tmp, seconds, runs):
     sock_path = str(tmp / "rss.sock")
     count = tmp / "readiness.count"
     count.write_text("")
+    cold(VIGIL)
     v = Vigil(out, "rss", [
         "--socket", sock_path,
         "--startup", probe(TCP, 1),
@@ -414,6 +415,43 @@ def rss_rps_ready(out, tmp, seconds, runs):
     (out / "status-rss-rested.txt").write_text(v.status())
     v.alive("the rps loads")
     v.stop()
+
+
+def cold(path):
+    """Drops `path` from the page cache, as bench/probes.py does before its
+    RSS run: a container's first start reads the binary from its image."""
+    os.sync()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def drain(out, tmp, runs):
+    """`--drain 1s`: from SIGTERM to the first 503 on `/readyz`, seen by a
+    client polling on one keep-alive connection."""
+    sock_path = str(tmp / "drain.sock")
+    rows = []
+    for i in range(runs):
+        v = Vigil(out, "drain", ["--socket", sock_path, "--drain", "1s"])
+        v.wait_for(lambda: socket_up(sock_path), "the status socket")
+        obs = ReadyzObserver(None, sock_path)
+        if obs.wait(True, time.monotonic() + 5) is None:
+            sys.exit("bench: status: drain: vigil never ready")
+        t0 = time.monotonic_ns()
+        os.kill(v.pid, signal.SIGTERM)
+        seen = obs.wait(False, time.monotonic() + 5)
+        obs.close()
+        if seen is None:
+            sys.exit("bench: status: drain: no 503 within 5 s of SIGTERM")
+        rows.append(f"{i} {(seen - t0) / 1000:.1f}\n")
+        v.proc.wait(timeout=10)
+        running.remove(v)
+        v.log.close()
+    (out / "status-drain.txt").write_text("".join(rows))
+    xs = sorted(float(r.split()[1]) for r in rows)
+    say(f"drain: SIGTERM to /readyz 503, {runs} runs: p50 {xs[len(xs) // 2]:.0f} µs, max {xs[-1]:.0f} µs")
 
 
 # --- 2. readiness transitions -------------------------------------------------------
@@ -868,6 +906,7 @@ def main():
     ap.add_argument("--transitions", type=int, default=200)
     ap.add_argument("--schedule-seconds", type=float, default=30)
     ap.add_argument("--ready-runs", type=int, default=200)
+    ap.add_argument("--drain-runs", type=int, default=20)
     ap.add_argument("--load-workers", type=int, default=100)
     ap.add_argument("--load-round", type=int, default=1000)
     ap.add_argument("--idle-conns", type=int, default=64)
@@ -879,6 +918,7 @@ def main():
     try:
         rss_rps_ready(out, tmp, args.seconds, args.ready_runs)
         transitions(out, tmp, args.transitions)
+        drain(out, tmp, args.drain_runs)
         schedule(out, tmp, args.schedule_seconds, args.load_workers, args.load_round,
                  args.idle_conns)
     finally:

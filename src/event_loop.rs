@@ -48,6 +48,8 @@ enum Source {
 const FIRST_CONN: usize = 16;
 /// Status connections served in one turn of the loop (~20 us each).
 const CONNS_PER_TURN: usize = 8;
+/// Connections accepted in one turn of the loop.
+const ACCEPTS_PER_TURN: usize = 16;
 /// No status connection is served when a timer fires this soon.
 const TIMER_GUARD: std::time::Duration = std::time::Duration::from_micros(300);
 
@@ -117,6 +119,8 @@ pub(crate) struct EventLoop {
     conns_ready: VecDeque<usize>,
     /// `--notify`: the socket the command speaks sd_notify on.
     notify: Option<NotifySocket>,
+    /// The status socket's listener may have connections waiting.
+    accept_pending: bool,
 }
 
 impl EventLoop {
@@ -169,6 +173,7 @@ impl EventLoop {
             publisher,
             conns_ready: VecDeque::new(),
             notify,
+            accept_pending: false,
         })
     }
 
@@ -192,7 +197,7 @@ impl EventLoop {
             self.serve_status(&supervisor);
             self.watch_log()?;
             let timeout = match self.clock.set(self.deadlines.next(), Instant::now())? {
-                true if self.conns_ready.is_empty() => None,
+                true if self.conns_ready.is_empty() && !self.accept_pending => None,
                 _ => Some(std::time::Duration::ZERO),
             };
             match self.poll.poll(&mut events, timeout) {
@@ -221,7 +226,7 @@ impl EventLoop {
                     }
                     Some(Source::Clock) => self.clock.acknowledge(),
                     Some(Source::Log) => crate::log::flush(),
-                    Some(Source::Status) => self.accept_status(),
+                    Some(Source::Status) => self.accept_pending = true,
                     Some(Source::Notify) => self.on_notify(),
                     Some(Source::StatusConn(slot)) => {
                         if !self.conns_ready.contains(&slot) {
@@ -289,17 +294,6 @@ impl EventLoop {
         }
     }
 
-    /// Accepts connections to the status socket, each with its deadline.
-    fn accept_status(&mut self) {
-        let Some(publisher) = self.publisher.as_mut() else {
-            return;
-        };
-        let token = |slot| Source::StatusConn(slot).token();
-        for slot in publisher.accept(self.poll.registry(), token, Instant::now()) {
-            self.conns_ready.push_back(slot);
-        }
-    }
-
     /// Serves the status connections that became ready, at most
     /// `CONNS_PER_TURN` and only while no timer of the supervisor or a probe
     /// is about to fire (the rest wait for the next turn, which polls without
@@ -309,13 +303,21 @@ impl EventLoop {
             return;
         };
         let not_status = |d: &Deadline| !matches!(d, Deadline::StatusConn(_));
-        for _ in 0..CONNS_PER_TURN {
-            let now = Instant::now();
-            if self
-                .deadlines
+        let timer_soon = |deadlines: &Timers<Deadline>, now: Instant| {
+            deadlines
                 .next_of(not_status)
                 .is_some_and(|at| at <= now + TIMER_GUARD)
-            {
+        };
+        if self.accept_pending && !timer_soon(&self.deadlines, Instant::now()) {
+            let token = |slot| Source::StatusConn(slot).token();
+            let registry = self.poll.registry();
+            let (slots, more) = publisher.accept(registry, token, Instant::now(), ACCEPTS_PER_TURN);
+            self.conns_ready.extend(slots);
+            self.accept_pending = more;
+        }
+        for _ in 0..CONNS_PER_TURN {
+            let now = Instant::now();
+            if timer_soon(&self.deadlines, now) {
                 return;
             }
             let Some(slot) = self.conns_ready.pop_front() else {

@@ -85,16 +85,18 @@ impl Publisher {
         server.on_ready(slot, registry, ctx, now)
     }
 
-    /// The listener has connections waiting; returns the slots that got one.
+    /// The listener has connections waiting: takes at most `max`; returns
+    /// the slots that got one and whether more may wait.
     pub(crate) fn accept(
         &mut self,
         registry: &Registry,
         token: impl Fn(usize) -> Token,
         now: Instant,
-    ) -> Vec<usize> {
+        max: usize,
+    ) -> (Vec<usize>, bool) {
         match self.server.as_mut() {
-            Some(server) => server.accept(registry, token, now, &mut self.record),
-            None => Vec::new(),
+            Some(server) => server.accept(registry, token, now, &mut self.record, max),
+            None => (Vec::new(), false),
         }
     }
 }

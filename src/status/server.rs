@@ -110,21 +110,23 @@ impl Server {
         registry.register(&mut self.listener, token, Interest::READABLE)
     }
 
-    /// Accepts every waiting connection; returns the slots that got one.
+    /// Accepts at most `max` waiting connections; returns the slots that got
+    /// one, and whether more may wait (`max` were taken).
     pub(crate) fn accept(
         &mut self,
         registry: &Registry,
         token: impl Fn(usize) -> Token,
         now: Instant,
         record: &mut Record,
-    ) -> Vec<usize> {
+        max: usize,
+    ) -> (Vec<usize>, bool) {
         let mut accepted = Vec::new();
-        loop {
+        for _ in 0..max {
             let mut stream = match self.listener.accept() {
                 Ok((stream, _)) => stream,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // WouldBlock, or out of descriptors: try again on the next connection.
-                Err(_) => return accepted,
+                Err(_) => return (accepted, false),
             };
             let free = self.conns.iter().position(Option::is_none);
             let slot = match free {
@@ -158,6 +160,7 @@ impl Server {
             });
             accepted.push(slot);
         }
+        (accepted, true)
     }
 
     /// When the connection in `slot` must have sent its request, if it must.
