@@ -281,6 +281,17 @@ fn container_index(parser: &mut lexopt::Parser) -> Result<usize, UsageError> {
     })
 }
 
+/// A flag's path value, which may not be empty.
+fn path_value(parser: &mut lexopt::Parser, flag: &str) -> Result<PathBuf, UsageError> {
+    let v = parser.value()?;
+    if v.is_empty() {
+        return Err(UsageError(format!(
+            "{flag}: expected a path, found nothing"
+        )));
+    }
+    Ok(v.into())
+}
+
 /// A switch, as `TINI_SUBREAPER`: on when set, even empty.
 fn no_default_readiness(env: &dyn Fn(&str) -> Option<OsString>) -> bool {
     env("VIGIL_NO_DEFAULT_READINESS").is_some()
@@ -437,7 +448,7 @@ pub fn parse(
             Long("liveness") => opts.config.liveness = Some(parser.value()?.string()?),
             Long("readiness") => opts.config.readiness = Some(parser.value()?.string()?),
             Long("no-default-readiness") => opts.config.no_default_readiness = true,
-            Long("socket") => opts.publish.socket = Some(parser.value()?.into()),
+            Long("socket") => opts.publish.socket = Some(path_value(&mut parser, "--socket")?),
             Long("socket-mode") => {
                 let v = parser.value()?.string()?;
                 opts.publish.socket_mode = u32::from_str_radix(v.trim(), 8)
@@ -449,7 +460,9 @@ pub fn parse(
                         ))
                     })?;
             }
-            Long("ready-file") => opts.publish.ready_file = Some(parser.value()?.into()),
+            Long("ready-file") => {
+                opts.publish.ready_file = Some(path_value(&mut parser, "--ready-file")?)
+            }
             Long("drain") => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
             Long("notify") => opts.publish.notify = true,
             Long("watchdog") => {

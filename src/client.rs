@@ -109,7 +109,7 @@ fn ask_ready(opts: &Options, err: &mut dyn Write) -> u8 {
             let line = String::from_utf8_lossy(line);
             let line = line.trim();
             let reason = if line.is_empty() { "not ready" } else { line };
-            let _ = writeln!(err, "vigil ready: {}", sanitize(reason));
+            let _ = writeln!(err, "vigil ready: {}", shortened(&sanitize(reason)));
             NOT_READY
         }
         Ok(answer) => fail(err, Verb::Ready, &answer.unexpected(&opts.socket)),
@@ -432,6 +432,16 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// At most `MAX_REASON` characters of a reason, for one line of a terminal
+/// or a Docker health log.
+fn shortened(s: &str) -> String {
+    const MAX_REASON: usize = 300;
+    match s.char_indices().nth(MAX_REASON) {
+        Some((end, _)) => format!("{}...", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
 /// A value as a table cell: "-" when missing, null or empty.
 fn text(v: &Value) -> String {
     match v {
@@ -705,6 +715,15 @@ mod tests {
             fake.request.recv().unwrap(),
             b"GET /readyz HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn a_long_reason_is_one_short_line() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(1000);
+        let got = shortened(&long);
+        assert_eq!(got.chars().count(), 303);
+        assert!(got.ends_with("..."));
     }
 
     #[test]

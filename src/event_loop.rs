@@ -48,6 +48,8 @@ enum Source {
 const FIRST_CONN: usize = 16;
 /// Status connections served in one turn of the loop (~20 us each).
 const CONNS_PER_TURN: usize = 8;
+/// sd_notify datagrams read in one turn of the loop.
+const DATAGRAMS_PER_TURN: usize = 32;
 /// Connections accepted in one turn of the loop.
 const ACCEPTS_PER_TURN: usize = 16;
 /// No status connection is served when a timer fires this soon.
@@ -121,6 +123,8 @@ pub(crate) struct EventLoop {
     notify: Option<NotifySocket>,
     /// The status socket's listener may have connections waiting.
     accept_pending: bool,
+    /// The notify socket may have datagrams waiting.
+    notify_pending: bool,
 }
 
 impl EventLoop {
@@ -174,6 +178,7 @@ impl EventLoop {
             conns_ready: VecDeque::new(),
             notify,
             accept_pending: false,
+            notify_pending: false,
         })
     }
 
@@ -191,13 +196,21 @@ impl EventLoop {
         // Start-up is over: its code need not stay resident.
         crate::sys::memory::release_code();
         loop {
+            if self.notify_pending {
+                self.on_notify();
+            }
             if let Some(code) = self.dispatch(&mut supervisor) {
                 return Ok(code);
             }
             self.serve_status(&supervisor);
             self.watch_log()?;
             let timeout = match self.clock.set(self.deadlines.next(), Instant::now())? {
-                true if self.conns_ready.is_empty() && !self.accept_pending => None,
+                true if self.conns_ready.is_empty()
+                    && !self.accept_pending
+                    && !self.notify_pending =>
+                {
+                    None
+                }
                 _ => Some(std::time::Duration::ZERO),
             };
             match self.poll.poll(&mut events, timeout) {
@@ -227,7 +240,7 @@ impl EventLoop {
                     Some(Source::Clock) => self.clock.acknowledge(),
                     Some(Source::Log) => crate::log::flush(),
                     Some(Source::Status) => self.accept_pending = true,
-                    Some(Source::Notify) => self.on_notify(),
+                    Some(Source::Notify) => self.notify_pending = true,
                     Some(Source::StatusConn(slot)) => {
                         if !self.conns_ready.contains(&slot) {
                             self.conns_ready.push_back(slot);
@@ -263,14 +276,21 @@ impl EventLoop {
         }
     }
 
-    /// Reads every waiting sd_notify datagram; each becomes an event with its
-    /// sender's process group, looked up at once (the sender may exit).
+    /// Reads at most `DATAGRAMS_PER_TURN` waiting sd_notify datagrams (an
+    /// app flooding its socket waits for the next turn, the probes do not);
+    /// each becomes an event with its sender's process group, looked up at
+    /// once (the sender may exit).
     fn on_notify(&mut self) {
         let Some(socket) = self.notify.as_mut() else {
             return;
         };
         let mut buf = [0u8; notify::MAX_DATAGRAM];
-        loop {
+        self.notify_pending = false;
+        for read in 0.. {
+            if read == DATAGRAMS_PER_TURN {
+                self.notify_pending = true;
+                break;
+            }
             match socket.recv(&mut buf) {
                 Ok(Some((pid, payload))) => {
                     let payload = payload.to_vec();

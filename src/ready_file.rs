@@ -132,12 +132,20 @@ impl Drop for ReadyFile {
     }
 }
 
-/// Creates or truncates `path` (mode 0644) and writes `text` to it.
+/// Creates `path` afresh (mode 0644) and writes `text` to it. Whatever is
+/// at `path` is unlinked first and the new file is created exclusively,
+/// never following a symlink: someone who can write the directory cannot
+/// make vigil (root) truncate or write another file through the temporary
+/// name, which is predictable (vigil is pid 1 in every container).
 fn write_file(path: &Path, text: &str) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o644)
         .open(path)?
         .write_all(text.as_bytes())
@@ -246,6 +254,24 @@ pub(crate) mod tests {
         }
         writer.join().unwrap();
         assert!(seen + missing > 0);
+    }
+
+    #[test]
+    fn a_symlink_at_the_temporary_name_is_never_followed() {
+        let dir = Scratch::new("symlink");
+        let victim = dir.0.join("victim");
+        fs::write(&victim, "data\n").unwrap();
+        let path = dir.0.join("ready");
+        let mut file = ReadyFile::new(path.clone()).unwrap();
+        let temp = dir.0.join(format!(".ready.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &temp).unwrap();
+        file.set_ready("{}").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "data\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
+        assert!(!fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]

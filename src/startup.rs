@@ -96,16 +96,22 @@ fn publisher(
         Some(path) => {
             let listener = server::bind(path, publish.socket_mode)
                 .map_err(|e| StartError::Publish(format!("--socket {e}")))?;
+            let max = server::max_connections(process::open_files_limit());
+            if max < server::MAX_CONNECTIONS {
+                warn!(
+                    "--socket: the open files limit (ulimit -n {}) leaves room for {max} \
+                     connections to the status socket, not {}",
+                    process::open_files_limit().unwrap_or(0),
+                    server::MAX_CONNECTIONS
+                );
+            }
             debug!("serving status on {}", path.display());
-            Some(Server::new(listener, path.clone()))
+            Some(Server::new(listener, path.clone(), max))
         }
         None => None,
     };
     let ready_file = match &publish.ready_file {
-        Some(path) => Some(
-            ReadyFile::new(path.clone())
-                .map_err(|e| StartError::Publish(format!("--ready-file {e}")))?,
-        ),
+        Some(path) => Some(ReadyFile::new(path.clone()).map_err(StartError::Publish)?),
         None => None,
     };
     let info = PerProbe::from_fn(|kind| {

@@ -560,3 +560,80 @@ time.sleep(300)
         stderr(&o)
     );
 }
+
+#[test]
+fn a_client_pipelining_without_end_delays_no_signal() {
+    // One connection pipelining /status as fast as it reads the answers kept
+    // vigil's loop on it: SIGUSR1s 100 ms apart merged (18 of 40 arrived).
+    let dir = TempDir::new("status-pipeflood");
+    let socket = dir.path("vigil.sock");
+    let rec = dir.path("rec");
+    let mut vigil = Command::new(vigil())
+        .arg("--socket")
+        .arg(&socket)
+        .args(["-s", "--", &testapp_str(), "signals", "--out"])
+        .arg(&rec)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the recorder", || {
+        lines(&rec).last().is_some_and(|l| l == "ready")
+    });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..2)
+        .map(|_| {
+            let (socket, stop) = (socket.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut conn = UnixStream::connect(&socket).unwrap();
+                let mut reader = conn.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    while matches!(reader.read(&mut buf), Ok(n) if n > 0) {}
+                });
+                let batch = "GET /status HTTP/1.1\r\nHost: vigil\r\n\r\n".repeat(64);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if conn.write_all(batch.as_bytes()).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        send("USR1", vigil.id());
+        std::thread::sleep(Duration::from_millis(100)); // the pace of the signals under test
+    }
+    wait_until("20 SIGUSR1 to reach the command", || {
+        lines(&rec).iter().filter(|l| *l == "SIGUSR1").count() == 20
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    send("TERM", vigil.id());
+    wait_exit(&mut vigil);
+    for f in flooders {
+        let _ = f.join();
+    }
+}
+
+#[test]
+fn events_streams_are_bounded_and_since_must_be_a_number() {
+    let s = served("status-streams", &[]);
+    s.run.wait_log("readiness: ready");
+    assert_eq!(curl(&s.socket, "/events?since=5x").0, 400);
+    assert_eq!(curl(&s.socket, "/events?since=-1").0, 400);
+    let streams: Vec<UnixStream> = (0..32)
+        .map(|_| {
+            let mut c = UnixStream::connect(&s.socket).unwrap();
+            c.write_all(b"GET /events HTTP/1.1\r\n\r\n").unwrap();
+            c
+        })
+        .collect();
+    wait_until("the 33rd stream to be refused", || {
+        curl_for(&s.socket, "/events", "1").0 == 503
+    });
+    assert_eq!(
+        curl(&s.socket, "/readyz").0,
+        200,
+        "short requests still have room"
+    );
+    drop(streams);
+}

@@ -220,13 +220,26 @@ impl Runner {
                 duration: Duration::ZERO,
             })
         };
+        // Out of descriptors or memory is vigil's own state, not the app's:
+        // the attempt does not start, and does not count as a failure.
+        let unable = |target: &str, e: &std::io::Error| {
+            let own = [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM];
+            e.raw_os_error().filter(|c| own.contains(c)).map(|_| {
+                Started::Unable(format!(
+                    "cannot open a socket for {target}: {e} (vigil's own limit)"
+                ))
+            })
+        };
         let (target, io) = match &p.plan {
             Plan::Tcp { addr } => {
                 let target = p.plan.target();
                 match net::connect(registry, token, *addr) {
                     Ok(s) => (target, Io::Tcp(s, *addr)),
                     Err(e) => {
-                        return failed(target, with_loopback_hint(net::describe_io(&e), *addr))
+                        if let Some(not_started) = unable(&target, &e) {
+                            return not_started;
+                        }
+                        return failed(target, with_loopback_hint(net::describe_io(&e), *addr));
                     }
                 }
             }
@@ -242,7 +255,10 @@ impl Runner {
                         },
                     ),
                     Err(e) => {
-                        return failed(target, with_loopback_hint(net::describe_io(&e), plan.addr))
+                        if let Some(not_started) = unable(&target, &e) {
+                            return not_started;
+                        }
+                        return failed(target, with_loopback_hint(net::describe_io(&e), plan.addr));
                     }
                 }
             }

@@ -54,6 +54,13 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
         _ => Method::Other,
     };
     let target = req.path.unwrap_or("/");
+    // The absolute form (`GET http://vigil/readyz`), which a server must take.
+    let target = match target.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => {
+            rest.find('/').map_or("/", |i| &rest[i..])
+        }
+        _ => target,
+    };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut keep_alive = req.version == Some(1);
     let mut has_body = false;

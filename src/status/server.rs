@@ -24,6 +24,8 @@ pub(crate) const MAX_PENDING: usize = 64 * 1024;
 /// Requests of one connection answered in one go: a client pipelining
 /// hundreds waits for the next turn, and the loop's timers with it do not.
 const REQUESTS_PER_TURN: usize = 4;
+/// `/events` streams at once: the rest of the connections stay for short requests.
+pub(crate) const MAX_STREAMS: usize = 32;
 /// Input a streaming (`/events`) client may send; it has nothing to say.
 const MAX_STREAM_INPUT: usize = 4 * 1024;
 
@@ -31,8 +33,9 @@ const MAX_STREAM_INPUT: usize = 4 * 1024;
 enum Mode {
     /// Waiting for a request, until the deadline.
     Reading { deadline: Instant },
-    /// A response is being written; then the connection closes or reads again.
-    Responding { close: bool },
+    /// A response is being written, until the deadline; then the connection
+    /// closes or reads again.
+    Responding { close: bool, deadline: Instant },
     /// `/events`: lines are appended as changes happen, until the client leaves.
     Streaming,
 }
@@ -48,6 +51,21 @@ pub(crate) struct Server {
     listener: UnixListener,
     path: PathBuf,
     conns: Vec<Option<Conn>>,
+    /// `MAX_CONNECTIONS`, or fewer under a low `ulimit -n`.
+    max_conns: usize,
+}
+
+/// Descriptors kept for everything but the socket's clients: the loop's
+/// own, three probe attempts, a spawn's pipe, the log.
+const FD_RESERVE: u64 = 32;
+
+/// How many connections fit under the open files limit `limit`: the probes
+/// must never run out of descriptors because of the socket's clients.
+pub(crate) fn max_connections(limit: Option<u64>) -> usize {
+    match limit {
+        None => MAX_CONNECTIONS,
+        Some(n) => (n.saturating_sub(FD_RESERVE) as usize).min(MAX_CONNECTIONS),
+    }
 }
 
 /// The socket's file: its directory made, a stale socket replaced, a live
@@ -95,14 +113,17 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, String> {
 pub(crate) struct Context<'a> {
     pub supervisor: &'a Supervisor,
     pub record: &'a mut Record,
+    /// `/events` streams open now.
+    pub streams: usize,
 }
 
 impl Server {
-    pub(crate) fn new(listener: UnixListener, path: PathBuf) -> Server {
+    pub(crate) fn new(listener: UnixListener, path: PathBuf, max_conns: usize) -> Server {
         Server {
             listener,
             path,
             conns: Vec::new(),
+            max_conns,
         }
     }
 
@@ -131,7 +152,7 @@ impl Server {
             let free = self.conns.iter().position(Option::is_none);
             let slot = match free {
                 Some(slot) => slot,
-                None if self.conns.len() < MAX_CONNECTIONS => {
+                None if self.conns.len() < self.max_conns => {
                     self.conns.push(None);
                     self.conns.len() - 1
                 }
@@ -163,15 +184,17 @@ impl Server {
         (accepted, true)
     }
 
-    /// When the connection in `slot` must have sent its request, if it must.
+    /// When the connection in `slot` must have sent its request, or taken
+    /// its answer, if it must.
     pub(crate) fn deadline(&self, slot: usize) -> Option<Instant> {
         match self.conns.get(slot)?.as_ref()?.mode {
-            Mode::Reading { deadline } => Some(deadline),
-            _ => None,
+            Mode::Reading { deadline } | Mode::Responding { deadline, .. } => Some(deadline),
+            Mode::Streaming => None,
         }
     }
 
-    /// The connection's deadline passed: closed if still waiting for a request.
+    /// The connection's deadline passed: closed if it still has not sent its
+    /// request or taken its answer.
     pub(crate) fn on_deadline(&mut self, slot: usize, registry: &Registry, now: Instant) {
         if self.deadline(slot).is_some_and(|d| d <= now) {
             self.close(slot, registry);
@@ -187,10 +210,16 @@ impl Server {
         ctx: Context<'_>,
         now: Instant,
     ) -> bool {
+        let streams = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| c.mode == Mode::Streaming)
+            .count();
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return false;
         };
-        match serve(conn, ctx, now) {
+        match serve(conn, Context { streams, ..ctx }, now) {
             Ok(more) => more,
             Err(Closed) => {
                 self.close(slot, registry);
@@ -231,6 +260,26 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_files_limit_bounds_the_connections() {
+        let cases = [
+            (None, MAX_CONNECTIONS),
+            (Some(1_048_576), MAX_CONNECTIONS),
+            (Some(160), MAX_CONNECTIONS),
+            (Some(100), 68),
+            (Some(40), 8),
+            (Some(20), 0),
+        ];
+        for (limit, want) in cases {
+            assert_eq!(max_connections(limit), want, "{limit:?}");
+        }
     }
 }
 
@@ -280,7 +329,7 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed
     let mut answered = 0;
     loop {
         match conn.mode {
-            Mode::Responding { close } => {
+            Mode::Responding { close, .. } => {
                 if !flush(conn)? {
                     return Ok(false);
                 }
@@ -313,7 +362,7 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed
                     Parsed::Request(req, len) => {
                         conn.input.drain(..len);
                         ctx.record.metrics.status_requests += 1;
-                        answer(conn, &req, ctx.supervisor, ctx.record, left);
+                        answer(conn, &req, &ctx, left);
                         answered += 1;
                         if answered == REQUESTS_PER_TURN {
                             flush(conn)?;
@@ -324,6 +373,14 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed
             }
         }
     }
+}
+
+/// The answer is in the output: the client has `REQUEST_TIMEOUT` to take it.
+fn respond(conn: &mut Conn, close: bool) {
+    conn.mode = Mode::Responding {
+        close,
+        deadline: Instant::now() + REQUEST_TIMEOUT,
+    };
 }
 
 fn reply(conn: &mut Conn, status: u16, body: &str, keep_alive: bool, head_only: bool) {
@@ -347,11 +404,12 @@ fn reply_typed(
         head_only,
     }
     .write(&mut conn.output);
-    conn.mode = Mode::Responding { close: !keep_alive };
+    respond(conn, !keep_alive);
 }
 
 /// Routes one request; the answer goes to the connection's output.
-fn answer(conn: &mut Conn, req: &Request, supervisor: &Supervisor, record: &Record, left: bool) {
+fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, left: bool) {
+    let (supervisor, record) = (ctx.supervisor, &*ctx.record);
     let keep = req.keep_alive && !left;
     let head = req.method == Method::Head;
     if req.method == Method::Other {
@@ -380,11 +438,22 @@ fn answer(conn: &mut Conn, req: &Request, supervisor: &Supervisor, record: &Reco
         }
         "/events" if head => {
             conn.output.extend_from_slice(EVENTS_HEAD);
-            conn.mode = Mode::Responding { close: true };
+            respond(conn, true);
+        }
+        "/events" if ctx.streams >= MAX_STREAMS => {
+            let body = format!("too many /events streams (at most {MAX_STREAMS})\n");
+            reply(conn, 503, &body, false, false);
         }
         "/events" => {
+            let since = match http::query_value(&req.query, "since").map(str::parse::<u64>) {
+                Some(Err(_)) => {
+                    let body = "since: expected a sequence number (0, 1, ...)\n";
+                    return reply(conn, 400, body, keep, false);
+                }
+                Some(Ok(n)) => Some(n),
+                None => None,
+            };
             conn.output.extend_from_slice(EVENTS_HEAD);
-            let since = http::query_value(&req.query, "since").and_then(|v| v.parse::<u64>().ok());
             if let Some(since) = since {
                 let replay = record.history.since(since);
                 if let Some((from, to)) = replay.missed {

@@ -70,3 +70,14 @@ pub(crate) fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
     Errno::result(rc).map(drop).map_err(io::Error::from)
 }
+
+/// The soft limit on open files (`ulimit -n`), `None` when unlimited or unknown.
+pub(crate) fn open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` into `lim`, which it owns.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as u64)
+}
