@@ -79,5 +79,5 @@ pub(crate) fn open_files_limit() -> Option<u64> {
     };
     // SAFETY: getrlimit writes one `rlimit` into `lim`, which it owns.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as u64)
+    (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
 }
