@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -255,32 +256,42 @@ def schedule(out, attempts):
     say(f"schedule: {len(lines)} attempts")
 
 
-def cold(path):
-    """Drops `path` from the page cache (after writing it back), so that the
-    next start reads it as a container's first start reads it from its image.
-    What stays resident depends on how the page cache holds the binary: the
-    kernel maps code in fault-around windows or whole large folios, whose
-    sizes come from readahead (a cold start) or from the writes of the copy
-    that made the file (right after `make static`, ~60 KiB more)."""
+def cold(path, out):
+    """A copy of `path` that is in no page cache, as a container's first start
+    reads its binary from the image: written, synced, then dropped from the
+    cache (a copy, because pages that another process still maps, such as a
+    vigil of an earlier part that is still exiting, are not dropped). What
+    stays resident depends on how the page cache holds the binary: the kernel
+    maps code in fault-around windows or whole large folios, whose sizes come
+    from readahead on a cold start but from the writes of the copy right
+    after one (about 60 KiB more)."""
+    copy = out / "vigil-cold"
+    shutil.copyfile(path, copy)
+    os.chmod(copy, 0o755)
     os.sync()
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(copy, os.O_RDONLY)
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+    return str(copy)
 
 
 def rss(out):
     """Three probes at 1 s periods, read once each has run at least three times.
     The readiness exec probe appends a line to a file so that its runs can be
     counted; vigil's work for an exec attempt does not depend on the program."""
+    global VIGIL
     count = out / "probe-rss-readiness.count"
     count.write_text("")
-    cold(VIGIL)
-    v = Vigil(out, "rss", [
-        "--startup", probe(TCP, 1),
-        "--liveness", probe(HTTP, 1),
-        "--readiness", probe({"exec": {"command": ["/bin/sh", "-c", f"echo >>{count}"]}}, 1)])
+    shipped, VIGIL = VIGIL, cold(VIGIL, out)
+    try:
+        v = Vigil(out, "rss", [
+            "--startup", probe(TCP, 1),
+            "--liveness", probe(HTTP, 1),
+            "--readiness", probe({"exec": {"command": ["/bin/sh", "-c", f"echo >>{count}"]}}, 1)])
+    finally:
+        VIGIL = shipped
     # startup: 1 or 2 connects (the first may come before the app listens);
     # liveness: one per period after that.
     v.wait_for(lambda: v.tcp_opens() >= 5 and len(count.read_text()) >= 3,

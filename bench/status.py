@@ -395,14 +395,18 @@ def rss_rps_ready(out, tmp, seconds, runs):
     """Three probes at 1 s: RSS once each ran three times; then `vigil ready`,
     the rps loads, and RSS again, right after and 3 s later."""
     sock_path = str(tmp / "rss.sock")
+    global VIGIL
     count = tmp / "readiness.count"
     count.write_text("")
-    cold(VIGIL)
-    v = Vigil(out, "rss", [
-        "--socket", sock_path,
-        "--startup", probe(TCP, 1),
-        "--liveness", probe(HTTP, 1),
-        "--readiness", probe({"exec": {"command": ["/bin/sh", "-c", f"echo >>{count}"]}}, 1)])
+    shipped, VIGIL = VIGIL, cold(VIGIL, out)
+    try:
+        v = Vigil(out, "rss", [
+            "--socket", sock_path,
+            "--startup", probe(TCP, 1),
+            "--liveness", probe(HTTP, 1),
+            "--readiness", probe({"exec": {"command": ["/bin/sh", "-c", f"echo >>{count}"]}}, 1)])
+    finally:
+        VIGIL = shipped
     v.wait_for(lambda: socket_up(sock_path), "the status socket")
     v.wait_for(lambda: v.tcp_opens() >= 5 and len(count.read_text()) >= 3,
                "three attempts of each probe", timeout=30, every=0.01)
@@ -417,15 +421,25 @@ def rss_rps_ready(out, tmp, seconds, runs):
     v.stop()
 
 
-def cold(path):
-    """Drops `path` from the page cache, as bench/probes.py does before its
-    RSS run: a container's first start reads the binary from its image."""
+def cold(path, out):
+    """A copy of `path` that is in no page cache, as a container's first start
+    reads its binary from the image: written, synced, then dropped from the
+    cache (a copy, because pages that another process still maps, such as a
+    vigil of an earlier part that is still exiting, are not dropped). What
+    stays resident depends on how the page cache holds the binary: the kernel
+    maps code in fault-around windows or whole large folios, whose sizes come
+    from readahead on a cold start but from the writes of the copy right
+    after one (about 60 KiB more)."""
+    copy = out / "vigil-cold"
+    shutil.copyfile(path, copy)
+    os.chmod(copy, 0o755)
     os.sync()
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(copy, os.O_RDONLY)
     try:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+    return str(copy)
 
 
 def drain(out, tmp, runs):
