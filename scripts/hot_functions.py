@@ -3,7 +3,8 @@
 which scripts/link-static lays out together (see there why).
 
 Run by hand, as root, after changes to what vigil runs (needs valgrind, perf,
-unshare and ip). It runs the benchmark's three-probe scenario (and the status socket), with vigil as
+unshare and ip). It runs the benchmark's three-probe scenario and the status socket, which a
+host agent polls (`/readyz` every 200 ms, `/status` every second), with vigil as
 PID 1 of fresh PID and network namespaces, and takes:
 1. every function callgrind saw executed (in an unstripped build), with all
    the names at its address, start-up first and then what runs after
@@ -76,10 +77,32 @@ def scenario(vigil, count, pid1=True):
             "--", str(APP), "http", "--port", str(PORT), "--bind", "127.0.0.1"]
 
 
+def agent(sock_path, stop):
+    """A host agent: `GET /readyz` every 200 ms, and `/status` every second."""
+    import socket
+    n = 0
+    while not stop.wait(0.2):
+        n += 1
+        path = "/status" if n % 5 == 0 else "/readyz"
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(1)
+                s.connect(str(sock_path))
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n".encode())
+                while s.recv(65536):
+                    pass
+        except OSError:
+            pass
+
+
 def run(vigil, seconds, wrap=(), midway=None, pid1=True):
-    """The scenario for `seconds`, then SIGTERM to vigil (PID 1 inside);
-    `midway(pid of vigil or its wrapper)` is called halfway."""
+    """The scenario for `seconds`, with a host agent polling the socket, then
+    SIGTERM to vigil (PID 1 inside); `midway(pid of vigil or its wrapper)`
+    is called halfway."""
+    import threading
     with tempfile.TemporaryDirectory() as d:
+        stop = threading.Event()
+        threading.Thread(target=agent, args=(Path(d) / "vigil.sock", stop), daemon=True).start()
         cmd = scenario(vigil, Path(d) / "count", pid1)
         if wrap:  # the wrapper runs vigil, which stays PID 1 of the namespace
             i = cmd.index(str(vigil))
@@ -92,6 +115,7 @@ def run(vigil, seconds, wrap=(), midway=None, pid1=True):
         time.sleep(seconds)
         targets = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
                                  text=True).stdout.split() if pid1 else [str(p.pid)]
+        stop.set()
         for line in targets:
             os.kill(int(line), 15)
         p.wait()
