@@ -22,7 +22,10 @@ check: ## cargo fmt --check and clippy -D warnings
 
 test-deps: ## what the tests use beyond Rust: curl, and Python's prometheus_client (the /metrics parser)
 	@command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq curl)
-	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet prometheus_client
+	@# The wheel is downloaded, not installed (a Debian python refuses installs, PEP 668):
+	@# the tests put target/pydeps/*.whl on PYTHONPATH (a pure-Python wheel imports as a zip).
+	@ls target/pydeps/prometheus_client-*.whl >/dev/null 2>&1 || \
+	  python3 -m pip download --quiet --no-deps --dest target/pydeps prometheus_client
 
 unit: test-deps ## unit tests and tests driving the built binary (no containers)
 	$(CARGO) test --workspace

@@ -149,7 +149,18 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 for name in sorted(names):
     print(name, *names[name])
 "#;
+    // make test-deps puts the wheel in target/pydeps (a pure-Python wheel
+    // imports as a zip); an installed prometheus_client does as well.
+    let wheels: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/target/pydeps"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().to_string_lossy().into_owned())
+            .filter(|p| p.ends_with(".whl"))
+            .collect();
     let mut py = Command::new("python3")
+        .env("PYTHONPATH", wheels.join(":"))
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
