@@ -16,6 +16,29 @@ pub(crate) struct Reporter {
     pub command: String,
 }
 
+/// `; body: "<h1>Internal Server Error</h1> ..."`: the start of a failed
+/// HTTP attempt's body, whitespace folded, quoted and escaped, so the log
+/// says what the app answered (an exec probe's message has its output).
+fn body_start(outcome: &crate::probe::outcome::Outcome) -> String {
+    const MAX: usize = 120;
+    if !outcome.target.starts_with("GET ") {
+        return String::new();
+    }
+    let folded: String = outcome
+        .output
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if folded.is_empty() {
+        return String::new();
+    }
+    let mut start: String = folded.chars().take(MAX).collect();
+    if start.len() < folded.len() {
+        start.push_str(" ...");
+    }
+    format!("; body: {start:?}")
+}
+
 /// "1 time", "3 times".
 fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -108,7 +131,8 @@ impl Reporter {
                 } else if outcome.success {
                     debug!("{kind} probe succeeded ({run}/{threshold}) in {took}: {message} ({target})");
                 } else {
-                    warn!("{kind} probe failed ({run}/{threshold}) after {took}: {message} ({target})");
+                    let body = body_start(outcome);
+                    warn!("{kind} probe failed ({run}/{threshold}) after {took}: {message} ({target}){body}");
                 }
             }
             Change::StartupSucceeded { attempts } => {

@@ -43,6 +43,12 @@ fn every_failure_cause_is_named_in_the_log() {
             "HTTP probe failed with statuscode: 404",
         ),
         (
+            // The start of the body the app answered, so the log says why.
+            "* status 503",
+            "HTTP probe failed with statuscode: 503 (GET http://",
+            r#"/); body: "status 503""#,
+        ),
+        (
             "* hang",
             "",
             "timeout after 500ms (while awaiting the response)",
