@@ -47,9 +47,11 @@ fi
 source "$here/lib.sh"
 # shellcheck source=integration/scenarios.sh
 source "$here/scenarios.sh"
+# shellcheck source=integration/flask.sh
+source "$here/flask.sh"
 
 ctx=$(mktemp -d)
-trap 'cleanup_containers; rm -rf "$ctx"' EXIT
+trap 'cleanup_containers; flask_cleanup; rm -rf "$ctx"' EXIT
 
 # The build context: the Dockerfile and rootfs/, nothing else. The service.json
 # files of the probe and configuration scenarios go to /config.
@@ -67,6 +69,7 @@ docker run --rm --network none --entrypoint /bin/cat "$IMG" /dev/null ||
   die "the image cannot run its own busybox (is /bin/busybox static?)"
 
 run_all
+run_flask "$static"
 
 size=$(docker image inspect -f '{{.Size}}' "$IMG")
 layers=$(docker image inspect -f '{{len .RootFS.Layers}}' "$IMG")
