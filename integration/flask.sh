@@ -71,10 +71,10 @@ app_code() {
 
 # a. The service.json of the EAS documentation: its liveness probe is a GET /
 # without a body, which the app answers 500 (json.loads raises), so the app is
-# stopped after 4 failures and the container exits 3. The host agent sees the
-# start of Flask's error page in /status.
+# stopped after 4 failures and the container exits 3. The first failure's line
+# shows the start of Flask's error page, and so does /status for a host agent.
 flask_documented_liveness_kills_the_app() {
-  local NET=bridge d c ip t0
+  local NET=bridge d c ip t0 first
   d=$(sock_dir)
   t0=$(date +%s%N)
   c=$(start flask-doc -v "$d:/run/vigil" -e VIGIL_SOCKET=/run/vigil/vigil.sock "$FLASK_DOC")
@@ -83,8 +83,12 @@ flask_documented_liveness_kills_the_app() {
   wait_until 20 "the first liveness failure" log_has "$c" "liveness probe failed (1/4) after"
   echo "first failure $(millis_since "$t0") ms after the start"
   expect_log "$c" "liveness probe failed (1/4) after"
-  [[ $(docker logs "$c" 2>&1 | grep -F "liveness probe failed (1/4)") == *"HTTP probe failed with statuscode: 500 (GET http://$ip:8000/)"* ]] ||
-    fail "the first failure does not say GET / answered 500"
+  first=$(docker logs "$c" 2>&1 | grep -F "liveness probe failed (1/4)")
+  [[ $first == *"HTTP probe failed with statuscode: 500 (GET http://$ip:8000/)"* ]] ||
+    fail "the first failure does not say GET / answered 500: $first"
+  # The start of the body, folded: Flask's error page.
+  [[ $first == *'; body: "<!doctype html> <html lang=en> <title>500 Internal Server Error</title>'* ]] ||
+    fail "the first failure does not show the start of Flask's error page: $first"
   wait_until 10 "Flask's error page in /status (liveness.last[].output)" liveness_output_has "$d" "Internal Server Error"
   # The app's own traceback is in the same log.
   wait_until 5 "the app's traceback" log_has "$c" "JSONDecodeError"
