@@ -10,7 +10,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-IMG=vigil-it:latest
+# A tag of this run's own: concurrent runs never share (or remove) one another's image.
+IMG=vigil-it:run-$$
 RUN_ID=vigil-it-$$
 started=$(date +%s)
 
@@ -51,7 +52,7 @@ source "$here/scenarios.sh"
 source "$here/flask.sh"
 
 ctx=$(mktemp -d)
-trap 'cleanup_containers; flask_cleanup; rm -rf "$ctx"' EXIT
+trap 'cleanup_containers; flask_cleanup; docker rmi -f "$IMG" >/dev/null 2>&1; rm -rf "$ctx"' EXIT
 
 # The build context: the Dockerfile and rootfs/, nothing else. The service.json
 # files of the probe and configuration scenarios go to /config.
