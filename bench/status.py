@@ -55,6 +55,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import cold
+
 PORT = 8000
 HOST = "127.0.0.1"
 NAMESPACES = ["unshare", "--pid", "--fork", "--mount-proc", "--net",
@@ -419,27 +421,6 @@ def rss_rps_ready(out, tmp, seconds, runs):
     (out / "status-rss-rested.txt").write_text(v.status())
     v.alive("the rps loads")
     v.stop()
-
-
-def cold(path, out):
-    """A copy of `path` that is in no page cache, as a container's first start
-    reads its binary from the image: written, synced, then dropped from the
-    cache (a copy, because pages that another process still maps, such as a
-    vigil of an earlier part that is still exiting, are not dropped). What
-    stays resident depends on how the page cache holds the binary: the kernel
-    maps code in fault-around windows or whole large folios, whose sizes come
-    from readahead on a cold start but from the writes of the copy right
-    after one (about 60 KiB more)."""
-    copy = out / "vigil-cold"
-    shutil.copyfile(path, copy)
-    os.chmod(copy, 0o755)
-    os.sync()
-    fd = os.open(copy, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    return str(copy)
 
 
 def drain(out, tmp, runs):
