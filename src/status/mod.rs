@@ -81,7 +81,6 @@ impl Publisher {
         let ctx = Context {
             supervisor,
             record: &mut self.record,
-            streams: 0, // counted by the server
         };
         server.on_ready(slot, registry, ctx, now)
     }

@@ -113,8 +113,6 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, String> {
 pub(crate) struct Context<'a> {
     pub supervisor: &'a Supervisor,
     pub record: &'a mut Record,
-    /// `/events` streams open now.
-    pub streams: usize,
 }
 
 impl Server {
@@ -219,7 +217,7 @@ impl Server {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return false;
         };
-        match serve(conn, Context { streams, ..ctx }, now) {
+        match serve(conn, ctx, streams, now) {
             Ok(more) => more,
             Err(Closed) => {
                 self.close(slot, registry);
@@ -325,7 +323,7 @@ fn fill(conn: &mut Conn, limit: usize) -> Result<(), Closed> {
 
 /// Moves the connection on as far as it can go without waiting, answering at
 /// most `REQUESTS_PER_TURN` requests; `Ok(true)`: it stopped there.
-fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed> {
+fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Result<bool, Closed> {
     let mut answered = 0;
     loop {
         match conn.mode {
@@ -362,7 +360,7 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, now: Instant) -> Result<bool, Closed
                     Parsed::Request(req, len) => {
                         conn.input.drain(..len);
                         ctx.record.metrics.status_requests += 1;
-                        answer(conn, &req, &ctx, left);
+                        answer(conn, &req, &ctx, streams, left);
                         answered += 1;
                         if answered == REQUESTS_PER_TURN {
                             flush(conn)?;
@@ -408,7 +406,8 @@ fn reply_typed(
 }
 
 /// Routes one request; the answer goes to the connection's output.
-fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, left: bool) {
+/// `streams`: the `/events` streams open now.
+fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, streams: usize, left: bool) {
     let (supervisor, record) = (ctx.supervisor, &*ctx.record);
     let keep = req.keep_alive && !left;
     let head = req.method == Method::Head;
@@ -440,7 +439,7 @@ fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, left: bool) {
             conn.output.extend_from_slice(EVENTS_HEAD);
             respond(conn, true);
         }
-        "/events" if ctx.streams >= MAX_STREAMS => {
+        "/events" if streams >= MAX_STREAMS => {
             let body = format!("too many /events streams (at most {MAX_STREAMS})\n");
             reply(conn, 503, &body, false, false);
         }
