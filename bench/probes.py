@@ -219,6 +219,27 @@ def cost(out, name, handler, counter, attempts, period):
         f"vigil {own:.1f} µs + reaped children {kids:.0f} µs per attempt")
 
 
+def floor(out, attempts):
+    """The kernel's floor (issue 15): bench/floor.c, a blocking client doing
+    one probe's exchange per attempt, in the same kind of namespace against
+    the same server as vigil's cost runs; its own CPU from schedstat."""
+    binary = out / "floor"
+    subprocess.run(["gcc", "-O2", "-o", str(binary), str(Path(__file__).parent / "floor.c")],
+                   check=True)
+    for name, kind in (("http_get", "http"), ("tcp_socket", "tcp")):
+        argv = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
+                'ip link set lo up && "$1" http --port 8000 --bind 127.0.0.1 2>/dev/null & '
+                'exec "$2" "$3" 127.0.0.1 8000 "$4"',
+                "sh", APP, str(binary), kind, str(attempts)]
+        with open(out / "commands.txt", "a") as f:
+            f.write(f"probe-floor-{name}: {shlex.join(argv)}\n")
+        got = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        (out / f"probe-floor-{name}.txt").write_text(got.replace(" ", "\n"))
+        kv = dict(x.split("=") for x in got.split())
+        say(f"floor {name}: {int(kv['own_ns']) / int(kv['attempts']) / 1000:.1f} µs per attempt "
+            f"({kv['failures']} failed)")
+
+
 # The control of the schedule run: a process that sleeps to the same 100 ms
 # grid and writes how late it woke, in µs. What it sees is the machine's
 # (timer slack, CPUs busy with other work), not vigil's.
@@ -305,6 +326,7 @@ def main():
                 ("exec_true", TRUE, by_pids),
                 ("exec_curl", CURL, by_tcp_opens)):
             cost(out, name, handler, counter, args.attempts, 0.001)
+        floor(out, args.attempts)
         idle_end = idle.cpu(), time.monotonic()
         (out / "probe-idle.txt").write_text(
             f"wall_s={idle_end[1] - idle_start[1]:.3f}\n"

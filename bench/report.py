@@ -143,7 +143,7 @@ def probes(m):
         base = idle_ns_per_s * float(c["wall_s"]) / n / 1000
         own = int(c["own_ns"]) / n / 1000 - base
         cost[name] = dict(
-            n=n, failures=int(c["failures"]), wall=float(c["wall_s"]), base=base, own=own,
+            name=name, n=n, failures=int(c["failures"]), wall=float(c["wall_s"]), base=base, own=own,
             ticks=float(c["wall_s"]) / float(json.loads(c["probe"])["period_seconds"]) / n,
             kids=(int(c["cutime"]) + int(c["cstime"])) / tick / n * 1e6)
         cost[name]["total"] = cost[name]["own"] + cost[name]["kids"]
@@ -168,6 +168,17 @@ def probes(m):
     row("reaped probe processes' CPU per attempt, µs", lambda c: f"{c['kids']:.0f}")
     row("**total CPU per attempt, µs**", lambda c: f"**{c['total']:.1f}**")
     row("… relative to http_get", lambda c: f"{c['total'] / http['total']:.1f}×")
+    floors = {}
+    for n in ("http_get", "tcp_socket"):
+        f = out / f"probe-floor-{n}.txt"
+        if f.exists():
+            kv = keyvals(f)
+            floors[n] = int(kv["own_ns"]) / int(kv["attempts"]) / 1000
+    if floors:
+        row("kernel floor: a blocking C client (`bench/floor.c`), same namespace and server, µs",
+            lambda c: f"{floors[c['name']]:.1f}" if c["name"] in floors else "")
+        row("… vigil's own CPU / floor (target 1.25×)",
+            lambda c: f"{c['own'] / floors[c['name']]:.2f}×" if c["name"] in floors else "")
     print()
     print(f"The idle baseline, a vigil without probes over the same {idle['wall_s']:.0f} s, used "
           f"{idle['own_ns'] / 1e6:.1f} ms of CPU ({idle_ns_per_s / 1e3:.2f} µs/s), subtracted above "

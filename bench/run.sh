@@ -37,7 +37,7 @@ say() { echo "bench: $*" >&2; }
 
 # --- tools -------------------------------------------------------------------
 missing=()
-for t in tini-static:tini dumb-init:dumb-init catatonit:catatonit hyperfine:hyperfine curl:curl ip:iproute2; do
+for t in tini-static:tini dumb-init:dumb-init catatonit:catatonit hyperfine:hyperfine curl:curl ip:iproute2 gcc:gcc; do
   command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 if ((${#missing[@]})); then
