@@ -23,3 +23,26 @@ def cold(path, out):
     finally:
         os.close(fd)
     return str(copy)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def children(pid):
+    try:
+        return [int(c) for c in read(f"/proc/{pid}/task/{pid}/children").split()]
+    except OSError:
+        return []
+
+
+def child_running(parent, exe):
+    """The first child of `parent` that runs the program `exe`."""
+    for c in children(parent):
+        try:
+            if os.readlink(f"/proc/{c}/exe") == exe:
+                return c
+        except OSError:
+            pass
+    return None

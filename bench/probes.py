@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import cold
+from benchlib import child_running, children, cold, read
 
 PORT = 8000
 HOST = "127.0.0.1"
@@ -59,29 +59,6 @@ HTTP = {"http_get": {"path": "/", "port": PORT, "host": HOST}}
 TCP = {"tcp_socket": {"port": PORT, "host": HOST}}
 TRUE = {"exec": {"command": ["/bin/true"]}}
 CURL = {"exec": {"command": ["curl", "-fsS", "-o", "/dev/null", URL]}}
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def children(pid):
-    try:
-        return [int(c) for c in read(f"/proc/{pid}/task/{pid}/children").split()]
-    except OSError:
-        return []
-
-
-def child_running(parent, exe):
-    """The first child of `parent` that runs the program `exe`."""
-    for c in children(parent):
-        try:
-            if os.readlink(f"/proc/{c}/exe") == exe:
-                return c
-        except OSError:
-            pass
-    return None
 
 
 def nspid(pid):

@@ -55,7 +55,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import cold
+from benchlib import child_running, cold, read
 
 PORT = 8000
 HOST = "127.0.0.1"
@@ -79,29 +79,6 @@ def probe(handler, period):
 HTTP = {"http_get": {"path": "/", "port": PORT, "host": HOST}}
 TCP = {"tcp_socket": {"port": PORT, "host": HOST}}
 TRUE = {"exec": {"command": ["/bin/true"]}}
-
-
-def read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def children(pid):
-    try:
-        return [int(c) for c in read(f"/proc/{pid}/task/{pid}/children").split()]
-    except OSError:
-        return []
-
-
-def child_running(parent, exe):
-    """The first child of `parent` that runs the program `exe`."""
-    for c in children(parent):
-        try:
-            if os.readlink(f"/proc/{c}/exe") == exe:
-                return c
-        except OSError:
-            pass
-    return None
 
 
 def command_line(out, label, argv):
