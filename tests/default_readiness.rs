@@ -221,6 +221,8 @@ fn a_run_without_the_default_has_no_readiness_probe() {
         &["--start-delay", "60", "--term-exit", "0"],
     );
     run.wait_log("] ready\n");
+    // The app's SIGTERM handler is in place before it says it loads.
+    run.wait_log("testapp http: loading for 60s");
     let log = run.log();
     assert!(!log.contains("platform's default"), "{log}");
     assert!(!log.contains("probes connect to"), "{log}");

@@ -55,7 +55,9 @@ pub fn run(args: &[String]) -> ! {
         }
     }
     if let Some(secs) = flag("--start-delay").and_then(|s| s.parse::<f64>().ok()) {
-        // The app's own behaviour (a model loading), not a test's wait.
+        // The app's own behaviour (a model loading), not a test's wait. The
+        // line tells a test that the SIGTERM handler is in place.
+        eprintln!("testapp http: loading for {secs}s");
         std::thread::sleep(Duration::from_secs_f64(secs));
     }
     let listener = TcpListener::bind((bind.as_str(), port)).unwrap_or_else(|e| {
