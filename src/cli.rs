@@ -19,6 +19,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod dumb_init;
+pub use dumb_init::{is_dumb_init, parse as parse_dumb_init};
+
 pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--socket PATH] [--socket-mode MODE] [--ready-file PATH] [--drain DURATION] [--notify] [--watchdog DURATION] [--version] [--] [COMMAND [ARG...]]
        vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
        vigil ready [--socket PATH]
@@ -135,6 +138,16 @@ pub struct RunOptions {
     /// What was accepted but is likely a mistake (`--max-restarts` with the
     /// policy `never`), for vigil to log as warnings before it starts.
     pub warnings: Vec<String>,
+    /// Started as `dumb-init`: its behaviour (`cli/dumb_init.rs`).
+    pub dumb_init: Option<DumbInit>,
+}
+
+/// What running as `dumb-init` changes, beside its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DumbInit {
+    /// The command runs in a new session (dumb-init's default; `-c` and
+    /// `DUMB_INIT_SETSID=0` turn it off).
+    pub setsid: bool,
 }
 
 /// The default `--socket-mode`.
@@ -201,6 +214,9 @@ pub enum Invocation {
     Help,
     Version,
     License,
+    /// Print `text` on stderr and exit with `code` (dumb-init's help,
+    /// version and usage errors, worded as dumb-init words them).
+    Say { text: String, code: u8 },
 }
 
 /// A usage mistake: vigil prints it with the usage line and exits 1.
@@ -226,12 +242,6 @@ fn env_str(env: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<String>
 /// A variable that carries a value: empty counts as unset (an `ENV X=` line).
 fn env_value(env: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<String> {
     env_str(env, name).filter(|v| !v.trim().is_empty())
-}
-
-fn first_env(env: &dyn Fn(&str) -> Option<OsString>, names: [&str; 2]) -> Option<(String, String)> {
-    names
-        .iter()
-        .find_map(|n| env_str(env, n).map(|v| (n.to_string(), v)))
 }
 
 /// The restart variables and the flag each stands for.
@@ -328,23 +338,31 @@ fn parse_check(
     Ok(Invocation::Check(opts))
 }
 
-pub fn parse(
-    args: Vec<OsString>,
+/// Where the restart limit and the policy came from, for the warning that
+/// a limit without a restart policy has no effect.
+#[derive(Debug, Default)]
+struct Given {
+    max_restarts_from: Option<&'static str>,
+    mode_given: bool,
+}
+
+fn time(v: &str, source: &str) -> Result<Duration, UsageError> {
+    duration::parse(v).map_err(|e| UsageError(format!("{source}: {e}")))
+}
+
+/// The run options the environment sets, before any flag. `tini_vars`: the
+/// `TINI_*` names count too (not under the dumb-init personality).
+fn from_env(
     env: &dyn Fn(&str) -> Option<OsString>,
-) -> Result<Invocation, UsageError> {
-    use lexopt::prelude::*;
-
-    match args.first().and_then(|a| a.to_str()) {
-        Some("check") => return parse_check(args[1..].to_vec(), env),
-        Some("ready") => return Ok(Invocation::Ready(args[1..].to_vec())),
-        Some("status") => return Ok(Invocation::Status(args[1..].to_vec())),
-        _ => {}
-    }
-
+    tini_vars: bool,
+) -> Result<(RunOptions, Given), UsageError> {
+    let either = |vigil: &'static str, tini: &'static str| {
+        let names: &[&str] = if tini_vars { &[vigil, tini] } else { &[vigil] };
+        names.iter().any(|n| env(n).is_some())
+    };
     let mut opts = RunOptions {
-        subreaper: first_env(env, ["VIGIL_SUBREAPER", "TINI_SUBREAPER"]).is_some(),
-        process_group: first_env(env, ["VIGIL_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"])
-            .is_some(),
+        subreaper: either("VIGIL_SUBREAPER", "TINI_SUBREAPER"),
+        process_group: either("VIGIL_KILL_PROCESS_GROUP", "TINI_KILL_PROCESS_GROUP"),
         parent_death_signal: None,
         expected_codes: ExpectedCodes::default(),
         verbosity: 1,
@@ -364,9 +382,15 @@ pub fn parse(
             ..Publish::default()
         },
         warnings: Vec::new(),
+        dumb_init: None,
     };
-    let verbosity = ["VIGIL_VERBOSITY", "TINI_VERBOSITY"]
-        .into_iter()
+    let names: &[&str] = if tini_vars {
+        &["VIGIL_VERBOSITY", "TINI_VERBOSITY"]
+    } else {
+        &["VIGIL_VERBOSITY"]
+    };
+    let verbosity = names
+        .iter()
         .find_map(|n| env_value(env, n).map(|v| (n, v)));
     if let Some((name, v)) = verbosity {
         opts.verbosity = v
@@ -376,15 +400,13 @@ pub fn parse(
             .filter(|level| *level <= MAX_VERBOSITY)
             .ok_or_else(|| UsageError(format!("invalid {name} '{v}': expected a number 0-4")))?;
     }
-    // Where the restart limit and the policy came from, for the warning below.
-    let mut max_restarts_from = env_value(env, "VIGIL_MAX_RESTARTS").map(|_| "VIGIL_MAX_RESTARTS");
-    let mut mode_given = env_value(env, "VIGIL_RESTART").is_some();
-    if let Some(v) = env_value(env, "VIGIL_GRACE") {
-        opts.grace = duration::parse(&v).map_err(|e| UsageError(format!("VIGIL_GRACE: {e}")))?;
-    }
-    let time = |v: &str, source: &str| {
-        duration::parse(v).map_err(|e| UsageError(format!("{source}: {e}")))
+    let given = Given {
+        max_restarts_from: env_value(env, "VIGIL_MAX_RESTARTS").map(|_| "VIGIL_MAX_RESTARTS"),
+        mode_given: env_value(env, "VIGIL_RESTART").is_some(),
     };
+    if let Some(v) = env_value(env, "VIGIL_GRACE") {
+        opts.grace = time(&v, "VIGIL_GRACE")?;
+    }
     if let Some(v) = env_value(env, "VIGIL_DRAIN") {
         opts.publish.drain = time(&v, "VIGIL_DRAIN")?;
     }
@@ -396,7 +418,112 @@ pub fn parse(
             restart_option(&mut opts.restart, key, &v, name)?;
         }
     }
+    Ok((opts, given))
+}
 
+/// vigil's own long options of a run (configuration, restart, publishing),
+/// which every personality takes; `Ok(false)`: `key` is not one of them.
+fn long_option(
+    key: &str,
+    parser: &mut lexopt::Parser,
+    opts: &mut RunOptions,
+    given: &mut Given,
+) -> Result<bool, UsageError> {
+    use lexopt::ValueExt;
+    match key {
+        "grace" => opts.grace = time(&parser.value()?.string()?, "--grace")?,
+        "restart" | "backoff-initial" | "backoff-max" | "backoff-reset" | "max-restarts" => {
+            match key {
+                "max-restarts" => given.max_restarts_from = Some("--max-restarts"),
+                "restart" => given.mode_given = true,
+                _ => {}
+            }
+            let v = parser.value()?.string()?;
+            restart_option(&mut opts.restart, key, &v, &format!("--{key}"))?;
+        }
+        "config" => opts.config.file = Some(parser.value()?.into()),
+        "container" => opts.config.container = Some(container_index(parser)?),
+        "startup" => opts.config.startup = Some(parser.value()?.string()?),
+        "liveness" => opts.config.liveness = Some(parser.value()?.string()?),
+        "readiness" => opts.config.readiness = Some(parser.value()?.string()?),
+        "no-default-readiness" => opts.config.no_default_readiness = true,
+        "socket" => opts.publish.socket = Some(path_value(parser, "--socket")?),
+        "socket-mode" => {
+            let v = parser.value()?.string()?;
+            opts.publish.socket_mode = u32::from_str_radix(v.trim(), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "invalid --socket-mode '{v}': expected octal permissions such as 0660"
+                    ))
+                })?;
+        }
+        "ready-file" => opts.publish.ready_file = Some(path_value(parser, "--ready-file")?),
+        "drain" => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
+        "notify" => opts.publish.notify = true,
+        "watchdog" => {
+            opts.publish.watchdog = Some(time(&parser.value()?.string()?, "--watchdog")?)
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The checks across options once all are read.
+fn finish(
+    mut opts: RunOptions,
+    given: Given,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<RunOptions, UsageError> {
+    // Without a configuration file there is nowhere else a command could come from.
+    let file_given =
+        opts.config.file.is_some() || env_str(env, "VIGIL_CONFIG").is_some_and(|v| !v.is_empty());
+    if opts.command.is_empty() && !file_given {
+        return Err(UsageError("missing command: nothing to run".into()));
+    }
+    if let (Some(n), false) = (opts.config.container, file_given) {
+        return Err(UsageError(format!(
+            "--container {n} needs a configuration file: give --config FILE or set VIGIL_CONFIG"
+        )));
+    }
+    if let (Some(w), false) = (opts.publish.watchdog, opts.publish.notify) {
+        return Err(UsageError(format!(
+            "--watchdog {} needs --notify: the command sends WATCHDOG=1 over sd_notify",
+            duration::display(w)
+        )));
+    }
+    if opts.publish.watchdog.is_some_and(|w| w.is_zero()) {
+        opts.publish.watchdog = None;
+    }
+    if let (Some(source), Some(n), restart::Mode::Never) = (
+        given.max_restarts_from,
+        opts.restart.max_restarts,
+        opts.restart.mode,
+    ) {
+        let default = if given.mode_given { "" } else { " (the default)" };
+        opts.warnings.push(format!(
+            "{source} {n} has no effect: the restart policy is never{default}, so the command \
+             is not restarted; give --restart on-failure or always"
+        ));
+    }
+    Ok(opts)
+}
+
+pub fn parse(
+    args: Vec<OsString>,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Invocation, UsageError> {
+    use lexopt::prelude::*;
+
+    match args.first().and_then(|a| a.to_str()) {
+        Some("check") => return parse_check(args[1..].to_vec(), env),
+        Some("ready") => return Ok(Invocation::Ready(args[1..].to_vec())),
+        Some("status") => return Ok(Invocation::Status(args[1..].to_vec())),
+        _ => {}
+    }
+
+    let (mut opts, mut given) = from_env(env, true)?;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
@@ -420,53 +547,15 @@ pub fn parse(
                 })?;
                 opts.expected_codes.add(code);
             }
-            Long("grace") => {
-                let v = parser.value()?.string()?;
-                opts.grace =
-                    duration::parse(&v).map_err(|e| UsageError(format!("--grace: {e}")))?;
-            }
             Long("rewrite") => {
                 let v = parser.value()?.string()?;
                 opts.rewrites.add(&v).map_err(UsageError)?;
             }
-            Long(
-                key @ ("restart" | "backoff-initial" | "backoff-max" | "backoff-reset"
-                | "max-restarts"),
-            ) => {
-                match key {
-                    "max-restarts" => max_restarts_from = Some("--max-restarts"),
-                    "restart" => mode_given = true,
-                    _ => {}
+            Long(key) => {
+                let key = key.to_owned();
+                if !long_option(&key, &mut parser, &mut opts, &mut given)? {
+                    return Err(UsageError(format!("invalid option '--{key}'")));
                 }
-                let key = key.to_string();
-                let v = parser.value()?.string()?;
-                restart_option(&mut opts.restart, &key, &v, &format!("--{key}"))?;
-            }
-            Long("config") => opts.config.file = Some(parser.value()?.into()),
-            Long("container") => opts.config.container = Some(container_index(&mut parser)?),
-            Long("startup") => opts.config.startup = Some(parser.value()?.string()?),
-            Long("liveness") => opts.config.liveness = Some(parser.value()?.string()?),
-            Long("readiness") => opts.config.readiness = Some(parser.value()?.string()?),
-            Long("no-default-readiness") => opts.config.no_default_readiness = true,
-            Long("socket") => opts.publish.socket = Some(path_value(&mut parser, "--socket")?),
-            Long("socket-mode") => {
-                let v = parser.value()?.string()?;
-                opts.publish.socket_mode = u32::from_str_radix(v.trim(), 8)
-                    .ok()
-                    .filter(|m| *m <= 0o777)
-                    .ok_or_else(|| {
-                        UsageError(format!(
-                            "invalid --socket-mode '{v}': expected octal permissions such as 0660"
-                        ))
-                    })?;
-            }
-            Long("ready-file") => {
-                opts.publish.ready_file = Some(path_value(&mut parser, "--ready-file")?)
-            }
-            Long("drain") => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
-            Long("notify") => opts.publish.notify = true,
-            Long("watchdog") => {
-                opts.publish.watchdog = Some(time(&parser.value()?.string()?, "--watchdog")?)
             }
             Value(first) => {
                 opts.command.push(first);
@@ -476,38 +565,7 @@ pub fn parse(
             _ => return Err(arg.unexpected().into()),
         }
     }
-    // Without a configuration file there is nowhere else a command could come from.
-    let file_given =
-        opts.config.file.is_some() || env_str(env, "VIGIL_CONFIG").is_some_and(|v| !v.is_empty());
-    if opts.command.is_empty() && !file_given {
-        return Err(UsageError("missing command: nothing to run".into()));
-    }
-    if let (Some(n), false) = (opts.config.container, file_given) {
-        return Err(UsageError(format!(
-            "--container {n} needs a configuration file: give --config FILE or set VIGIL_CONFIG"
-        )));
-    }
-    if let (Some(w), false) = (opts.publish.watchdog, opts.publish.notify) {
-        return Err(UsageError(format!(
-            "--watchdog {} needs --notify: the command sends WATCHDOG=1 over sd_notify",
-            duration::display(w)
-        )));
-    }
-    if opts.publish.watchdog.is_some_and(|w| w.is_zero()) {
-        opts.publish.watchdog = None;
-    }
-    if let (Some(source), Some(n), restart::Mode::Never) = (
-        max_restarts_from,
-        opts.restart.max_restarts,
-        opts.restart.mode,
-    ) {
-        let default = if mode_given { "" } else { " (the default)" };
-        opts.warnings.push(format!(
-            "{source} {n} has no effect: the restart policy is never{default}, so the command \
-             is not restarted; give --restart on-failure or always"
-        ));
-    }
-    Ok(Invocation::Run(Box::new(opts)))
+    Ok(Invocation::Run(Box::new(finish(opts, given, env)?)))
 }
 
 #[cfg(test)]

@@ -39,8 +39,10 @@ use std::io::Write;
 
 pub const LICENSE: &str = include_str!("../LICENSE");
 
-/// The whole program, given the arguments after argv[0]; returns the exit status.
-pub fn main(args: Vec<OsString>) -> i32 {
+/// The whole program, given argv[0] (the name it was started by decides the
+/// personality: `dumb-init` or vigil) and the arguments after it; returns the
+/// exit status.
+pub fn main(argv0: OsString, args: Vec<OsString>) -> i32 {
     // First of all, before anything can arrive unnoticed: block every signal.
     let inherited = match sys::signals::take_over() {
         Ok(i) => i,
@@ -58,7 +60,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return i32::from(code::INTERNAL);
         }
     };
-    let status = match cli::parse(args, &|name| std::env::var_os(name)) {
+    let env = |name: &str| std::env::var_os(name);
+    let dumb_init = cli::is_dumb_init(&argv0);
+    let parsed = match dumb_init {
+        true => cli::parse_dumb_init(&argv0, args, &env),
+        false => cli::parse(args, &env),
+    };
+    let status = match parsed {
         Ok(Invocation::Run(opts)) => startup::run(*opts, inherited, startup),
         Ok(Invocation::Check(opts)) => check::run(
             &opts,
@@ -71,6 +79,14 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Ok(Invocation::Help) => print(&format!("{}\n\n{}", cli::USAGE, cli::HELP)),
         Ok(Invocation::Version) => print(&format!("vigil version {}\n", env!("CARGO_PKG_VERSION"))),
         Ok(Invocation::License) => print(LICENSE),
+        Ok(Invocation::Say { text, code }) => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            code
+        }
+        Err(e) if dumb_init => {
+            eprintln!("[dumb-init] {e}");
+            code::USAGE
+        }
         Err(e) => {
             eprintln!("vigil: {e}\n{}", cli::USAGE);
             code::USAGE

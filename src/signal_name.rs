@@ -155,9 +155,19 @@ impl Rewrites {
                 name(from)
             ));
         }
+        self.set(from, to);
+        Ok(())
+    }
+
+    /// Sets FROM -> TO (TO = 0 drops FROM), replacing an earlier pair.
+    pub fn set(&mut self, from: i32, to: i32) {
         self.table.retain(|(f, _)| *f != from);
         self.table.push((from, to));
-        Ok(())
+    }
+
+    /// Whether a pair for FROM was given.
+    pub fn has(&self, from: i32) -> bool {
+        self.table.iter().any(|(f, _)| *f == from)
     }
 
     /// The signal to send for a received one; `None` when it is dropped.
