@@ -216,7 +216,10 @@ pub enum Invocation {
     License,
     /// Print `text` on stderr and exit with `code` (dumb-init's help,
     /// version and usage errors, worded as dumb-init words them).
-    Say { text: String, code: u8 },
+    Say {
+        text: String,
+        code: u8,
+    },
 }
 
 /// A usage mistake: vigil prints it with the usage line and exits 1.
@@ -389,9 +392,7 @@ fn from_env(
     } else {
         &["VIGIL_VERBOSITY"]
     };
-    let verbosity = names
-        .iter()
-        .find_map(|n| env_value(env, n).map(|v| (n, v)));
+    let verbosity = names.iter().find_map(|n| env_value(env, n).map(|v| (n, v)));
     if let Some((name, v)) = verbosity {
         opts.verbosity = v
             .trim()
@@ -462,9 +463,7 @@ fn long_option(
         "ready-file" => opts.publish.ready_file = Some(path_value(parser, "--ready-file")?),
         "drain" => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
         "notify" => opts.publish.notify = true,
-        "watchdog" => {
-            opts.publish.watchdog = Some(time(&parser.value()?.string()?, "--watchdog")?)
-        }
+        "watchdog" => opts.publish.watchdog = Some(time(&parser.value()?.string()?, "--watchdog")?),
         _ => return Ok(false),
     }
     Ok(true)
@@ -501,7 +500,11 @@ fn finish(
         opts.restart.max_restarts,
         opts.restart.mode,
     ) {
-        let default = if given.mode_given { "" } else { " (the default)" };
+        let default = if given.mode_given {
+            ""
+        } else {
+            " (the default)"
+        };
         opts.warnings.push(format!(
             "{source} {n} has no effect: the restart policy is never{default}, so the command \
              is not restarted; give --restart on-failure or always"

@@ -16,6 +16,7 @@ use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::notify::{self, NotifySocket};
 use crate::sys::signals::{Received, SignalFd};
+use crate::sys::spawn::StartFailure;
 use crate::sys::{process, spawn};
 use crate::timers::Timers;
 use mio::unix::SourceFd;
@@ -448,7 +449,13 @@ impl EventLoop {
     fn note_exec_failure(&mut self, pid: i32) {
         if let Some(child) = self.child.as_mut().filter(|c| c.pid == pid) {
             if let Some(err) = child.exec_error() {
-                fatal!("exec {} failed: {err}", self.command.display);
+                match err {
+                    // dumb-init's words, which scripts may read: "cmd: strerror".
+                    StartFailure::Exec(errno) if self.command.is_dumb_init() => {
+                        fatal!("{}: {}", self.command.display, errno.desc())
+                    }
+                    _ => fatal!("exec {} failed: {err}", self.command.display),
+                }
             }
         }
     }
@@ -496,6 +503,10 @@ impl EventLoop {
                 }
             }
             Action::CancelProbes => self.runner.cancel_all(self.poll.registry()),
+            Action::SuspendSelf => {
+                crate::log::flush();
+                process::stop_self();
+            }
             Action::CheckGroup { pgid } => {
                 if !process::group_exists(pgid) {
                     self.queue.push_back(Event::GroupEmpty);

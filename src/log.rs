@@ -8,7 +8,7 @@ use crate::sys::stderr::Stderr;
 use std::fmt;
 use std::io::{self, Write};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -48,6 +48,14 @@ impl Level {
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 
+/// Lines as dumb-init prints them (`[dumb-init] message`), for vigil started
+/// by that name.
+static DUMB_INIT_STYLE: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn set_dumb_init_style() {
+    DUMB_INIT_STYLE.store(true, Ordering::Relaxed);
+}
+
 pub(crate) fn set_verbosity(v: u8) {
     VERBOSITY.store(v, Ordering::Relaxed);
 }
@@ -60,13 +68,16 @@ pub(crate) fn write(level: Level, args: fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
     }
-    let line = format!(
-        "[{} {} vigil ({})] {}\n",
-        timestamp(SystemTime::now()),
-        level.label(),
-        std::process::id(),
-        args
-    );
+    let line = match DUMB_INIT_STYLE.load(Ordering::Relaxed) {
+        true => format!("[dumb-init] {args}\n"),
+        false => format!(
+            "[{} {} vigil ({})] {}\n",
+            timestamp(SystemTime::now()),
+            level.label(),
+            std::process::id(),
+            args
+        ),
+    };
     let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     match sink.as_mut() {
         Some((stderr, outbox)) => outbox.push(line.as_bytes(), &mut |b| stderr.write(b)),

@@ -58,6 +58,13 @@ impl Reporter {
             ),
             Change::Rewritten { from, to } => debug!("rewriting {} to {}", name(*from), name(*to)),
             Change::Dropped { signal } => debug!("dropping {} (--rewrite to 0)", name(*signal)),
+            Change::IgnoredOnce { signal } => debug!(
+                "not passing on {}: the kernel sent it as vigil let go of its terminal",
+                name(*signal)
+            ),
+            Change::Suspending { signal } => {
+                debug!("{} passed on: suspending vigil too", name(*signal))
+            }
             Change::Stopping { signal, grace } => info!(
                 "{} received: the command has {} to exit before SIGKILL",
                 name(*signal),

@@ -17,6 +17,7 @@ use crate::report::Reporter;
 use crate::status::record::{ProbeInfo, Record};
 use crate::status::server::{self, Server};
 use crate::status::Publisher;
+use crate::supervisor::dumb_init::DumbInitRules;
 use crate::supervisor::{Settings, Supervisor};
 use crate::sys::notify::NotifySocket;
 use crate::sys::signals::{Inherited, StartupStop};
@@ -92,9 +93,11 @@ fn publisher(
     if publish.socket.is_none() && publish.ready_file.is_none() {
         return Ok(None);
     }
-    let server = match &publish.socket {
+    // Absolute, so they still name the same place once vigil is in `/`.
+    let absolute = |p: &std::path::PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    let server = match publish.socket.as_ref().map(absolute) {
         Some(path) => {
-            let listener = server::bind(path, publish.socket_mode)
+            let listener = server::bind(&path, publish.socket_mode)
                 .map_err(|e| StartError::Publish(format!("--socket {e}")))?;
             let max = server::max_connections(process::open_files_limit());
             if max < server::MAX_CONNECTIONS {
@@ -106,12 +109,12 @@ fn publisher(
                 );
             }
             debug!("serving status on {}", path.display());
-            Some(Server::new(listener, path.clone(), max))
+            Some(Server::new(listener, path, max))
         }
         None => None,
     };
-    let ready_file = match &publish.ready_file {
-        Some(path) => Some(ReadyFile::new(path.clone()).map_err(StartError::Publish)?),
+    let ready_file = match publish.ready_file.as_ref().map(absolute) {
+        Some(path) => Some(ReadyFile::new(path).map_err(StartError::Publish)?),
         None => None,
     };
     let info = PerProbe::from_fn(|kind| {
@@ -147,6 +150,9 @@ fn start_and_run(
     startup: StartupStop,
 ) -> Result<u8, StartError> {
     log::set_verbosity(opts.verbosity);
+    if opts.dumb_init.is_some() {
+        log::set_dumb_init_style();
+    }
     // From here on the log never blocks (a stalled reader of stderr), not
     // even before the command starts.
     log::init();
@@ -160,7 +166,7 @@ fn start_and_run(
     if opts.subreaper {
         process::set_child_subreaper().map_err(StartError::Subreaper)?;
         debug!("registered as a child subreaper");
-    } else if std::process::id() != 1 {
+    } else if std::process::id() != 1 && opts.dumb_init.is_none() {
         warn!(
             "vigil is not running as PID 1 and isn't registered as a child subreaper. \
              Zombie processes will not be re-parented to vigil, so zombie reaping won't work. \
@@ -192,8 +198,29 @@ fn start_and_run(
         warn!("{w}");
     }
     let foreground = process::holds_terminal();
-    let command = spawn::Prepared::new(&config.argv(), &env, inherited, foreground)
-        .map_err(StartError::PrepareCommand)?;
+    let new_session = opts.dumb_init.is_some_and(|d| d.setsid);
+    let mut command =
+        spawn::Prepared::new(&config.argv(), &env, inherited, foreground && !new_session)
+            .map_err(StartError::PrepareCommand)?;
+    let mut dumb_init = None;
+    if opts.dumb_init.is_some() {
+        command = command.dumb_init(new_session);
+        let mut rules = DumbInitRules::default();
+        // The command's new session takes the terminal: vigil lets go of it.
+        if new_session {
+            match process::release_terminal() {
+                Some(true) => {
+                    debug!(
+                        "let go of the terminal; the first SIGHUP and SIGCONT are not passed on"
+                    );
+                    rules.ignore_once = vec![libc::SIGHUP, libc::SIGCONT];
+                }
+                Some(false) => debug!("let go of the terminal (not a session leader)"),
+                None => debug!("no terminal to let go of"),
+            }
+        }
+        dumb_init = Some(rules);
+    }
     let publisher = publisher(&opts, &probes)?;
     // Each probe's two halves, by kind: the supervisor's timing, the runner's plan.
     let mut timings = PerProbe::default();
@@ -216,10 +243,18 @@ fn start_and_run(
     if opts.publish.notify {
         supervisor = supervisor.with_notify(opts.publish.watchdog);
     }
+    if let Some(rules) = dumb_init {
+        supervisor = supervisor.with_dumb_init(rules);
+    }
     let reporter = Reporter {
         warn_on_reap: opts.warn_on_reap,
         command: command.display.clone(),
     };
+    // Everything read relative to the start directory has been read (paths
+    // written later were made absolute): vigil keeps no mount busy.
+    if let Err(e) = process::leave_working_directory() {
+        debug!("staying in the start directory: cannot change to /: {e}");
+    }
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)

@@ -26,6 +26,7 @@
 
 pub(crate) mod change;
 mod drain;
+pub(crate) mod dumb_init;
 pub(crate) mod notify;
 mod probes;
 pub(crate) mod restarts;
@@ -139,6 +140,8 @@ pub(crate) enum Action {
     StartProbe(ProbeKind),
     /// End every running probe attempt.
     CancelProbes,
+    /// vigil stops itself (SIGSTOP), after a job-control stop (dumb-init).
+    SuspendSelf,
     Exit(u8),
 }
 
@@ -257,6 +260,8 @@ pub(crate) struct Supervisor {
     drain: Duration,
     /// `--notify`: what the command said on the notify socket.
     notify: Option<notify::Notify>,
+    /// Started as `dumb-init`: its rules (`dumb_init.rs`).
+    dumb_init: Option<dumb_init::DumbInitRules>,
 }
 
 /// What one event came to.
@@ -307,6 +312,7 @@ impl Supervisor {
             notices: restarts::NoticeLimit::new(now),
             drain: Duration::ZERO,
             notify: None,
+            dumb_init: None,
         }
     }
 
@@ -510,6 +516,9 @@ impl Supervisor {
 
     /// `may_drain`: the signal arrived now (not kept from before the start).
     fn on_signal(&mut self, sig: i32, may_drain: bool, now: Instant, out: &mut Out) {
+        if self.ignored_once(sig, out) {
+            return;
+        }
         let stop = is_stop_signal(sig);
         match &mut self.phase {
             // No command yet: the signal waits for it.
@@ -541,6 +550,7 @@ impl Supervisor {
                     }
                     _ => {}
                 }
+                self.suspend_after(sig, out);
             }
             Phase::Draining { pgid, then, .. } => {
                 if stop {
@@ -549,6 +559,7 @@ impl Supervisor {
                 let pgid = *pgid;
                 out.say(Change::ForwardingToGroup { signal: sig, pgid });
                 self.forward(Target::Group(pgid), sig, out);
+                self.suspend_after(sig, out);
             }
             Phase::BackingOff { code, .. } if stop => {
                 let code = *code;
@@ -627,6 +638,9 @@ impl Supervisor {
             at: now,
         };
         self.stop_probes(out);
+        if self.exit_with_command(main, &end, then, now, out) {
+            return;
+        }
         // One grace from the stop signal, for the command and the rest of its
         // group together (terminationGracePeriodSeconds); the command that
         // ends during a drain was sent nothing yet: its group's grace starts now.
@@ -722,6 +736,8 @@ impl Supervisor {
 
 #[cfg(test)]
 mod drain_tests;
+#[cfg(test)]
+mod dumb_init_tests;
 #[cfg(test)]
 mod notify_tests;
 #[cfg(test)]

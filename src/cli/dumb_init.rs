@@ -82,7 +82,7 @@ fn rewrite(arg: &str) -> Option<(i32, i32)> {
         let (to, _) = scan_int(rest.strip_prefix(':')?)?;
         let ok = (1..=i64::from(MAX_REWRITE)).contains(&from)
             && (0..=i64::from(MAX_REWRITE)).contains(&to);
-        ok.then(|| (from as i32, to as i32))
+        ok.then_some((from as i32, to as i32))
     });
     let names = arg.bytes().any(|b| b.is_ascii_alphabetic());
     numbers.or_else(|| {
@@ -129,7 +129,10 @@ pub fn parse(
             }
             Short('V') | Long("version") => {
                 return Ok(Invocation::Say {
-                    text: format!("dumb-init v{VERSION} (vigil {})\n", env!("CARGO_PKG_VERSION")),
+                    text: format!(
+                        "dumb-init v{VERSION} (vigil {})\n",
+                        env!("CARGO_PKG_VERSION")
+                    ),
                     code: 0,
                 })
             }
@@ -148,8 +151,7 @@ pub fn parse(
                 };
                 match rewrite(&v.to_string_lossy()) {
                     // SIGKILL, SIGSTOP and SIGCHLD never reach the table.
-                    Some((from, _))
-                        if matches!(from, libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD) => {}
+                    Some((libc::SIGKILL | libc::SIGSTOP | libc::SIGCHLD, _)) => {}
                     Some((from, to)) => opts.rewrites.set(from, to),
                     None => return Ok(say(rewrite_help())),
                 }
@@ -271,7 +273,15 @@ mod tests {
     #[test]
     fn rewrites_as_dumb_init_reads_them() {
         let o = run(
-            &["-r", "15:3", "-r2:0", "--rewrite", "1:10", "--rewrite=20:18", "app"],
+            &[
+                "-r",
+                "15:3",
+                "-r2:0",
+                "--rewrite",
+                "1:10",
+                "--rewrite=20:18",
+                "app",
+            ],
             &[],
         );
         assert_eq!(o.rewrites.apply(15), Some(3));
@@ -281,11 +291,17 @@ mod tests {
         assert_eq!(o.rewrites.apply(20), Some(18));
         assert_eq!(o.rewrites.apply(21), Some(libc::SIGSTOP));
         // vigil's names work too.
-        assert_eq!(run(&["-r", "TERM:QUIT", "app"], &[]).rewrites.apply(15), Some(3));
+        assert_eq!(
+            run(&["-r", "TERM:QUIT", "app"], &[]).rewrites.apply(15),
+            Some(3)
+        );
         for bad in ["15", "0:1", "32:1", "15:32", "15:-1", "x:y", ""] {
             let (text, code) = said(&["-r", bad, "app"]);
             assert_eq!(code, 1, "{bad:?}");
-            assert!(text.starts_with("Usage: -r option takes <signum>:<signum>"), "{bad:?}: {text}");
+            assert!(
+                text.starts_with("Usage: -r option takes <signum>:<signum>"),
+                "{bad:?}: {text}"
+            );
         }
     }
 
@@ -301,7 +317,10 @@ mod tests {
         let (text, code) = said(&[]);
         assert_eq!(
             (text.as_str(), code),
-            ("Usage: dumb-init [option] program [args]\nTry dumb-init --help for full usage.\n", 1)
+            (
+                "Usage: dumb-init [option] program [args]\nTry dumb-init --help for full usage.\n",
+                1
+            )
         );
         let (text, code) = said(&["-V"]);
         assert!(text.starts_with(&format!("dumb-init v{VERSION}")), "{text}");
@@ -314,7 +333,10 @@ mod tests {
             said(&["--bogus", "app"]).0,
             "dumb-init: unrecognized option '--bogus'\n"
         );
-        assert_eq!(said(&["-r"]).0, "dumb-init: option requires an argument -- 'r'\n");
+        assert_eq!(
+            said(&["-r"]).0,
+            "dumb-init: option requires an argument -- 'r'\n"
+        );
         // tini's flags are not dumb-init's.
         assert_eq!(said(&["-s", "app"]).0, "dumb-init: invalid option -- 's'\n");
     }

@@ -56,6 +56,32 @@ pub(crate) fn take_terminal_back(pgid: i32) {
     }
 }
 
+/// Stops vigil itself (SIGSTOP, which cannot be blocked) until a SIGCONT;
+/// as PID 1 of a namespace the kernel ignores it.
+pub(crate) fn stop_self() {
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+}
+
+/// Lets go of the controlling terminal on stdin (TIOCNOTTY), so the
+/// command's new session can take it. `None`: there was none to let go of;
+/// `Some(true)`: vigil led its session, so the kernel has just sent it a
+/// SIGHUP and a SIGCONT (they wait, blocked, for the loop).
+pub(crate) fn release_terminal() -> Option<bool> {
+    // SAFETY: TIOCNOTTY takes no argument; fd 0 is at worst not a terminal
+    // (ENOTTY) or closed (EBADF), both reported as errors.
+    let rc = unsafe { libc::ioctl(0, libc::TIOCNOTTY) };
+    if rc < 0 {
+        return None;
+    }
+    Some(nix::unistd::getsid(None).ok() == Some(nix::unistd::getpid()))
+}
+
+/// Moves vigil to `/`, so it keeps no mount busy; the command and exec
+/// probes still start in the directory vigil was started in (`spawn`).
+pub(crate) fn leave_working_directory() -> io::Result<()> {
+    std::env::set_current_dir("/")
+}
+
 /// Registers vigil as a child subreaper, so orphans of its descendants are
 /// re-parented to it even when it is not PID 1.
 pub(crate) fn set_child_subreaper() -> io::Result<()> {

@@ -3,9 +3,14 @@
 //! paths, the signal state to restore) built before, so the child runs only
 //! async-signal-safe calls until `exec`.
 //!
-//! `exec` failure is reported to vigil through a close-on-exec pipe (the errno
-//! as four bytes), and the child exits 127 (not found) or 126 (found but not
-//! executable), the shell convention tini follows.
+//! The child starts in the directory vigil was started in (vigil itself
+//! moves to `/` so it keeps no mount busy; `Prepared` notes the directory).
+//!
+//! A failed step in the child (`exec`, `chdir`, `setsid`) is reported to
+//! vigil through a close-on-exec pipe (the step and the errno, four bytes
+//! each), and the child exits 127 (not found) or 126 (found but not
+//! executable), the shell convention tini follows, or the status the
+//! personality asks for (dumb-init: 2).
 
 use super::signals::Inherited;
 use crate::exit_status::code;
@@ -38,7 +43,18 @@ pub(crate) struct Prepared {
     envp_ptrs: Vec<*const libc::c_char>,
     inherited: Inherited,
     foreground: bool,
+    /// Where the child starts (`None`: where vigil is, `/` or unknown).
+    cwd: Option<CString>,
+    /// A new session for the child (dumb-init) rather than a new process group.
+    new_session: bool,
+    /// The child's exit status when a step before `exec` fails (`None`: 127/126).
+    failure_status: Option<u8>,
 }
+
+/// The step a child reports as failed.
+const STEP_EXEC: i32 = 0;
+const STEP_CHDIR: i32 = 1;
+const STEP_SETSID: i32 = 2;
 
 fn cstring(bytes: Vec<u8>, what: &str) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| {
@@ -109,6 +125,11 @@ impl Prepared {
             })
             .collect::<io::Result<Vec<_>>>()?;
         let envp_ptrs = null_terminated(envp.iter().map(CString::as_c_str));
+        // The directory vigil was started in, while it is still there to read.
+        let cwd = std::env::current_dir()
+            .ok()
+            .filter(|d| d != Path::new("/"))
+            .and_then(|d| CString::new(d.into_os_string().into_vec()).ok());
         Ok(Prepared {
             display: argv0.to_string_lossy().into_owned(),
             program: None,
@@ -119,7 +140,18 @@ impl Prepared {
             envp_ptrs,
             inherited,
             foreground,
+            cwd,
+            new_session: false,
+            failure_status: None,
         })
+    }
+
+    /// dumb-init's way: the child in a new session (taking stdin's terminal
+    /// as its own when it can), exit status 2 when it cannot be run.
+    pub(crate) fn dumb_init(mut self, new_session: bool) -> Prepared {
+        self.new_session = new_session;
+        self.failure_status = Some(2);
+        self
     }
 
     /// A command run from a known program path (found at start-up) rather than
@@ -192,6 +224,11 @@ impl std::fmt::Display for SpawnError {
 }
 
 impl Prepared {
+    /// Whether it runs the dumb-init way (`Prepared::dumb_init`).
+    pub(crate) fn is_dumb_init(&self) -> bool {
+        self.failure_status.is_some()
+    }
+
     /// Whether the command is given the terminal at each start.
     pub(crate) fn foreground(&self) -> bool {
         self.foreground
@@ -205,13 +242,53 @@ pub(crate) struct Child {
     exec_error: File,
 }
 
+/// Why a child could not run its program.
+#[derive(Debug)]
+pub(crate) enum StartFailure {
+    /// `exec` failed (its errno).
+    Exec(Errno),
+    /// The directory vigil was started in is gone or out of reach.
+    Chdir(Errno),
+    /// `setsid` failed.
+    Setsid(Errno),
+}
+
+impl StartFailure {
+    pub(crate) fn errno(&self) -> Errno {
+        match self {
+            StartFailure::Exec(e) | StartFailure::Chdir(e) | StartFailure::Setsid(e) => *e,
+        }
+    }
+}
+
+impl std::fmt::Display for StartFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let err = io::Error::from_raw_os_error(self.errno() as i32);
+        match self {
+            StartFailure::Exec(_) => write!(f, "{err}"),
+            StartFailure::Chdir(_) => {
+                write!(f, "cannot change to the directory vigil started in: {err}")
+            }
+            StartFailure::Setsid(_) => write!(f, "cannot start a new session: {err}"),
+        }
+    }
+}
+
 impl Child {
-    /// The errno of a failed exec, once the child has ended. Non-blocking:
-    /// `None` when exec succeeded (or nothing was written).
-    pub(crate) fn exec_error(&mut self) -> Option<io::Error> {
-        let mut buf = [0u8; 4];
+    /// Why the child could not run its program, once it has ended.
+    /// Non-blocking: `None` when exec succeeded (or nothing was written).
+    pub(crate) fn exec_error(&mut self) -> Option<StartFailure> {
+        let mut buf = [0u8; 8];
         match self.exec_error.read(&mut buf) {
-            Ok(4) => Some(io::Error::from_raw_os_error(i32::from_ne_bytes(buf))),
+            Ok(8) => {
+                let step = i32::from_ne_bytes(buf[..4].try_into().ok()?);
+                let errno = Errno::from_raw(i32::from_ne_bytes(buf[4..].try_into().ok()?));
+                Some(match step {
+                    STEP_CHDIR => StartFailure::Chdir(errno),
+                    STEP_SETSID => StartFailure::Setsid(errno),
+                    _ => StartFailure::Exec(errno),
+                })
+            }
             _ => None,
         }
     }
@@ -294,8 +371,11 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
     // The child makes its own process group too; doing it here as well (as
     // shells do) means the group exists when spawn returns, so a signal sent
     // to it at once (`-g`, a probe stop) cannot miss it. EACCES (the child
-    // already exec'd) and ESRCH are fine.
-    let _ = nix::unistd::setpgid(child, child);
+    // already exec'd) and ESRCH are fine. A child in a new session has made
+    // it before `clone` returned (CLONE_VFORK).
+    if !cmd.new_session {
+        let _ = nix::unistd::setpgid(child, child);
+    }
     drop(write_end);
     Ok(Child {
         pid,
@@ -303,15 +383,49 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
     })
 }
 
+/// In the child: reports `step` failed with `err` and exits.
+fn fail(cmd: &Prepared, report_fd: RawFd, step: i32, err: i32) -> ! {
+    let mut bytes = [0u8; 8];
+    bytes[..4].copy_from_slice(&step.to_ne_bytes());
+    bytes[4..].copy_from_slice(&err.to_ne_bytes());
+    let status = cmd.failure_status.unwrap_or(
+        if step == STEP_EXEC && matches!(err, libc::ENOENT | libc::ENOTDIR) {
+            code::NOT_FOUND
+        } else {
+            code::NOT_EXECUTABLE
+        },
+    );
+    // SAFETY: write and _exit are async-signal-safe; `bytes` is a live local.
+    unsafe {
+        libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(i32::from(status))
+    }
+}
+
 /// Runs in the child: async-signal-safe calls only, no allocation.
 fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
-    // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask as a raw
-    // system call, execve, write, _exit); every pointer passed was built
-    // before clone and outlives the calls (argv/envp arrays are
-    // NULL-terminated and point into CStrings owned by `cmd` and `plan`).
+    // setsid, ioctl, chdir, getpid, tcsetpgrp, dup2, sigaction via signal,
+    // sigprocmask as a raw system call, execve, write, _exit); every pointer
+    // passed was built before clone and outlives the calls (argv/envp arrays
+    // are NULL-terminated and point into CStrings owned by `cmd` and `plan`).
     unsafe {
-        libc::setpgid(0, 0);
+        if cmd.new_session {
+            if libc::setsid() < 0 {
+                fail(cmd, report_fd, STEP_SETSID, Errno::last_raw());
+            }
+            // Take stdin's terminal, which vigil let go of (TIOCNOTTY), as
+            // this session's own; without one (or still another session's)
+            // this fails, as it does for dumb-init, and that is fine.
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+        } else {
+            libc::setpgid(0, 0);
+        }
+        if let Some(dir) = &cmd.cwd {
+            if libc::chdir(dir.as_ptr()) < 0 {
+                fail(cmd, report_fd, STEP_CHDIR, Errno::last_raw());
+            }
+        }
         if let Some(r) = redirect {
             // dup2 clears close-on-exec on the targets; the sources stay
             // close-on-exec and vanish at exec.
@@ -351,13 +465,7 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         if saw_eacces && err != libc::EACCES && matches!(err, libc::ENOENT | libc::ENOTDIR) {
             err = libc::EACCES;
         }
-        let bytes = err.to_ne_bytes();
-        libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
-        libc::_exit(i32::from(if matches!(err, libc::ENOENT | libc::ENOTDIR) {
-            code::NOT_FOUND
-        } else {
-            code::NOT_EXECUTABLE
-        }))
+        fail(cmd, report_fd, STEP_EXEC, err)
     }
 }
 
