@@ -6,7 +6,7 @@
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::ChildStatus;
-use crate::log::{fatal, warn};
+use crate::log::{fatal, reason, warn};
 use crate::probe::outcome::Outcome;
 use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
@@ -448,7 +448,8 @@ impl EventLoop {
     fn note_exec_failure(&mut self, pid: i32) {
         if let Some(child) = self.child.as_mut().filter(|c| c.pid == pid) {
             if let Some(err) = child.exec_error() {
-                fatal!("exec {} failed: {err}", self.command.display);
+                // tini's words, which a script may match to the end of the line.
+                fatal!("exec {} failed: {}", self.command.display, reason(&err));
             }
         }
     }

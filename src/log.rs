@@ -48,6 +48,13 @@ impl Level {
 
 static VERBOSITY: AtomicU8 = AtomicU8::new(1);
 
+/// The OS's words for an error (strerror's, as tini and the shell print
+/// them), without Rust's " (os error N)".
+pub(crate) fn reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
 pub(crate) fn set_verbosity(v: u8) {
     VERBOSITY.store(v, Ordering::Relaxed);
 }
