@@ -234,7 +234,10 @@ fn reaper_check() {
             return;
         }
         Ok(false) => {}
-        Err(e) => debug!("failed to read the child subreaper attribute: {e}"),
+        Err(e) => debug!(
+            "failed to read the child subreaper attribute: {}",
+            log::reason(&e)
+        ),
     }
     warn!(
         "vigil is not running as PID 1 and isn't registered as a child subreaper. \
