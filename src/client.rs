@@ -10,6 +10,7 @@
 //! Exit codes: `ready` 0 ready, 1 not ready, 2 cannot ask; `status` 0 with a
 //! 200 and a JSON object, 2 otherwise. Every failure is one line on stderr.
 
+use crate::log::reason;
 use nix::sys::socket::{self, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -220,12 +221,6 @@ fn parse(verb: Verb, args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>
         })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET));
     Parsed::Run(opts)
-}
-
-/// The OS's words for an error, without Rust's " (os error N)".
-fn reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
 fn timed_out(e: &io::Error) -> bool {

@@ -454,6 +454,7 @@ impl EventLoop {
                     StartFailure::Exec(errno) if self.command.is_dumb_init() => {
                         fatal!("{}: {}", self.command.display, errno.desc())
                     }
+                    // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
                 }
             }

@@ -56,6 +56,13 @@ pub(crate) fn set_dumb_init_style() {
     DUMB_INIT_STYLE.store(true, Ordering::Relaxed);
 }
 
+/// The OS's words for an error (strerror's, as tini and the shell print
+/// them), without Rust's " (os error N)".
+pub(crate) fn reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
 pub(crate) fn set_verbosity(v: u8) {
     VERBOSITY.store(v, Ordering::Relaxed);
 }

@@ -7,6 +7,7 @@
 //! after that every error is an `io::Error` naming the path, for the caller
 //! to log: the ready file never stops vigil.
 
+use crate::log::reason;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -27,12 +28,6 @@ pub(crate) fn body(pid: i32, since: &str, restarts: u32) -> String {
     // serde_json only to quote `since`: it is linked anyway.
     let since = serde_json::Value::from(since);
     format!("{{\"pid\":{pid},\"since\":{since},\"restarts\":{restarts}}}")
-}
-
-/// The OS's words for an error, without Rust's " (os error N)".
-fn reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
 /// `e` with `what` and the path in front, keeping its kind.

@@ -166,14 +166,8 @@ fn start_and_run(
     if opts.subreaper {
         process::set_child_subreaper().map_err(StartError::Subreaper)?;
         debug!("registered as a child subreaper");
-    } else if std::process::id() != 1 && opts.dumb_init.is_none() {
-        warn!(
-            "vigil is not running as PID 1 and isn't registered as a child subreaper. \
-             Zombie processes will not be re-parented to vigil, so zombie reaping won't work. \
-             To fix the problem, use the -s option or set the environment variable \
-             TINI_SUBREAPER (or VIGIL_SUBREAPER) to register vigil as a child subreaper, \
-             or run vigil as PID 1."
-        );
+    } else if opts.dumb_init.is_none() {
+        reaper_check();
     }
     let mut env = config.command_env(std::env::vars_os().collect());
     // `--notify`: the socket exists before the command's environment names it.
@@ -260,6 +254,33 @@ fn start_and_run(
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
+}
+
+/// Warns when orphans will not come to vigil: it is not PID 1 and not a child
+/// subreaper, not even by its parent's doing (the attribute survives `exec`).
+/// As tini: a failed read is a debug line, then the warning.
+fn reaper_check() {
+    if std::process::id() == 1 {
+        return;
+    }
+    match process::is_child_subreaper() {
+        Ok(true) => {
+            debug!("already a child subreaper (registered before vigil started)");
+            return;
+        }
+        Ok(false) => {}
+        Err(e) => debug!(
+            "failed to read the child subreaper attribute: {}",
+            log::reason(&e)
+        ),
+    }
+    warn!(
+        "vigil is not running as PID 1 and isn't registered as a child subreaper. \
+         Zombie processes will not be re-parented to vigil, so zombie reaping won't work. \
+         To fix the problem, use the -s option or set the environment variable \
+         TINI_SUBREAPER (or VIGIL_SUBREAPER) to register vigil as a child subreaper, \
+         or run vigil as PID 1."
+    );
 }
 
 /// The configuration, before anything starts: every problem is printed, one

@@ -389,14 +389,7 @@ fn a_failed_pipe_is_not_blamed_on_fork() {
 /// Ctrl-C itself (dash, `script`'s shell when SHELL is unset, does) and
 /// `script` would report its status, not vigil's.
 fn on_a_terminal(cmd: &str, typescript: &Path) -> std::process::Child {
-    Command::new("script")
-        .args(["-qfec", &format!("exec {cmd}")])
-        .arg(typescript)
-        .env("SHELL", "/bin/sh")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn script")
+    support::on_a_terminal(&format!("exec {cmd}"), typescript)
 }
 
 #[test]

@@ -90,6 +90,25 @@ pub(crate) fn set_child_subreaper() -> io::Result<()> {
     Errno::result(rc).map(drop).map_err(io::Error::from)
 }
 
+/// Whether vigil is a child subreaper already: the attribute survives `exec`,
+/// so the parent may have set it before starting vigil (tini's test harness
+/// does, and so can any supervisor).
+pub(crate) fn is_child_subreaper() -> io::Result<bool> {
+    let mut bit: libc::c_int = 0;
+    // SAFETY: PR_GET_CHILD_SUBREAPER writes one int through its pointer
+    // argument, here `bit`, which lives across the call.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_GET_CHILD_SUBREAPER,
+            &mut bit as *mut libc::c_int as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    Errno::result(rc).map(|_| bit != 0).map_err(io::Error::from)
+}
+
 /// Asks the kernel to send `sig` to vigil when its parent dies.
 pub(crate) fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number, no pointers.

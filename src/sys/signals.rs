@@ -27,7 +27,6 @@ impl Mask {
         Mask(signals.iter().fold(0, |m, s| m | 1u64 << (s - 1)))
     }
 
-    #[cfg(test)]
     pub(crate) fn contains(self, sig: i32) -> bool {
         (1..=64).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
     }
@@ -75,6 +74,18 @@ pub(crate) fn restore_mask_in_child(mask: &Mask) {
             std::ptr::null_mut::<u64>(),
             8usize,
         );
+    }
+}
+
+/// The current disposition of `sig` (SIG_DFL, SIG_IGN or a handler), unchanged.
+fn disposition(sig: i32) -> io::Result<libc::sighandler_t> {
+    // SAFETY: a null `act` only reads; `old` is a live, writable sigaction.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, std::ptr::null(), &mut old) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(old.sa_sigaction)
     }
 }
 
@@ -135,30 +146,45 @@ extern "C" fn exit_on_stop(sig: libc::c_int) {
 /// status for a death by that signal), as nothing has started that could
 /// receive them. `end` blocks them again before the command starts; a signal
 /// that arrives after that is queued for the signalfd as any other.
-pub(crate) struct StartupStop(());
+///
+/// One that vigil's parent ignored (`sh -c 'vigil -- app &'` ignores SIGINT)
+/// is left alone: still ignored, so the command inherits that as tini's does,
+/// and blocked all along, so it is queued and forwarded like any other (a
+/// blocked signal is never discarded for being ignored).
+pub(crate) struct StartupStop {
+    /// The signals given the exit handler, to be set back to SIG_DFL.
+    handled: Mask,
+}
 
 impl StartupStop {
     pub(crate) fn begin() -> io::Result<StartupStop> {
+        let mut handled = Mask(0);
         for sig in STARTUP_STOP {
+            if disposition(sig)? == libc::SIG_IGN {
+                continue;
+            }
             set_disposition(
                 sig,
                 exit_on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t,
             )?;
+            handled.0 |= Mask::of(&[sig]).0;
         }
         // A whole new mask, not an unblock: musl's sigaction unblocks the
         // signals it keeps for itself (33, 34) when the first handler is
         // installed, and they must stay blocked.
-        let stop = Mask::of(&STARTUP_STOP);
-        sigprocmask(libc::SIG_SETMASK, Some(Mask(!stop.0)))?;
-        Ok(StartupStop(()))
+        sigprocmask(libc::SIG_SETMASK, Some(Mask(!handled.0)))?;
+        Ok(StartupStop { handled })
     }
 
     pub(crate) fn end(self) -> io::Result<()> {
         sigprocmask(libc::SIG_SETMASK, Some(Mask::ALL))?;
         // A signal that arrived in between stays pending: SIG_DFL discards
-        // only pending signals whose default is to be ignored.
+        // only pending signals whose default is to be ignored. (Setting
+        // SIG_IGN would discard it: the ignored ones are not touched.)
         for sig in STARTUP_STOP {
-            set_disposition(sig, libc::SIG_DFL)?;
+            if self.handled.contains(sig) {
+                set_disposition(sig, libc::SIG_DFL)?;
+            }
         }
         Ok(())
     }

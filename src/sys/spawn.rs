@@ -263,7 +263,8 @@ impl StartFailure {
 
 impl std::fmt::Display for StartFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let err = io::Error::from_raw_os_error(self.errno() as i32);
+        // strerror's words, as tini and dumb-init print them.
+        let err = self.errno().desc();
         match self {
             StartFailure::Exec(_) => write!(f, "{err}"),
             StartFailure::Chdir(_) => {

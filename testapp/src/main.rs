@@ -20,6 +20,9 @@
 //!   with-mask [--block SIGS] [--ignore SIGS] [--default SIGS] -- CMD...
 //!                                      exec CMD with that signal mask/ignore set
 //!   sleep SECS                         exit 0 after SECS
+//!   subreaper -- CMD...                become a child subreaper, then exec CMD,
+//!                                      which keeps the attribute (as tini's
+//!                                      test harness, subreaper-proxy.py)
 //!   http --port P ...                  an HTTP server whose answers a control
 //!                                      file sets per path (see http.rs)
 //!   latency|latency-child|reap-drain|reap-child ...
@@ -34,7 +37,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: vigil-testapp signals|tree|orphans|exit|die|fds|ignore-term|leave-behind|with-mask|sleep ...");
+    eprintln!("usage: vigil-testapp signals|tree|orphans|exit|die|fds|ignore-term|leave-behind|with-mask|subreaper|sleep ...");
     std::process::exit(64)
 }
 
@@ -132,6 +135,17 @@ fn main() {
             signals::set_mask_and_ignored(&list("--block"), &list("--ignore"), &list("--default"));
             let err = Command::new(&cmd[0]).args(&cmd[1..]).exec();
             eprintln!("with-mask: exec {}: {err}", cmd[0]);
+            std::process::exit(127)
+        }
+        "subreaper" => {
+            let sep = rest
+                .iter()
+                .position(|a| a == "--")
+                .unwrap_or_else(|| usage());
+            let cmd = &rest[sep + 1..];
+            nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+            let err = Command::new(&cmd[0]).args(&cmd[1..]).exec();
+            eprintln!("subreaper: exec {}: {err}", cmd[0]);
             std::process::exit(127)
         }
         "open-fds" => {

@@ -243,3 +243,17 @@ pub fn send(sig: &str, pid: u32) {
         .expect("run testapp send");
     assert!(st.success(), "sending {sig} to {pid} failed");
 }
+
+/// Runs `cmd` (a shell command line) on a new terminal made by `script`: what
+/// is written to the child's stdin is typed there, and the terminal's output
+/// is recorded to `typescript`. `script` exits with the command's status.
+pub fn on_a_terminal(cmd: &str, typescript: &Path) -> Child {
+    Command::new("script")
+        .args(["-qfec", cmd])
+        .arg(typescript)
+        .env("SHELL", "/bin/sh")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn script")
+}
