@@ -133,7 +133,8 @@ fn the_command_runs_in_a_new_session_unless_single_child() {
         file.display()
     );
     // (args, env, new session)
-    let table: &[(&[&str], &[(&str, &str)], bool)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], bool);
+    let table: &[Case] = &[
         (&[], &[], true),
         (&[], &[("DUMB_INIT_SETSID", "1")], true),
         (&["-c"], &[], false),
