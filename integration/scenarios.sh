@@ -141,7 +141,9 @@ loopback_app_is_never_ready() {
   ip=$(bridge_ip "$c")
   [[ $ip =~ ^[0-9]+(\.[0-9]+){3}$ ]] || fail "no bridge address: '$ip'"
   wait_until 15 "5 failed readiness probes (or ready)" ready_or_refused_5_times "$c"
-  expect_log "$c" "connection refused; the app listens on 127.0.0.1:8000 only, but the platform probes the pod IP ($ip): bind 0.0.0.0 (tcp $ip:8000)"
+  expect_log "$c" "connection refused (tcp $ip:8000)"
+  expect_log "$c" "listens on port 8000 on loopback only (127.0.0.1:8000), but the probe connects to $ip as the platform probes the pod IP: have the app bind 0.0.0.0 (or ::)"
+  (($(log_lines "$c" "on loopback only") == 1)) || fail "the loopback diagnosis said more than once"
   (($(log_lines "$c" "readiness: ready") == 0)) || fail "ready although the app listens on 127.0.0.1 only"
   expect "still running" "$(state "$c" Running)" true
   # The same app probed on 127.0.0.1 (a flag overrides the file's probe; its
@@ -149,7 +151,7 @@ loopback_app_is_never_ready() {
   ready=$(start loopback-ready -e VIGIL_VERBOSITY=2 -e VIGIL_CONFIG=/config/loopback.json --entrypoint /vigil "$IMG" \
     --readiness '{"tcp_socket": {"host": "127.0.0.1"}, "period_seconds": 0.2}')
   wait_until 15 "'readiness: ready' with host 127.0.0.1" log_has "$ready" "readiness: ready"
-  (($(log_lines "$ready" "the app listens on 127.0.0.1") == 0)) || fail "a loopback hint for a probe of 127.0.0.1"
+  (($(log_lines "$ready" "on loopback only") == 0)) || fail "a loopback diagnosis for a probe of 127.0.0.1"
 }
 
 # vigil_once ARGS...: `vigil ARGS` in a throwaway container; sets OUT (its

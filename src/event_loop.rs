@@ -5,6 +5,7 @@
 //! runner's, and only its outcomes reach the supervisor.
 
 use crate::config::model::ProbeKind;
+use crate::diagnose::{Context, Diagnoser};
 use crate::exit_status::ChildStatus;
 use crate::log::{fatal, warn};
 use crate::probe::outcome::Outcome;
@@ -12,7 +13,7 @@ use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
 use crate::status::server::MAX_CONNECTIONS;
 use crate::status::Publisher;
-use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
+use crate::supervisor::{Action, Change, Event, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::notify::{self, NotifySocket};
 use crate::sys::signals::{Received, SignalFd};
@@ -126,6 +127,8 @@ pub(crate) struct EventLoop {
     accept_pending: bool,
     /// The notify socket may have datagrams waiting.
     notify_pending: bool,
+    /// Names the cause of failed network probes (`None`: none configured).
+    diagnoser: Option<Diagnoser>,
 }
 
 impl EventLoop {
@@ -180,6 +183,7 @@ impl EventLoop {
             notify,
             accept_pending: false,
             notify_pending: false,
+            diagnoser: None,
         })
     }
 
@@ -378,12 +382,42 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Diagnoses failed network probes (`diagnose`).
+    pub(crate) fn with_diagnoser(mut self, diagnoser: Diagnoser) -> Self {
+        self.diagnoser = Some(diagnoser);
+        self
+    }
+
+    /// Each probe result goes to the diagnoser; a diagnosis follows its result.
+    fn diagnose(&mut self, changes: &mut Vec<Change>, supervisor: &Supervisor, now: Instant) {
+        let Some(diagnoser) = self.diagnoser.as_mut() else {
+            return;
+        };
+        let mut i = 0;
+        while i < changes.len() {
+            if let Change::ProbeResult { probe, outcome, .. } = &changes[i] {
+                let ctx = Context {
+                    command: match outcome.success {
+                        true => None,
+                        false => supervisor.command(now),
+                    },
+                };
+                if let Some(d) = diagnoser.on_result(*probe, outcome, &ctx, now) {
+                    i += 1;
+                    changes.insert(i, d);
+                }
+            }
+            i += 1;
+        }
+    }
+
     /// Feeds queued events to the supervisor until none is left: its changes
     /// go to the reporter, its actions are performed.
     fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
-            let output = supervisor.step(event, now);
+            let mut output = supervisor.step(event, now);
+            self.diagnose(&mut output.changes, supervisor, now);
             for change in &output.changes {
                 self.reporter.report(change);
             }

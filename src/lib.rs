@@ -15,6 +15,7 @@ pub(crate) mod check;
 pub mod cli;
 pub(crate) mod client;
 pub mod config;
+pub(crate) mod diagnose;
 pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;

@@ -142,6 +142,7 @@ impl Reporter {
                     warn!("{kind} probe failed ({run}/{threshold}) after {took}: {message} ({target}){body}");
                 }
             }
+            Change::Diagnosis { probe, text, .. } => notice!("{} probe: {text}", probe.name()),
             Change::StartupSucceeded { attempts } => {
                 notice!("startup: succeeded after {}", counted(*attempts, "attempt"))
             }

@@ -6,6 +6,8 @@
 
 use crate::cli::RunOptions;
 use crate::config;
+use crate::config::model::ProbeKind;
+use crate::diagnose::Diagnoser;
 use crate::event_loop::EventLoop;
 use crate::exit_status::code;
 use crate::log::{self, debug, fatal, notice, warn};
@@ -224,6 +226,12 @@ fn start_and_run(
             run
         })
     });
+    // Network probes get their failures diagnosed.
+    let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
+    let diagnoser = ProbeKind::ALL
+        .iter()
+        .any(|k| targets[*k].is_some())
+        .then(|| Diagnoser::new(targets, timings));
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
         process_group: opts.process_group,
@@ -252,6 +260,10 @@ fn start_and_run(
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
+        .map(|l| match diagnoser {
+            Some(d) => l.with_diagnoser(d),
+            None => l,
+        })
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
 }

@@ -316,6 +316,19 @@ impl Supervisor {
         }
     }
 
+    /// The command while it runs: its pid and how long it has run.
+    pub(crate) fn command(&self, now: Instant) -> Option<crate::diagnose::network::Command> {
+        match self.phase {
+            Phase::Running { pid } | Phase::Stopping { pid, .. } => {
+                Some(crate::diagnose::network::Command {
+                    pid,
+                    running_for: now.saturating_duration_since(self.started_at),
+                })
+            }
+            _ => None,
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn phase(&self) -> &Phase {
         &self.phase

@@ -86,8 +86,16 @@ fn tcp_refused_and_the_loopback_hint() {
         &["--bind", "127.0.0.1"],
     );
     assert_eq!(run.exit_code(), 3, "{}", run.log());
-    let want = format!("the app listens on 127.0.0.1:{port} only, but the platform probes the pod IP ({primary}): bind 0.0.0.0");
-    assert!(run.log().contains(&want), "{}", run.log());
+    // One line, once, naming the process that holds the port.
+    let want = format!("listens on port {port} on loopback only (127.0.0.1:{port}), but the probe connects to {primary} as the platform probes the pod IP: have the app bind 0.0.0.0 (or ::)");
+    let log = run.log();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(&want)).collect();
+    assert_eq!(lines.len(), 1, "{}", run.log());
+    assert!(
+        lines[0].contains("liveness probe: vigil-testapp (pid "),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]

@@ -39,6 +39,15 @@ impl Plan {
         }
     }
 
+    /// Where a network probe connects (`None` for exec).
+    pub(crate) fn addr(&self) -> Option<SocketAddr> {
+        match self {
+            Plan::Http(plan) => Some(plan.addr),
+            Plan::Tcp { addr } => Some(*addr),
+            Plan::Exec { .. } => None,
+        }
+    }
+
     /// What an attempt probes, as logs and `/status` name it:
     /// `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
     pub(crate) fn target(&self) -> String {

@@ -146,7 +146,7 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Io {
-    Tcp(TcpStream, SocketAddr),
+    Tcp(TcpStream),
     Http {
         exchange: HttpExchange,
         plan: HttpPlan,
@@ -169,21 +169,6 @@ pub(crate) struct Runner {
     plans: PerProbe<Option<ProbePlan>>,
     attempts: PerProbe<Option<Attempt>>,
     killed: Vec<i32>,
-}
-
-fn with_loopback_hint(message: String, addr: SocketAddr) -> String {
-    if message.contains("refused")
-        && !addr.ip().is_loopback()
-        && super::host::listens_on_loopback_only(addr.port())
-    {
-        format!(
-            "{message}; the app listens on 127.0.0.1:{port} only, but the platform probes the pod IP ({ip}): bind 0.0.0.0",
-            port = addr.port(),
-            ip = addr.ip()
-        )
-    } else {
-        message
-    }
 }
 
 impl Runner {
@@ -234,12 +219,12 @@ impl Runner {
             Plan::Tcp { addr } => {
                 let target = p.plan.target();
                 match net::connect(registry, token, *addr) {
-                    Ok(s) => (target, Io::Tcp(s, *addr)),
+                    Ok(s) => (target, Io::Tcp(s)),
                     Err(e) => {
                         if let Some(not_started) = unable(&target, &e) {
                             return not_started;
                         }
-                        return failed(target, with_loopback_hint(net::describe_io(&e), *addr));
+                        return failed(target, net::describe_io(&e));
                     }
                 }
             }
@@ -258,7 +243,7 @@ impl Runner {
                         if let Some(not_started) = unable(&target, &e) {
                             return not_started;
                         }
-                        return failed(target, with_loopback_hint(net::describe_io(&e), plan.addr));
+                        return failed(target, net::describe_io(&e));
                     }
                 }
             }
@@ -288,14 +273,10 @@ impl Runner {
     ) -> Option<Outcome> {
         let mut a = self.attempts[probe].take()?;
         let step = match &mut a.io {
-            Io::Tcp(stream, addr) => match net::connected(stream) {
+            Io::Tcp(stream) => match net::connected(stream) {
                 Ok(false) => Step::Pending,
                 Ok(true) => Step::done(true, "connected".into(), Close::Graceful),
-                Err(e) => Step::done(
-                    false,
-                    with_loopback_hint(net::describe_io(&e), *addr),
-                    Close::Reset,
-                ),
+                Err(e) => Step::done(false, net::describe_io(&e), Close::Reset),
             },
             Io::Http {
                 exchange,
@@ -303,9 +284,7 @@ impl Runner {
                 redirects,
             } => match exchange.advance() {
                 HttpStep::Pending => Step::Pending,
-                HttpStep::Failed(why) => {
-                    Step::done(false, with_loopback_hint(why, plan.addr), Close::Reset)
-                }
+                HttpStep::Failed(why) => Step::done(false, why, Close::Reset),
                 HttpStep::Response(r) => http_verdict(&r, plan, *redirects),
             },
             Io::Exec(e) => {
@@ -356,7 +335,7 @@ impl Runner {
                 close,
             } => {
                 match a.io {
-                    Io::Tcp(s, _) => net::close(registry, s, close),
+                    Io::Tcp(s) => net::close(registry, s, close),
                     Io::Http { exchange, .. } => net::close(registry, exchange.stream, close),
                     Io::Exec(_) => unreachable!("exec attempts end when reaped"),
                 }
@@ -385,7 +364,7 @@ impl Runner {
         let mut output = String::new();
         let a = self.attempts[probe].take().expect("attempt");
         match a.io {
-            Io::Tcp(s, _) => net::close(registry, s, Close::Reset),
+            Io::Tcp(s) => net::close(registry, s, Close::Reset),
             Io::Http { exchange, .. } => {
                 message.push_str(&format!(" ({})", exchange.phase_name()));
                 net::close(registry, exchange.stream, Close::Reset);

@@ -175,6 +175,12 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
                 .str("message", &outcome.message)
                 .str("target", &outcome.target);
         }
+        Change::Diagnosis { probe, kind, text } => {
+            o.str("event", "diagnosis")
+                .str("probe", probe.name())
+                .str("kind", kind)
+                .str("text", text);
+        }
         Change::StartupSucceeded { attempts } => {
             o.str("event", "startup_succeeded")
                 .raw("attempts", attempts);

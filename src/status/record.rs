@@ -87,6 +87,8 @@ pub(crate) struct Record {
     pub ready_since: SystemTime,
     /// Each probe's last outcome since the command started.
     last_success: PerProbe<Option<bool>>,
+    /// Each failing probe's diagnosis (when, kind, text) until it succeeds.
+    pub diagnoses: PerProbe<Option<(SystemTime, &'static str, String)>>,
 }
 
 fn truncated(s: &str, max: usize) -> String {
@@ -107,6 +109,7 @@ impl Record {
             started_at: None,
             ready_since: now,
             last_success: PerProbe::default(),
+            diagnoses: PerProbe::default(),
         }
     }
 
@@ -118,12 +121,19 @@ impl Record {
                 self.started_at = Some(now);
                 self.attempts = PerProbe::default();
                 self.last_success = PerProbe::default();
+                self.diagnoses = PerProbe::default();
             }
             Change::Ready(_) => self.ready_since = now,
             Change::Forwarding { .. } | Change::ForwardingToGroup { .. } => m.forwarded += 1,
             Change::Ended { .. } | Change::Reaped { .. } => m.reaped += 1,
             Change::Restarting { .. } => m.restarts += 1,
+            Change::Diagnosis { probe, kind, text } => {
+                self.diagnoses[*probe] = Some((now, kind, text.clone()));
+            }
             Change::ProbeResult { probe, outcome, .. } => {
+                if outcome.success {
+                    self.diagnoses[*probe] = None;
+                }
                 self.attempt(*probe, outcome, now);
                 let before = self.last_success[*probe].replace(outcome.success);
                 if outcome.success && before == Some(true) {

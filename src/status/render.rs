@@ -250,6 +250,14 @@ fn probe_json(out: &mut String, status: &Status, record: &Record, kind: ProbeKin
             }
             out.push(']');
         })
+        .with("diagnosis", |out| match &record.diagnoses[kind] {
+            Some((at, kind, text)) => Object::new(out)
+                .str("at", &timestamp(*at))
+                .str("kind", kind)
+                .str("text", text)
+                .end(),
+            None => out.push_str("null"),
+        })
         .end();
 }
 

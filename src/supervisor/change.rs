@@ -69,6 +69,12 @@ pub(crate) enum Change {
         run: u32,
         threshold: u32,
     },
+    /// A failed probe's cause, with its evidence and the fix (`diagnose`).
+    Diagnosis {
+        probe: ProbeKind,
+        kind: &'static str,
+        text: String,
+    },
     /// Startup succeeded after `attempts` attempts.
     StartupSucceeded { attempts: u64 },
     /// The readiness probe's result flipped.

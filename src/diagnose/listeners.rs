@@ -1,0 +1,272 @@
+//! Who listens where: the listening TCP sockets of vigil's network namespace
+//! (`/proc/net/tcp`, `/proc/net/tcp6`) and the processes that hold them
+//! (socket inodes under `/proc/PID/fd`). Read on demand, only when a probe
+//! has failed, and bounded: the kernel lists listening sockets before all
+//! others, so reading stops at the first that is not; at most `MAX_LISTENERS`
+//! sockets, `MAX_PROCESSES` processes and `MAX_FDS` descriptors each.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const MAX_LISTENERS: usize = 256;
+const MAX_PROCESSES: usize = 1024;
+const MAX_FDS: usize = 4096;
+
+/// The kernel's TCP_LISTEN state in /proc/net/tcp.
+const LISTEN: &str = "0A";
+
+/// One listening socket, and who holds it when that could be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listener {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub inode: u64,
+    pub owner: Option<Owner>,
+}
+
+impl Listener {
+    /// `0.0.0.0:8080`, `[::1]:8000`.
+    pub(crate) fn address(&self) -> String {
+        std::net::SocketAddr::new(self.ip, self.port).to_string()
+    }
+
+    /// Reachable only from inside the container (127.0.0.1, ::1, ::ffff:127.x).
+    pub(crate) fn is_loopback(&self) -> bool {
+        match self.ip {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        }
+    }
+}
+
+/// A process holding a listening socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub pid: i32,
+    /// Its name (`/proc/PID/comm`).
+    pub name: String,
+    /// Its parent, to tell whether it descends from the command.
+    pub ppid: i32,
+}
+
+/// The listening sockets in /proc/net/tcp or tcp6 text, in order, up to
+/// the first line that is not a listener.
+pub(crate) fn parse(text: impl BufRead, out: &mut Vec<Listener>) {
+    for line in text.lines().map_while(Result::ok).skip(1) {
+        if out.len() >= MAX_LISTENERS {
+            return;
+        }
+        let cols: Vec<&str> = line.split_whitespace().take(10).collect();
+        let (Some(local), Some(state), Some(inode)) = (cols.get(1), cols.get(3), cols.get(9))
+        else {
+            continue;
+        };
+        if *state != LISTEN {
+            return; // listeners come first: the rest is connections
+        }
+        let Some((addr, port)) = local.split_once(':') else {
+            continue;
+        };
+        let (Some(ip), Ok(port), Ok(inode)) = (
+            parse_addr(addr),
+            u16::from_str_radix(port, 16),
+            inode.parse::<u64>(),
+        ) else {
+            continue;
+        };
+        out.push(Listener {
+            ip,
+            port,
+            inode,
+            owner: None,
+        });
+    }
+}
+
+/// /proc/net/tcp addresses are the raw in_addr words in hex (host order).
+pub(crate) fn parse_addr(hex: &str) -> Option<IpAddr> {
+    match hex.len() {
+        8 => Some(IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(hex, 16).ok()?.to_ne_bytes(),
+        ))),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (i, chunk) in hex.as_bytes().chunks(8).enumerate() {
+                let word = u32::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word.to_ne_bytes());
+            }
+            Some(IpAddr::V6(Ipv6Addr::from(bytes)))
+        }
+        _ => None,
+    }
+}
+
+/// The listening sockets now, each with its owner where one was found.
+pub(crate) fn snapshot() -> Vec<Listener> {
+    let mut listeners = Vec::new();
+    for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(f) = std::fs::File::open(path) {
+            parse(BufReader::new(f), &mut listeners);
+        }
+    }
+    if !listeners.is_empty() {
+        let owners = owners(listeners.iter().map(|l| l.inode).collect());
+        for l in &mut listeners {
+            l.owner = owners.get(&l.inode).cloned();
+        }
+    }
+    listeners
+}
+
+/// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded).
+fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
+    inodes.sort_unstable();
+    let mut found = HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    let pids = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .take(MAX_PROCESSES);
+    for pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.take(MAX_FDS).filter_map(Result::ok) {
+            let Ok(link) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let inode = link
+                .to_str()
+                .and_then(|l| l.strip_prefix("socket:["))
+                .and_then(|l| l.strip_suffix(']'))
+                .and_then(|n| n.parse::<u64>().ok());
+            if let Some(inode) = inode.filter(|i| inodes.binary_search(i).is_ok()) {
+                found.entry(inode).or_insert_with(|| process(pid));
+            }
+        }
+        if found.len() == inodes.len() {
+            break;
+        }
+    }
+    found
+}
+
+/// A process's name and parent, from `/proc/PID/stat`.
+pub(crate) fn process(pid: i32) -> Owner {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let name = stat
+        .split_once('(')
+        .and_then(|(_, rest)| rest.rsplit_once(')'))
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_default();
+    let ppid = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    Owner { pid, name, ppid }
+}
+
+/// Whether `pid` is `ancestor` or descends from it (parents followed at most
+/// 32 steps).
+pub(crate) fn descends_from(pid: i32, ancestor: i32) -> bool {
+    let mut p = pid;
+    for _ in 0..32 {
+        if p == ancestor {
+            return true;
+        }
+        if p <= 1 {
+            return false;
+        }
+        p = process(p).ppid;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+
+    fn row(local: &str, state: &str, inode: u64) -> String {
+        format!("   0: {local} 00000000:0000 {state} 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0000000000000000 100 0 0 10 0\n")
+    }
+
+    #[test]
+    fn listeners_are_read_up_to_the_first_connection() {
+        let text = [
+            HEADER.to_string(),
+            row("0100007F:1F40", "0A", 11), // 127.0.0.1:8000
+            row("00000000:1F90", "0A", 12), // 0.0.0.0:8080
+            row("0100007F:1F40", "01", 13), // an established connection
+            row("00000000:0050", "0A", 14), // not read: after a connection
+        ]
+        .concat();
+        let mut out = Vec::new();
+        parse(text.as_bytes(), &mut out);
+        let got: Vec<(String, u64, bool)> = out
+            .iter()
+            .map(|l| (l.address(), l.inode, l.is_loopback()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("127.0.0.1:8000".to_string(), 11, true),
+                ("0.0.0.0:8080".to_string(), 12, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses() {
+        let text = [
+            HEADER.to_string(),
+            row("00000000000000000000000001000000:1F40", "0A", 1), // ::1
+            row("00000000000000000000000000000000:1F40", "0A", 2), // ::
+            row("0000000000000000FFFF00000100007F:1F40", "0A", 3), // ::ffff:127.0.0.1
+            row("garbage:zz", "0A", 4),
+        ]
+        .concat();
+        let mut out = Vec::new();
+        parse(text.as_bytes(), &mut out);
+        let got: Vec<(String, bool)> = out.iter().map(|l| (l.address(), l.is_loopback())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("[::1]:8000".to_string(), true),
+                ("[::]:8000".to_string(), false),
+                ("[::ffff:127.0.0.1]:8000".to_string(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn at_most_max_listeners() {
+        let mut text = HEADER.to_string();
+        for i in 0..(MAX_LISTENERS + 10) {
+            text.push_str(&row("00000000:1F40", "0A", i as u64));
+        }
+        let mut out = Vec::new();
+        parse(text.as_bytes(), &mut out);
+        assert_eq!(out.len(), MAX_LISTENERS);
+    }
+
+    #[test]
+    fn this_process_is_found_holding_its_listener() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let found = snapshot();
+        let mine = found
+            .iter()
+            .find(|x| x.port == port)
+            .expect("our listener in /proc/net/tcp");
+        let owner = mine.owner.as_ref().expect("its owner");
+        assert_eq!(owner.pid, std::process::id() as i32);
+        assert!(descends_from(owner.pid, owner.pid));
+        assert!(descends_from(owner.pid, owner.ppid));
+    }
+}

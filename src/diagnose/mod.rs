@@ -1,0 +1,219 @@
+//! Diagnosis: when a check fails, one line that names its cause with the
+//! evidence and the fix, from what vigil sees itself inside the container
+//! (who listens where, ...). Said at the first failure of a kind, again when
+//! the cause changes or after the probe has succeeded meanwhile, never once
+//! per period, and at most `MAX_LINES` per `WINDOW` in all. It never changes
+//! a verdict (the attempt's outcome is already decided) and never delays the
+//! loop: evidence is read only on a failure, bounded, and cached for the
+//! probe's period.
+//!
+//! The event loop owns the `Diagnoser` and feeds it every probe result; a
+//! diagnosis goes out as `Change::Diagnosis` (the log, `/events`, `/status`).
+
+pub(crate) mod listeners;
+pub(crate) mod network;
+
+use crate::config::model::ProbeKind;
+use crate::probe::outcome::Outcome;
+use crate::probe::per_probe::PerProbe;
+use crate::probe::state::Timing;
+use crate::supervisor::Change;
+use listeners::Listener;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Diagnosis lines at most per `WINDOW`, all probes together.
+const MAX_LINES: usize = 10;
+const WINDOW: Duration = Duration::from_secs(600);
+
+/// A cause, with its evidence and the fix, in one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Diagnosis {
+    /// What kind of cause: `port_mismatch`, `loopback_only`, ...
+    pub kind: &'static str,
+    /// What makes two diagnoses of a kind the same cause (the port, ...).
+    pub key: String,
+    pub text: String,
+}
+
+impl Diagnosis {
+    pub(crate) fn new(kind: &'static str, key: String, text: String) -> Diagnosis {
+        Diagnosis { kind, key, text }
+    }
+}
+
+/// When a diagnosis is said.
+#[derive(Debug, Default)]
+struct Gate {
+    /// The cause last said for each probe since it last succeeded.
+    last: PerProbe<Option<(&'static str, String)>>,
+    said: VecDeque<Instant>,
+}
+
+impl Gate {
+    fn success(&mut self, probe: ProbeKind) {
+        self.last[probe] = None;
+    }
+
+    fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> bool {
+        if self.last[probe].as_ref() == Some(&(d.kind, d.key.clone())) {
+            return false;
+        }
+        while self
+            .said
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= WINDOW)
+        {
+            self.said.pop_front();
+        }
+        if self.said.len() >= MAX_LINES {
+            return false; // said later, if the cause stays
+        }
+        self.said.push_back(now);
+        self.last[probe] = Some((d.kind, d.key.clone()));
+        true
+    }
+}
+
+/// What the loop knows when a probe result comes in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    pub command: Option<network::Command>,
+}
+
+pub(crate) struct Diagnoser {
+    /// Where each network probe connects.
+    targets: PerProbe<Option<SocketAddr>>,
+    timings: PerProbe<Option<Timing>>,
+    gate: Gate,
+    /// The last listener snapshot and when it was taken.
+    listeners: Option<(Instant, Vec<Listener>)>,
+}
+
+impl Diagnoser {
+    pub(crate) fn new(
+        targets: PerProbe<Option<SocketAddr>>,
+        timings: PerProbe<Option<Timing>>,
+    ) -> Diagnoser {
+        Diagnoser {
+            targets,
+            timings,
+            gate: Gate::default(),
+            listeners: None,
+        }
+    }
+
+    /// The probe that can stop a command that is slow to come up, and how
+    /// long it allows: startup if there is one, else liveness.
+    fn budget(&self) -> Option<network::Budget> {
+        let (key, t) = match (
+            self.timings[ProbeKind::Startup],
+            self.timings[ProbeKind::Liveness],
+        ) {
+            (Some(t), _) => ("startup_check", t),
+            (None, Some(t)) => ("liveness_check", t),
+            (None, None) => return None,
+        };
+        Some(network::Budget {
+            key,
+            total: t.initial_delay + t.period * t.failure_threshold,
+        })
+    }
+
+    /// The listeners, read again once the probe's period has passed.
+    fn listeners(&mut self, probe: ProbeKind, now: Instant) -> &[Listener] {
+        let period = self.timings[probe].map_or(Duration::from_secs(1), |t| t.period);
+        let fresh = self
+            .listeners
+            .as_ref()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) < period);
+        if !fresh {
+            self.listeners = Some((now, listeners::snapshot()));
+        }
+        self.listeners.as_ref().map_or(&[], |(_, l)| l)
+    }
+
+    /// A probe attempt ended: the diagnosis to say, if there is one now.
+    pub(crate) fn on_result(
+        &mut self,
+        probe: ProbeKind,
+        outcome: &Outcome,
+        ctx: &Context,
+        now: Instant,
+    ) -> Option<Change> {
+        if outcome.success {
+            self.gate.success(probe);
+            return None;
+        }
+        let d = self.diagnose(probe, outcome, ctx, now)?;
+        self.gate
+            .admit(probe, &d, now)
+            .then_some(Change::Diagnosis {
+                probe,
+                kind: d.kind,
+                text: d.text,
+            })
+    }
+
+    fn diagnose(
+        &mut self,
+        probe: ProbeKind,
+        outcome: &Outcome,
+        ctx: &Context,
+        now: Instant,
+    ) -> Option<Diagnosis> {
+        let addr = self.targets[probe]?;
+        if !outcome.message.contains("connection refused") {
+            return None;
+        }
+        let budget = self.budget();
+        let command = ctx.command.clone();
+        let root = command.as_ref().map_or(0, |c| c.pid);
+        let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
+        let listeners = self.listeners(probe, now);
+        network::refused(&network::Refused {
+            addr,
+            listeners,
+            command,
+            in_command: &in_command,
+            budget,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(kind: &'static str, key: &str) -> Diagnosis {
+        Diagnosis::new(kind, key.into(), format!("{kind} {key}"))
+    }
+
+    #[test]
+    fn said_once_per_cause_again_after_a_change_or_a_success() {
+        let mut g = Gate::default();
+        let t = Instant::now();
+        let r = ProbeKind::Readiness;
+        assert!(g.admit(r, &d("port_mismatch", "8000"), t));
+        assert!(!g.admit(r, &d("port_mismatch", "8000"), t)); // same cause: once
+        assert!(g.admit(ProbeKind::Liveness, &d("port_mismatch", "8000"), t)); // per probe
+        assert!(g.admit(r, &d("port_mismatch", "9000"), t)); // the cause changed
+        assert!(g.admit(r, &d("loopback_only", "9000"), t));
+        g.success(r);
+        assert!(g.admit(r, &d("loopback_only", "9000"), t)); // failing anew
+    }
+
+    #[test]
+    fn at_most_max_lines_per_window() {
+        let mut g = Gate::default();
+        let t = Instant::now();
+        let r = ProbeKind::Readiness;
+        for i in 0..MAX_LINES {
+            assert!(g.admit(r, &d("port_mismatch", &i.to_string()), t));
+        }
+        assert!(!g.admit(r, &d("port_mismatch", "x"), t));
+        // Not said while limited, so said once the window has moved on.
+        assert!(g.admit(r, &d("port_mismatch", "x"), t + WINDOW));
+    }
+}

@@ -1,0 +1,120 @@
+//! Diagnosis of failed network probes, with the real test app making the
+//! mistake: one line naming the cause, its evidence and the fix, said once
+//! per cause, in the log, `/events` and `/status`.
+
+mod support;
+
+use support::probes::{free_port, Run};
+use support::*;
+
+fn tcp_probe(port: u16, extra: &str) -> String {
+    format!(
+        r#"{{"tcp_socket": {{"port": {port}, "host": "127.0.0.1"}}, "period_seconds": 0.05, "timeout_seconds": 0.3{extra}}}"#
+    )
+}
+
+fn lines_with(log: &str, needle: &str) -> usize {
+    log.lines().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn the_app_listening_on_another_port_is_named_with_the_fix() {
+    let probe_port = free_port();
+    let dir = TempDir::new("diag-port");
+    let socket = dir.path("vigil.sock");
+    // The app listens on its own port (Run's), the probe asks another.
+    let mut run = Run::start_in(
+        dir,
+        free_port(),
+        &[
+            "--socket",
+            socket.to_str().unwrap(),
+            "--readiness",
+            &tcp_probe(probe_port, ""),
+        ],
+        &[],
+    );
+    let want = format!(
+        "readiness probe: nothing listens on port {probe_port}, but the command does: vigil-testapp (pid "
+    );
+    run.wait_log(&want);
+    let app_port = run.port;
+    run.wait_log(&format!(
+        "on 0.0.0.0:{app_port}; set the probe's port (the `port` field) to {app_port}, or have the app listen on {probe_port}"
+    ));
+    // Many more failures, one line: the cause did not change.
+    wait_until("10 failed attempts", || {
+        lines_with(&run.log(), "readiness probe failed") >= 10
+    });
+    assert_eq!(
+        lines_with(&run.log(), "nothing listens on port"),
+        1,
+        "{}",
+        run.log()
+    );
+    // The socket carries it too.
+    let status = run_curl(&socket, "/status", "5");
+    assert!(status.contains(r#""diagnosis":{"at":"#), "{status}");
+    assert!(status.contains(r#""kind":"port_mismatch""#), "{status}");
+    // A stream: what came within a second (the history first) is enough.
+    let events = run_curl(&socket, "/events?since=0", "1");
+    assert!(
+        events.contains(r#""event":"diagnosis","probe":"readiness","kind":"port_mismatch""#),
+        "{events}"
+    );
+    run.term();
+    assert_eq!(run.exit_code(), 143);
+}
+
+/// `curl --unix-socket SOCKET http://vigil/PATH`, its body (within `secs`).
+fn run_curl(socket: &std::path::Path, path: &str, secs: &str) -> String {
+    let out = run(std::process::Command::new("curl").args([
+        "-s",
+        "--max-time",
+        secs,
+        "--unix-socket",
+        socket.to_str().unwrap(),
+        &format!("http://vigil{path}"),
+    ]));
+    stdout(&out)
+}
+
+#[test]
+fn an_app_still_loading_is_shown_against_the_startup_budget() {
+    let port = free_port();
+    let startup = tcp_probe(port, r#", "failure_threshold": 1000"#);
+    let mut run = Run::start_in(
+        TempDir::new("diag-loading"),
+        port,
+        &["--startup", &startup],
+        &["--start-delay", "60"],
+    );
+    run.wait_log(&format!(
+        "startup probe: nothing listens on port {port} yet; the command (pid "
+    ));
+    run.wait_log("listens on no port: still loading? startup_check allows 50s in all, ");
+    run.term();
+    run.exit_code();
+}
+
+#[test]
+fn no_diagnosis_when_the_probe_succeeds_or_fails_for_another_reason() {
+    let port = free_port();
+    let mut run = Run::start_in(
+        TempDir::new("diag-none"),
+        port,
+        &["--readiness", &tcp_probe(port, "")],
+        &[],
+    );
+    run.wait_log("readiness: ready");
+    // The app answers, then stops listening by exiting: the command is gone,
+    // nothing to guess about.
+    run.term();
+    run.exit_code();
+    assert_eq!(
+        lines_with(&run.log(), "nothing listens"),
+        0,
+        "{}",
+        run.log()
+    );
+}
