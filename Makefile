@@ -5,7 +5,7 @@ MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help build static test unit check bench demo integration clean test-deps
+.PHONY: help build static test unit check bench demo integration clean test-deps soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,17 @@ integration: static ## real-container tests (Docker; a missing engine fails when
 	integration/run.sh $(STATIC_DIR)
 
 test: check static unit integration ## everything: lint, static build, unit, binary and container tests
+
+# Under `make test`, tests/soak.rs soaks the shipped binary (a target-specific
+# variable reaches the prerequisites: `unit` runs after `static`).
+test: export SOAK_VIGIL = $(abspath $(STATIC_DIR)/vigil)
+
+SOAK_ATTEMPTS ?= 100000
+SOAK_REQUESTS ?= 100000
+SOAK_SECONDS ?= 120
+soak: static test-deps ## the soak, longer: SOAK_ATTEMPTS probe attempts, SOAK_REQUESTS status requests, SOAK_SECONDS of crash loop
+	SOAK_VIGIL=$(abspath $(STATIC_DIR)/vigil) SOAK_ATTEMPTS=$(SOAK_ATTEMPTS) SOAK_REQUESTS=$(SOAK_REQUESTS) \
+	  SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --test soak -- --include-ignored --nocapture
 
 bench: static ## benchmarks against tini, dumb-init and catatonit; writes bench/out/ (see BENCHMARKS.md)
 	bench/run.sh $(STATIC_DIR)

@@ -156,7 +156,12 @@ impl Outbox {
         loop {
             let n = write_some(&self.pending, write);
             self.pending.drain(..n);
-            if !self.pending.is_empty() || self.dropped == 0 {
+            if !self.pending.is_empty() {
+                return;
+            }
+            if self.dropped == 0 {
+                // The reader caught up: the memory a stall took is given back.
+                self.pending = Vec::new();
                 return;
             }
             let note = format!(
@@ -270,6 +275,7 @@ mod tests {
         let mut room = usize::MAX;
         o.flush(&mut reader(&mut got, &mut room));
         assert!(o.is_empty());
+        assert_eq!(o.pending.capacity(), 0, "the stall's memory is given back");
         let text = String::from_utf8_lossy(&got[65_000..]).into_owned();
         assert!(
             text.ends_with("36 log lines were dropped: vigil's stderr was not being read\n"),

@@ -19,9 +19,15 @@ pub(crate) const HISTORY_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    /// (sequence number, the line with its newline), oldest first.
-    lines: VecDeque<(u64, String)>,
-    bytes: usize,
+    /// The held lines back to back, each with its newline, after `start`
+    /// bytes of evicted ones (dropped once they reach `HISTORY_BYTES`). One
+    /// buffer: the history costs at most twice `HISTORY_BYTES` however its
+    /// lines' lengths vary, where a string per line scattered them over the
+    /// heap and, in a soak, cost more than twice that.
+    text: String,
+    start: usize,
+    /// (sequence number, length) of each held line, oldest first.
+    lines: VecDeque<(u64, usize)>,
     last_seq: u64,
 }
 
@@ -39,15 +45,20 @@ impl History {
         let seq = self.last_seq + 1;
         let line = line(seq, at, change)?;
         self.last_seq = seq;
-        self.bytes += line.len();
-        self.lines.push_back((seq, line));
-        while self.bytes > HISTORY_BYTES {
+        if self.start >= HISTORY_BYTES {
+            self.text.drain(..self.start);
+            self.start = 0;
+        }
+        self.text.push_str(&line);
+        self.lines.push_back((seq, line.len()));
+        while self.text.len() - self.start > HISTORY_BYTES {
             match self.lines.pop_front() {
-                Some((_, old)) => self.bytes -= old.len(),
+                Some((_, len)) => self.start += len,
                 None => break,
             }
         }
-        self.lines.back().map(|(_, l)| l.as_str())
+        let newest = self.text.len() - line.len();
+        self.lines.back().map(|_| &self.text[newest..])
     }
 
     #[cfg(test)]
@@ -60,11 +71,15 @@ impl History {
         let oldest = self.lines.front().map_or(self.last_seq + 1, |(s, _)| *s);
         let missed = (since + 1 < oldest && since < self.last_seq)
             .then(|| (since + 1, (oldest - 1).min(self.last_seq)));
+        let mut at = self.start;
         let lines = self
             .lines
             .iter()
-            .filter(|(s, _)| *s > since)
-            .map(|(_, l)| l.as_str())
+            .filter_map(|&(seq, len)| {
+                let line = &self.text[at..at + len];
+                at += len;
+                (seq > since).then_some(line)
+            })
             .collect();
         Replay { missed, lines }
     }
@@ -396,16 +411,25 @@ mod tests {
         assert_eq!(h.since(3).lines.len(), 0);
         assert_eq!(h.since(99).lines.len(), 0);
         assert_eq!(h.since(99).missed, None);
-        // Fill past the bound: the oldest go, the count of bytes stays under it.
-        for _ in 0..2000 {
-            h.record(&result(false, 1), at());
+        // Fill past the bound: the oldest go, the held bytes stay under it,
+        // and the one buffer under twice that (evicted bytes are dropped
+        // once they reach the bound), whatever the lines' lengths.
+        for i in 0..2000 {
+            let newest = h.record(&result(i % 3 == 0, 1 + i % 7), at()).unwrap();
+            assert!(newest.ends_with('\n'), "{newest}");
+            let len = newest.len();
+            assert!(h.text.len() - h.start <= HISTORY_BYTES);
+            assert!(h.text.len() <= 2 * HISTORY_BYTES + len);
         }
-        assert!(h.bytes <= HISTORY_BYTES);
         let oldest = h.lines.front().unwrap().0;
         assert!(oldest > 4);
         let replay = h.since(1);
         assert_eq!(replay.missed, Some((2, oldest - 1)));
         assert_eq!(replay.lines.len(), h.lines.len());
+        for line in &replay.lines {
+            let v: serde_json::Value = serde_json::from_str(line).expect("whole lines");
+            assert!(v["seq"].as_u64().unwrap() >= oldest, "{line}");
+        }
         assert_eq!(h.since(oldest - 1).missed, None);
         assert_eq!(
             missed_line(2, 9),

@@ -67,7 +67,6 @@ pub(crate) struct Metrics {
     /// Attempts by probe: [failures, successes].
     pub attempts: PerProbe<[u64; 2]>,
     pub durations: PerProbe<Histogram>,
-    pub restarts: u64,
     pub reaped: u64,
     pub forwarded: u64,
     pub status_requests: u64,
@@ -126,7 +125,6 @@ impl Record {
             Change::Ready(_) => self.ready_since = now,
             Change::Forwarding { .. } | Change::ForwardingToGroup { .. } => m.forwarded += 1,
             Change::Ended { .. } | Change::Reaped { .. } => m.reaped += 1,
-            Change::Restarting { .. } => m.restarts += 1,
             Change::Diagnosis { probe, kind, text } => {
                 self.diagnoses[*probe] = Some((now, kind, text.clone()));
             }
@@ -226,18 +224,7 @@ mod tests {
         let status = ChildStatus::Exited(0);
         r.record(&Change::Ended { pid: 5, status }, t1);
         r.record(&Change::Reaped { pid: 9, status }, t1);
-        r.record(
-            &Change::Restarting {
-                delay: Duration::ZERO,
-                attempt: 1,
-                why: "exit status 0".into(),
-            },
-            t1,
-        );
-        assert_eq!(
-            (r.metrics.forwarded, r.metrics.reaped, r.metrics.restarts),
-            (1, 2, 1)
-        );
+        assert_eq!((r.metrics.forwarded, r.metrics.reaped), (1, 2));
         let t2 = t1 + Duration::from_secs(1);
         r.record(&Change::Ready(true), t2);
         assert_eq!(r.ready_since, t2);

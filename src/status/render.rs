@@ -282,7 +282,8 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
         (
             "vigil_restarts_total",
             "Restarts of the command.",
-            m.restarts,
+            // The supervisor's count: the Restarting changes are rate limited.
+            u64::from(status.restarts),
         ),
         (
             "vigil_reaped_total",
@@ -522,6 +523,7 @@ mod tests {
         );
         let text = metrics(&s, &record());
         assert!(text.contains("vigil_up 1\n"), "{text}");
+        assert!(text.contains("vigil_restarts_total 2\n"), "{text}");
         assert!(
             text.contains("vigil_probe_attempts_total{probe=\"startup\",result=\"success\"} 0\n"),
             "{text}"

@@ -16,6 +16,7 @@
 //!   headers-forever      a status line, then headers without end
 //!   huge-body            200 with Content-Length 1 GB, zeros until the peer leaves
 //!   garbage              bytes that are not HTTP, then close
+//!   reset                half a status line, then a reset (RST, not FIN)
 //!   exit N               answer 200, then the whole server exits with N
 //! `--requests FILE` appends each request's head (and a blank line) to FILE.
 
@@ -117,6 +118,28 @@ fn until_peer_leaves(conn: &mut TcpStream) {
     while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
 }
 
+/// Closes with a reset: SO_LINGER on with a zero timeout makes close(2)
+/// send RST and drop what is unsent.
+fn reset(conn: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `linger` (a live local of the size given)
+    // during the call only; the fd is the open socket `conn` owns.
+    unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(conn);
+}
+
 fn serve(mut conn: TcpStream, opts: &Opts) {
     let Some(head) = read_head(&mut conn) else {
         return;
@@ -175,6 +198,10 @@ fn serve(mut conn: TcpStream, opts: &Opts) {
         }
         Some("garbage") => {
             let _ = conn.write_all(b"\x00\x01\x02 this is not HTTP \xff\r\n\r\n");
+        }
+        Some("reset") => {
+            let _ = conn.write_all(b"HTTP/1.1 20");
+            reset(conn);
         }
         Some("exit") => {
             respond(&mut conn, 200, "", "bye\n");

@@ -206,6 +206,27 @@ pub fn children_of(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// If `child` still runs: SIGKILL to it and everything under it (children
+/// first, so none is re-parented and missed), then reaped.
+pub fn kill_tree(child: &mut Child) {
+    if child.try_wait().ok().flatten().is_none() {
+        let mut tree = vec![child.id()];
+        let mut i = 0;
+        while i < tree.len() {
+            tree.extend(children_of(tree[i]));
+            i += 1;
+        }
+        for pid in tree.iter().skip(1) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 /// The state and signal fields of /proc/PID/status (State, SigQ, SigPnd,
 /// ShdPnd, SigBlk, SigIgn, SigCgt) on one line, or "gone".
 pub fn signal_report(pid: u32) -> String {

@@ -104,22 +104,7 @@ impl Drop for Run {
     /// A test that ends without stopping vigil: vigil and everything under
     /// it (the app) get SIGKILL, or the app would outlive the test.
     fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let mut tree = vec![self.child.id()];
-            let mut i = 0;
-            while i < tree.len() {
-                tree.extend(children_of(tree[i]));
-                i += 1;
-            }
-            for pid in tree.iter().skip(1) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(*pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        kill_tree(&mut self.child);
     }
 }
 
