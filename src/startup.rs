@@ -226,11 +226,11 @@ fn start_and_run(
             run
         })
     });
-    // Network probes get their failures diagnosed.
+    // Probes get their failures diagnosed.
     let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
     let diagnoser = ProbeKind::ALL
         .iter()
-        .any(|k| targets[*k].is_some())
+        .any(|k| timings[*k].is_some())
         .then(|| Diagnoser::new(targets, timings));
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,

@@ -10,6 +10,7 @@
 //! The event loop owns the `Diagnoser` and feeds it every probe result; a
 //! diagnosis goes out as `Change::Diagnosis` (the log, `/events`, `/status`).
 
+pub(crate) mod budget;
 pub(crate) mod listeners;
 pub(crate) mod network;
 
@@ -80,6 +81,8 @@ impl Gate {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Context {
     pub command: Option<network::Command>,
+    /// The probe has failed its threshold in a row.
+    pub settled: bool,
 }
 
 pub(crate) struct Diagnoser {
@@ -89,6 +92,8 @@ pub(crate) struct Diagnoser {
     gate: Gate,
     /// The last listener snapshot and when it was taken.
     listeners: Option<(Instant, Vec<Listener>)>,
+    /// How long the app took to come up, over restarts.
+    budgets: budget::Budgets,
 }
 
 impl Diagnoser {
@@ -101,6 +106,7 @@ impl Diagnoser {
             timings,
             gate: Gate::default(),
             listeners: None,
+            budgets: budget::Budgets::default(),
         }
     }
 
@@ -132,6 +138,50 @@ impl Diagnoser {
             self.listeners = Some((now, listeners::snapshot()));
         }
         self.listeners.as_ref().map_or(&[], |(_, l)| l)
+    }
+
+    /// A change from the supervisor: the diagnosis to say, if any now.
+    /// `ctx` is asked for only when a probe failed.
+    pub(crate) fn on_change(
+        &mut self,
+        change: &Change,
+        ctx: impl FnOnce() -> Context,
+        now: Instant,
+    ) -> Option<Change> {
+        match change {
+            Change::Started { .. } => {
+                self.budgets.started(now);
+                None
+            }
+            Change::ProbeResult {
+                probe,
+                outcome,
+                run,
+                threshold,
+            } => {
+                let network = self.targets[*probe].is_some();
+                self.budgets.attempt(outcome, network, now);
+                let ctx = match outcome.success {
+                    true => Context::default(),
+                    false => Context {
+                        settled: run >= threshold,
+                        ..ctx()
+                    },
+                };
+                self.on_result(*probe, outcome, &ctx, now)
+            }
+            Change::ProbeStop { probe, .. } => {
+                let d = self.budgets.stopped(*probe, &self.timings, now)?;
+                self.gate
+                    .admit(*probe, &d, now)
+                    .then_some(Change::Diagnosis {
+                        probe: *probe,
+                        kind: d.kind,
+                        text: d.text,
+                    })
+            }
+            _ => None,
+        }
     }
 
     /// A probe attempt ended: the diagnosis to say, if there is one now.
@@ -178,6 +228,7 @@ impl Diagnoser {
             command,
             in_command: &in_command,
             budget,
+            settled: ctx.settled,
         })
     }
 }
