@@ -19,6 +19,7 @@ pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;
 pub(crate) mod log;
+pub mod privileges;
 pub mod probe;
 pub(crate) mod ready_file;
 pub(crate) mod report;

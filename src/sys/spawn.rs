@@ -7,6 +7,7 @@
 //! as four bytes), and the child exits 127 (not found) or 126 (found but not
 //! executable), the shell convention tini follows.
 
+use super::privileges::ChildPrivileges;
 use super::signals::Inherited;
 use crate::exit_status::code;
 use nix::errno::Errno;
@@ -38,6 +39,8 @@ pub(crate) struct Prepared {
     envp_ptrs: Vec<*const libc::c_char>,
     inherited: Inherited,
     foreground: bool,
+    /// `--user`, `--drop-caps`, ...: applied in the child only.
+    privileges: Option<ChildPrivileges>,
 }
 
 fn cstring(bytes: Vec<u8>, what: &str) -> io::Result<CString> {
@@ -119,7 +122,13 @@ impl Prepared {
             envp_ptrs,
             inherited,
             foreground,
+            privileges: None,
         })
+    }
+
+    /// The identity and capabilities each start gets (`None`: vigil's own).
+    pub(crate) fn set_privileges(&mut self, privileges: Option<ChildPrivileges>) {
+        self.privileges = privileges;
     }
 
     /// A command run from a known program path (found at start-up) rather than
@@ -211,7 +220,7 @@ impl Child {
     pub(crate) fn exec_error(&mut self) -> Option<io::Error> {
         let mut buf = [0u8; 4];
         match self.exec_error.read(&mut buf) {
-            Ok(4) => Some(io::Error::from_raw_os_error(i32::from_ne_bytes(buf))),
+            Ok(4) => Some(super::privileges::reported_error(i32::from_ne_bytes(buf))),
             _ => None,
         }
     }
@@ -307,7 +316,8 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
 fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
     // getpid, tcsetpgrp, dup2, sigaction via signal, sigprocmask as a raw
-    // system call, execve, write, _exit); every pointer passed was built
+    // system call, execve, write, _exit; the privilege changes are raw
+    // system calls on numbers prepared before clone); every pointer passed was built
     // before clone and outlives the calls (argv/envp arrays are
     // NULL-terminated and point into CStrings owned by `cmd` and `plan`).
     unsafe {
@@ -322,6 +332,11 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         if cmd.foreground {
             // Errors (no controlling terminal) are fine: then there is no job control to give.
             libc::tcsetpgrp(0, libc::getpid());
+        }
+        if let Some(Err(word)) = cmd.privileges.as_ref().map(ChildPrivileges::apply) {
+            let bytes = word.to_ne_bytes();
+            libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
+            libc::_exit(i32::from(code::NOT_EXECUTABLE));
         }
         if cmd.inherited.sigchld_ignored {
             libc::signal(libc::SIGCHLD, libc::SIG_IGN);
