@@ -364,6 +364,9 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Res
                     Parsed::Bad => reply(conn, 400, "bad request\n", false, false),
                     Parsed::Request(req, len) => {
                         conn.input.drain(..len);
+                        if crate::log::enabled(crate::log::Level::Debug) {
+                            log_request(&conn.stream, &req);
+                        }
                         ctx.record.metrics.status_requests += 1;
                         answer(conn, &req, &ctx, streams, left);
                         answered += 1;
@@ -375,6 +378,25 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Res
                 }
             }
         }
+    }
+}
+
+/// The debug line of a request: what was asked, and who asked (the peer's
+/// pid and uid, SO_PEERCRED), so an operator can see which agent reads the
+/// socket. Off the idle path: only at `-vvv`.
+#[cold]
+#[inline(never)]
+fn log_request(stream: &UnixStream, req: &Request) {
+    let method = match req.method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Other => "(other method)",
+    };
+    match crate::sys::socket::peer_credentials(stream) {
+        Ok((pid, uid)) => {
+            crate::log::debug!("status: {method} {} from pid {pid} uid {uid}", req.path)
+        }
+        Err(e) => crate::log::debug!("status: {method} {} from an unknown peer: {e}", req.path),
     }
 }
 
