@@ -23,7 +23,7 @@ struct Report<'a> {
     valid: bool,
     config: Option<&'a Resolved>,
     /// What the command runs as: identity and capability sets after exec.
-    privileges: Option<serde_json::Value>,
+    privileges: Option<privileges::Shown>,
     diagnostics: &'a [Diagnostic],
 }
 
@@ -111,11 +111,7 @@ fn check(
         }
         if let (Some(_), Some(p)) = (&resolved, &privileges) {
             let groups = privileges::read_accounts_file("/etc/group");
-            let rows: Vec<Vec<String>> = p
-                .rows(groups.as_deref())
-                .into_iter()
-                .map(|(label, value)| vec![label, value])
-                .collect();
+            let rows = p.rows(groups.as_deref());
             out.write_all(format!("\n{}", columns(&rows)).as_bytes())?;
         }
         // One write: stderr is unbuffered, and a large file can have

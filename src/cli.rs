@@ -69,7 +69,7 @@ Options:
                        /readyz, /livez, /startupz, /status, /metrics, /events
                        (docs/status-socket.md).
   --socket-mode MODE   The socket's permissions, octal (default 0660).
-  --socket-group GROUP The socket's group, a name or a number (default: vigil's).
+  --socket-group GROUP The socket's group (default: vigil's).
   --ready-file PATH    A file that exists exactly while vigil reports ready.
   --drain DURATION     On SIGTERM, report not ready for DURATION while the command
                        still serves, then pass the signal on (default 0).
@@ -77,15 +77,11 @@ Options:
                        needed for readiness, its STATUS= shows in /status.
   --watchdog DURATION  With --notify: the command must send WATCHDOG=1 this often, or
                        it is stopped like a failed liveness probe.
-  --user USER[:GROUP]  Run the command and exec probes as USER (a name or a number), with
-                       its groups and HOME; GROUP replaces its groups. Needs root.
+  --user USER[:GROUP]  Run the command and exec probes as USER, with its groups and HOME.
   --drop-caps all|CAP,...
-                       Remove these capabilities from every set of the command and exec
-                       probes (bounding, effective, permitted, inheritable, ambient).
-  --keep-caps CAP,...  Give the command and exec probes only these capabilities, kept
-                       across --user (through the ambient set).
-  --no-new-privs       Set no_new_privs for the command and exec probes: no set-user-ID
-                       or file capability can raise their privileges.
+                       Remove these capabilities from the command and exec probes.
+  --keep-caps CAP,...  Give them only these capabilities, even as a --user.
+  --no-new-privs       Set no_new_privs for the command and exec probes.
 
 vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
@@ -116,9 +112,9 @@ Environment variables:
                                              Same as --socket, --ready-file, --drain, --watchdog
                                              (VIGIL_SOCKET is also where vigil ready/status ask).
   VIGIL_NOTIFY                               Same as --notify (any value, even empty).
-  VIGIL_USER, VIGIL_DROP_CAPS, VIGIL_KEEP_CAPS
-                                             Same as --user, --drop-caps, --keep-caps.
-  VIGIL_NO_NEW_PRIVS                         Same as --no-new-privs (any value, even empty).
+  VIGIL_USER, VIGIL_DROP_CAPS, VIGIL_KEEP_CAPS, VIGIL_NO_NEW_PRIVS
+                                             Same as --user, --drop-caps, --keep-caps and
+                                             --no-new-privs (the last: any value, even empty).
 
 Configuration precedence: defaults < file < environment < flags (docs/configuration.md).
 ";

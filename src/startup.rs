@@ -308,8 +308,8 @@ fn resolve_privileges(opts: &RunOptions) -> Result<Option<Privileges>, StartErro
         Some(p) => {
             if log::enabled(log::Level::Debug) {
                 let groups = privileges::read_accounts_file("/etc/group");
-                for (label, value) in p.rows(groups.as_deref()) {
-                    debug!("the command's {label}: {value}");
+                for row in p.rows(groups.as_deref()) {
+                    debug!("the command's {}", row.join(": "));
                 }
             }
             Ok(Some(p))

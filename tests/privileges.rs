@@ -465,3 +465,78 @@ fn the_status_socket_names_its_peer_and_takes_its_group() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     wait_exit(&mut child);
 }
+
+#[test]
+fn vigil_check_shows_what_the_command_gets() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/config/eas-health-check.json"
+    );
+    let args = [
+        "check",
+        "--user",
+        "4242:4343",
+        "--keep-caps",
+        "chown",
+        "--no-new-privs",
+        fixture,
+    ];
+    let out = run(&mut vigil_cmd(vigil(), &args, &[]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    for needle in [
+        "uid=4242 gid=4343 groups=-",
+        "cap_effective    0000000000000001 cap_chown",
+        "cap_ambient      0000000000000001 cap_chown",
+        "no_new_privs     true",
+    ] {
+        assert!(table.contains(needle), "{table} lacks {needle:?}");
+    }
+    let mut json_args = vec!["check", "--json"];
+    json_args.extend(&args[1..]);
+    let out = run(&mut vigil_cmd(
+        vigil(),
+        &json_args,
+        &[("VIGIL_DROP_CAPS", "kill")],
+    ));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["privileges"];
+    assert_eq!(
+        (p["uid"].as_u64(), p["gid"].as_u64()),
+        (Some(4242), Some(4343))
+    );
+    assert_eq!(p["home"], "/");
+    assert_eq!(p["capabilities"]["permitted"]["mask"], "0000000000000001");
+    assert_eq!(p["capabilities"]["bounding"]["names"], "cap_chown");
+    assert_eq!(p["no_new_privs"], true);
+    // An unknown name is an error there too; not being root only a warning.
+    let out = run(&mut vigil_cmd(
+        vigil(),
+        &["check", "--keep-caps", "nope", fixture],
+        &[],
+    ));
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("error: --keep-caps: unknown capability 'nope'"),
+        "{}",
+        stderr(&out)
+    );
+    let setpriv = [
+        "--reuid",
+        "65534",
+        "--regid",
+        "65534",
+        "--clear-groups",
+        vigil(),
+    ];
+    let mut all: Vec<&str> = setpriv.to_vec();
+    all.extend(["check", "--user", "0", fixture]);
+    let out = run(&mut vigil_cmd("setpriv", &all, &[]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --user: needs vigil to run as root: it lacks cap_setuid"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -35,7 +35,14 @@ pub(crate) fn parse_list(text: &str, all_allowed: bool) -> Result<u64, String> {
             mask = u64::MAX;
             continue;
         }
-        let cap = Capability::from_str(&caps::to_canonical(word)).map_err(|_| {
+        // ASCII only (not `caps::to_canonical`, whose Unicode upper-casing
+        // adds 11 KiB of tables to the binary): no capability name is other.
+        let upper = word.to_ascii_uppercase();
+        let canonical = match upper.starts_with("CAP_") {
+            true => upper,
+            false => format!("CAP_{upper}"),
+        };
+        let cap = Capability::from_str(&canonical).map_err(|_| {
             format!(
                 "unknown capability '{word}' (names as in capabilities(7), e.g. NET_BIND_SERVICE)"
             )
@@ -58,7 +65,7 @@ pub(crate) fn names(mask: u64) -> String {
             continue;
         }
         match known.iter().find(|c| c.index() == bit) {
-            Some(c) => out.push(c.to_string().to_lowercase()),
+            Some(c) => out.push(c.to_string().to_ascii_lowercase()),
             None => out.push(format!("cap_{bit}")),
         }
     }
