@@ -540,3 +540,23 @@ fn vigil_check_shows_what_the_command_gets() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_command_run_as_a_user_can_still_use_the_notify_socket() {
+    // The socket's private directory (0700) is handed to the user.
+    let send = "import os, socket\n\
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+                s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\n\
+                print('uid', os.getuid())";
+    let args = [
+        "-s", "-v", "--notify", "--user", "4242", "--", "python3", "-c", send,
+    ];
+    let out = run(&mut vigil_cmd(vigil(), &args, &[]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "uid 4242");
+    assert!(
+        stderr(&out).contains("notify: READY=1 from pid"),
+        "{}",
+        stderr(&out)
+    );
+}
