@@ -18,6 +18,8 @@ pub mod config;
 pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod log;
 pub mod probe;
 pub(crate) mod ready_file;
