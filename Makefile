@@ -5,7 +5,7 @@ MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help build static test unit check bench demo integration clean test-deps
+.PHONY: help build static test unit check bench demo integration clean test-deps fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ integration: static ## real-container tests (Docker; a missing engine fails when
 	integration/run.sh $(STATIC_DIR)
 
 test: check static unit integration ## everything: lint, static build, unit, binary and container tests
+
+fuzz: ## each fuzz target for FUZZ_SECONDS (default 60) under cargo-fuzz, installed if missing (docs/fuzzing.md)
+	scripts/fuzz.sh
 
 bench: static ## benchmarks against tini, dumb-init and catatonit; writes bench/out/ (see BENCHMARKS.md)
 	bench/run.sh $(STATIC_DIR)

@@ -6,8 +6,11 @@
 use crate::cli::CheckOptions;
 use crate::config::{json, shell_words};
 use crate::probe::http_response::{Progress, ResponseReader};
+use crate::probe::net;
+use crate::probe::plan::HttpPlan;
 use crate::status::http::{self, Method, Parsed};
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::path::Path;
 
 pub use json::{parse_bytes as parse_json, Kind as JsonKind, Member as JsonMember};
@@ -53,6 +56,21 @@ pub fn http_response<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> ProbeResp
         Progress::Failed(why) => Err(why),
         Progress::NeedMore => unreachable!("eof always decides"),
     }
+}
+
+/// Where the prober goes next for a redirect to `location` from a probe of
+/// `http://127.0.0.1:8000/`: the host, port and the request it sends, or
+/// `None` when it does not follow it.
+pub fn redirect(location: &str) -> Option<(String, u16, Vec<u8>)> {
+    let plan = HttpPlan {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+        host: "127.0.0.1".into(),
+        path: "/".into(),
+        headers: Vec::new(),
+    };
+    let (host, port, path) = net::redirect_target(&plan, location)?;
+    let next = plan.redirected(SocketAddr::new(plan.addr.ip(), port), host.clone(), path);
+    Some((host, port, next.request()))
 }
 
 /// The status socket's request reader on the bytes held for a connection.

@@ -93,3 +93,24 @@ fn json_differential_on_every_input() {
         assert!(seen.contains(&class), "no corpus input shows {class:?}");
     }
 }
+
+// What the fuzzers found, each as it was minimized. The inputs are also in
+// the corpus (fuzz/corpus/<target>/found-*), so the fuzzers start from them.
+
+/// config_check: a key holding `\n` (`"co\ntainers"`) put a raw newline in
+/// the diagnostic's path, so one error took two lines of stderr (and of the
+/// log). Diagnostics now escape control characters.
+#[test]
+fn found_key_with_newline_made_a_two_line_error() {
+    checks::config_check(br#"{"co\ntainers": ?}"#);
+    checks::config_check(b"{\"containers\": [{\"command\": \"a\", \"port\": \"\\u001b[2J\\n\"}]}");
+}
+
+/// http_response: `HTTP/1.1 050 ...` is read as status 50, a failure (as Go's
+/// client reads it); the check wrongly wanted at least 100.
+#[test]
+fn found_status_050_is_a_failure_not_a_crash() {
+    checks::http_response(
+        b"HTTP/1.1 050 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    );
+}

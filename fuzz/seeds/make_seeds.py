@@ -95,6 +95,9 @@ HTTP = {
     "garbage": "SSH-2.0-OpenSSH_9.2\r\n",
     "bare-lf": "HTTP/1.1 500 Internal Server Error\nContent-Length: 3\n\nerr",
     "switching": "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+    "relative-redirect": "HTTP/1.1 301 Moved Permanently\r\nLocation: /healthz?a=1\r\n\r\n",
+    "v6-redirect": "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://[::1]:9000\r\nContent-Length: 2\r\n\r\nok",
+    "status-050": "HTTP/1.1 050 Odd\r\nContent-Length: 0\r\n\r\n",
     "big-body": "HTTP/1.1 200 OK\r\nContent-Length: 10300\r\n\r\n" + "x" * 10300,
 }
 
