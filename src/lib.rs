@@ -20,6 +20,8 @@ pub(crate) mod diagnose;
 pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod log;
 pub mod privileges;
 pub mod probe;
