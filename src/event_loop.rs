@@ -129,6 +129,9 @@ pub(crate) struct EventLoop {
     notify_pending: bool,
     /// Names the cause of failed network probes (`None`: none configured).
     diagnoser: Option<Diagnoser>,
+    /// The command starts once (no restart policy): after its start vigil
+    /// lets go of the start directory.
+    single_start: bool,
 }
 
 impl EventLoop {
@@ -184,6 +187,7 @@ impl EventLoop {
             accept_pending: false,
             notify_pending: false,
             diagnoser: None,
+            single_start: false,
         })
     }
 
@@ -382,6 +386,12 @@ impl EventLoop {
         Ok(())
     }
 
+    /// The command starts only once (no restart policy).
+    pub(crate) fn with_single_start(mut self) -> Self {
+        self.single_start = true;
+        self
+    }
+
     /// Diagnoses failed network probes (`diagnose`).
     pub(crate) fn with_diagnoser(mut self, diagnoser: Diagnoser) -> Self {
         self.diagnoser = Some(diagnoser);
@@ -481,8 +491,8 @@ impl EventLoop {
             if let Some(err) = child.exec_error() {
                 match err {
                     // dumb-init's words, which scripts may read: "cmd: strerror".
-                    StartFailure::Exec(errno) if self.command.is_dumb_init() => {
-                        fatal!("{}: {}", self.command.display, errno.desc())
+                    StartFailure::Exec(_) if self.command.is_dumb_init() => {
+                        fatal!("{}: {err}", self.command.display)
                     }
                     // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
@@ -498,6 +508,9 @@ impl EventLoop {
                 Ok(child) => {
                     self.queue.push_back(Event::Spawned { pid: child.pid });
                     self.child = Some(child);
+                    if self.single_start {
+                        self.command.forget_directory();
+                    }
                 }
                 Err(e) => {
                     fatal!("cannot start {}: {e}", self.command.display);
@@ -537,6 +550,15 @@ impl EventLoop {
             Action::SuspendSelf => {
                 crate::log::flush();
                 process::stop_self();
+                // Continued: the SIGCONT discarded the stops the kernel still
+                // held; those already read with this batch go too, or one
+                // CONT would not wake both (dumb-init reads one at a time).
+                self.queue.retain(|e| {
+                    !matches!(
+                        e,
+                        Event::Signal(libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+                    )
+                });
             }
             Action::CheckGroup { pgid } => {
                 if !process::group_exists(pgid) {

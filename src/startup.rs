@@ -216,28 +216,37 @@ fn start_and_run(
         warn!("{w}");
     }
     let foreground = process::holds_terminal();
-    let new_session = opts.dumb_init.is_some_and(|d| d.setsid);
-    let mut command =
-        spawn::Prepared::new(&config.argv(), &env, inherited, foreground && !new_session)
-            .map_err(StartError::PrepareCommand)?;
+    let dumb = opts.dumb_init;
+    let new_session = dumb.is_some_and(|d| d.setsid);
+    // dumb-init's single-child mode keeps the command in vigil's group.
+    let own_group = dumb.is_none_or(|d| d.setsid);
+    let mut command = spawn::Prepared::new(
+        &config.argv(),
+        &env,
+        inherited,
+        foreground && !new_session && own_group,
+    )
+    .map_err(StartError::PrepareCommand)?;
     let mut dumb_init = None;
-    if opts.dumb_init.is_some() {
-        command = command.dumb_init(new_session);
-        let mut rules = DumbInitRules::default();
-        // The command's new session takes the terminal: vigil lets go of it.
+    if let Some(d) = dumb {
+        command = command.dumb_init(new_session, own_group);
+        // The command's new session takes the terminal: vigil lets go of
+        // it, and the SIGHUP and SIGCONT the kernel then sends a session
+        // leader are not the operator's.
         if new_session {
             match process::release_terminal() {
                 Some(true) => {
-                    debug!(
-                        "let go of the terminal; the first SIGHUP and SIGCONT are not passed on"
-                    );
-                    rules.ignore_once = vec![libc::SIGHUP, libc::SIGCONT];
+                    crate::sys::signals::discard_pending(&[libc::SIGHUP, libc::SIGCONT]);
+                    debug!("let go of the terminal (its SIGHUP and SIGCONT are not passed on)");
                 }
                 Some(false) => debug!("let go of the terminal (not a session leader)"),
                 None => debug!("no terminal to let go of"),
             }
         }
-        dumb_init = Some(rules);
+        dumb_init = Some(DumbInitRules {
+            kill_after_grace: d.grace_given,
+            own_group,
+        });
     }
     if let Some(child) = privileges.as_ref().and_then(Privileges::child) {
         command.set_privileges(Some(child.clone()));
@@ -262,6 +271,7 @@ fn start_and_run(
         .iter()
         .any(|k| timings[*k].is_some())
         .then(|| Diagnoser::new(targets, timings));
+    let single_start = restart.mode == crate::restart::Mode::Never;
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
         process_group: opts.process_group,
@@ -293,6 +303,10 @@ fn start_and_run(
         .map(|l| match diagnoser {
             Some(d) => l.with_diagnoser(d),
             None => l,
+        })
+        .map(|l| match single_start {
+            true => l.with_single_start(),
+            false => l,
         })
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
@@ -406,6 +420,15 @@ fn configure_probes(
             reason: e.to_string(),
         }
     })?;
-    notice!("probes connect to {default_host} unless a probe names its host");
+    // Said when a probe connects there (not for exec probes only).
+    let uses_default = ProbeKind::ALL.iter().any(|k| {
+        probes[*k]
+            .as_ref()
+            .and_then(|c| c.run.plan.addr())
+            .is_some_and(|a| a.ip() == default_host)
+    });
+    if uses_default {
+        notice!("probes connect to {default_host} unless a probe names its host");
+    }
     Ok(probes)
 }

@@ -128,9 +128,6 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
         Change::Dropped { signal: s } => {
             o.str("event", "dropped").str("signal", &signal(s));
         }
-        Change::IgnoredOnce { signal: s } => {
-            o.str("event", "ignored_once").str("signal", &signal(s));
-        }
         Change::Suspending { signal: s } => {
             o.str("event", "suspending").str("signal", &signal(s));
         }
