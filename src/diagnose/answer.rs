@@ -68,10 +68,12 @@ const TRACEBACK: &str = "Traceback (most recent call last)";
 /// At most this many characters of the body are quoted.
 const QUOTE: usize = 100;
 
-/// The body's line that contains `needle`, trimmed and bounded.
+/// The body's last line that contains `needle` (in a traceback, the
+/// exception's, not the source line that raised it), trimmed and bounded.
 fn line_with(body: &str, needle: &str) -> String {
     let line = body
         .lines()
+        .rev()
         .find(|l| l.contains(needle))
         .unwrap_or(needle)
         .trim();
@@ -333,6 +335,7 @@ mod tests {
     fn each_answer_from_its_evidence() {
         let traceback = "Traceback (most recent call last):\n  File \"app.py\", line 9, in do_GET\n    \
                          body = json.loads(raw)\n  File \"/usr/lib/python3/json/__init__.py\", line 346\n\
+                         \x20   raise JSONDecodeError(\"Expecting value\", s, err.value) from None\n\
                          json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)\n";
         let key_error = "Traceback (most recent call last):\n  File \"app.py\", line 9\n    \
                          x = q['prompt']\nKeyError: 'prompt'\n";
