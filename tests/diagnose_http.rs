@@ -335,8 +335,6 @@ fn a_tcp_probe_whose_connect_never_completes_is_named() {
          (the app listens but does not accept, its accept queue full; or packets are dropped); \
          the last N attempts took p50 T, p95 T against timeout_seconds T"
     );
-    wait_until("the diagnosis", || {
-        diagnoses(&run).iter().any(|d| *d == want)
-    });
+    wait_until("the diagnosis", || diagnoses(&run).contains(&want));
     assert_eq!(diagnoses(&run).iter().filter(|d| **d == want).count(), 1);
 }
