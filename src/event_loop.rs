@@ -411,24 +411,20 @@ impl EventLoop {
         self
     }
 
-    /// Each probe result goes to the diagnoser; a diagnosis follows its result.
+    /// Each change goes to the diagnoser; a diagnosis follows the change it is about.
     fn diagnose(&mut self, changes: &mut Vec<Change>, supervisor: &Supervisor, now: Instant) {
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
         let mut i = 0;
         while i < changes.len() {
-            if let Change::ProbeResult { probe, outcome, .. } = &changes[i] {
-                let ctx = Context {
-                    command: match outcome.success {
-                        true => None,
-                        false => supervisor.command(now),
-                    },
-                };
-                if let Some(d) = diagnoser.on_result(*probe, outcome, &ctx, now) {
-                    i += 1;
-                    changes.insert(i, d);
-                }
+            let ctx = || Context {
+                command: supervisor.command(now),
+                settled: false,
+            };
+            if let Some(d) = diagnoser.on_change(&changes[i], ctx, now) {
+                i += 1;
+                changes.insert(i, d);
             }
             i += 1;
         }

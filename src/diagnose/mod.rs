@@ -13,6 +13,7 @@
 //! is over; the loop runs the check's connection under its own token.
 
 pub(crate) mod answer;
+pub(crate) mod budget;
 pub(crate) mod check;
 pub(crate) mod listeners;
 pub(crate) mod network;
@@ -89,6 +90,8 @@ impl Gate {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Context {
     pub command: Option<network::Command>,
+    /// The probe has failed its threshold in a row.
+    pub settled: bool,
 }
 
 /// Checks whose results are kept (each runs once per probe address, path
@@ -130,6 +133,8 @@ pub(crate) struct Diagnoser {
     running: Option<Running>,
     /// The checks that have run: (address, path, check) and the diagnosis.
     checked: Vec<(SocketAddr, String, Check, Diagnosis)>,
+    /// How long the app took to come up, over restarts.
+    budgets: budget::Budgets,
 }
 
 impl Diagnoser {
@@ -148,6 +153,7 @@ impl Diagnoser {
             wanted: None,
             running: None,
             checked: Vec::new(),
+            budgets: budget::Budgets::default(),
         }
     }
 
@@ -191,6 +197,50 @@ impl Diagnoser {
             self.listeners = Some((now, listeners::snapshot()));
         }
         self.listeners.as_ref().map_or(&[], |(_, l)| l)
+    }
+
+    /// A change from the supervisor: the diagnosis to say, if any now.
+    /// `ctx` is asked for only when a probe failed.
+    pub(crate) fn on_change(
+        &mut self,
+        change: &Change,
+        ctx: impl FnOnce() -> Context,
+        now: Instant,
+    ) -> Option<Change> {
+        match change {
+            Change::Started { .. } => {
+                self.budgets.started(now);
+                None
+            }
+            Change::ProbeResult {
+                probe,
+                outcome,
+                run,
+                threshold,
+            } => {
+                let network = self.targets[*probe].is_some();
+                self.budgets.attempt(outcome, network, now);
+                let ctx = match outcome.success {
+                    true => Context::default(),
+                    false => Context {
+                        settled: run >= threshold,
+                        ..ctx()
+                    },
+                };
+                self.on_result(*probe, outcome, &ctx, now)
+            }
+            Change::ProbeStop { probe, .. } => {
+                let d = self.budgets.stopped(*probe, &self.timings, now)?;
+                self.gate
+                    .admit(*probe, &d, now)
+                    .then_some(Change::Diagnosis {
+                        probe: *probe,
+                        kind: d.kind,
+                        text: d.text,
+                    })
+            }
+            _ => None,
+        }
     }
 
     /// A probe attempt ended: the diagnosis to say, if there is one now.
@@ -360,6 +410,7 @@ impl Diagnoser {
             command,
             in_command: &in_command,
             budget,
+            settled: ctx.settled,
         })
         .map(Finding::Say)
     }
