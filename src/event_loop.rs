@@ -449,7 +449,10 @@ impl EventLoop {
     }
 
     /// Feeds queued events to the supervisor until none is left: its changes
-    /// go to the reporter, its actions are performed.
+    /// go to the reporter, its actions are performed. Never inlined: it runs
+    /// every turn and is laid out with the hot functions
+    /// (scripts/hot-functions.txt), which `run` is not.
+    #[inline(never)]
     fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();

@@ -371,6 +371,9 @@ impl Diagnoser {
         Checking::Over(self.say(r.probe, d, now))
     }
 
+    /// Never inlined: `on_result` runs on every result (and is laid out
+    /// with the hot functions), the analyses on failures only.
+    #[inline(never)]
     fn diagnose(
         &mut self,
         probe: ProbeKind,
