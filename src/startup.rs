@@ -13,7 +13,7 @@ use crate::exit_status::code;
 use crate::log::{self, debug, fatal, notice, warn};
 use crate::privileges::{self, accounts, Privileges};
 use crate::probe::per_probe::PerProbe;
-use crate::probe::plan::{self, Configured};
+use crate::probe::plan::{self, Configured, Plan};
 use crate::probe::runner::Runner;
 use crate::ready_file::ReadyFile;
 use crate::report::Reporter;
@@ -267,10 +267,19 @@ fn start_and_run(
     });
     // Probes get their failures diagnosed.
     let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
+    let http = PerProbe::from_fn(|kind| match probes[kind].as_ref().map(|p| &p.plan) {
+        Some(Plan::Http(plan)) => Some(plan.clone()),
+        _ => None,
+    });
+    let timeouts = PerProbe::from_fn(|kind| {
+        probes[kind]
+            .as_ref()
+            .map_or(Default::default(), |p| p.timeout)
+    });
     let diagnoser = ProbeKind::ALL
         .iter()
         .any(|k| timings[*k].is_some())
-        .then(|| Diagnoser::new(targets, timings));
+        .then(|| Diagnoser::new(targets, timings).with_probes(http, timeouts));
     let single_start = restart.mode == crate::restart::Mode::Never;
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,

@@ -319,6 +319,7 @@ mod tests {
                 target: "tcp 127.0.0.1:8000".into(),
                 output: String::new(),
                 duration: Duration::from_micros(120),
+                net: None,
             },
             run,
             threshold: 3,
