@@ -28,11 +28,10 @@ const REQUESTS_PER_TURN: usize = 4;
 pub(crate) const MAX_STREAMS: usize = 32;
 /// Input a streaming (`/events`) client may send; it has nothing to say.
 const MAX_STREAM_INPUT: usize = 4 * 1024;
-/// The capacity of the shared input and output buffers: a whole request
-/// head and a read, or a `/metrics` answer.
-const SHARED_CAPACITY: usize = 16 * 1024;
-/// A rendered body (`/metrics`, `/status`) kept for the next one.
-const BODY_CAPACITY: usize = 8 * 1024;
+/// The capacity of the shared buffers: a whole request head and a read, a
+/// `/metrics` answer. Large enough that musl's allocator maps each on its
+/// own and unmaps it when it is freed.
+const SHARED_CAPACITY: usize = 32 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -68,7 +67,8 @@ pub(crate) struct Server {
 /// pipelined requests, an answer the client has not taken yet) are copied
 /// into a buffer of their size that the connection owns until they are
 /// gone. Buffers of each connection's own sizes, grown step by step, left
-/// the allocator holding pages of every size after a soak.
+/// the allocator holding pages of every size after a soak. Freed when the
+/// last connection closes: an idle vigil holds none.
 #[derive(Default)]
 struct Shared {
     input: Vec<u8>,
@@ -277,7 +277,8 @@ impl Server {
         let result = serve(conn, &mut shared.body, ctx, streams, now);
         settle(&mut conn.input, &mut shared.input, lent_input);
         settle(&mut conn.output, &mut shared.output, lent_output);
-        if shared.body.capacity() > BODY_CAPACITY {
+        if shared.body.capacity() != SHARED_CAPACITY {
+            // It grew: back to its size.
             shared.body = String::new();
         }
         match result {
@@ -317,6 +318,9 @@ impl Server {
     fn close(&mut self, slot: usize, registry: &Registry) {
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
             let _ = registry.deregister(&mut conn.stream);
+        }
+        if self.conns.iter().all(Option::is_none) {
+            self.shared = Shared::default();
         }
     }
 }
@@ -478,6 +482,13 @@ fn reply_typed(
     respond(conn, !keep_alive);
 }
 
+/// The shared body gets its size once, not by doublings.
+fn reserve_body(body: &mut String) {
+    if body.capacity() == 0 {
+        body.reserve_exact(SHARED_CAPACITY);
+    }
+}
+
 /// Routes one request; the answer goes to the connection's output.
 /// `streams`: the `/events` streams open now.
 /// `body`: where `/status` and `/metrics` are rendered.
@@ -508,10 +519,12 @@ fn answer(
     }
     match req.path.as_str() {
         "/status" => {
+            reserve_body(body);
             render::status_json(body, &supervisor.status(), record);
             reply_typed(conn, 200, "application/json", body, keep, head);
         }
         "/metrics" => {
+            reserve_body(body);
             render::metrics(body, &supervisor.status(), record);
             let content_type = "text/plain; version=0.0.4; charset=utf-8";
             reply_typed(conn, 200, content_type, body, keep, head);
