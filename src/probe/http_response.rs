@@ -356,6 +356,22 @@ mod tests {
     }
 
     #[test]
+    fn a_long_head_in_small_pieces_is_gathered() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nX-Long: {}\r\nContent-Length: 2\r\n\r\nok",
+            "a".repeat(10_000)
+        );
+        let pieces: Vec<&[u8]> = head.as_bytes().chunks(100).collect();
+        assert_eq!(read(&pieces), done(200, b"ok"));
+        let mut r = ResponseReader::new();
+        for p in &pieces[..pieces.len() - 1] {
+            assert_eq!(r.feed(p), Progress::NeedMore);
+        }
+        // Room for one read, then for the largest head: two sizes only.
+        assert_eq!(r.head.capacity(), MAX_HEAD_BYTES + 1);
+    }
+
+    #[test]
     fn redirect_location_is_kept() {
         let got = read(&[b"HTTP/1.1 302 Found\r\nLocation: /healthz\r\nContent-Length: 0\r\n\r\n"]);
         let Progress::Done(r) = got else {

@@ -336,6 +336,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_buffers_are_lent_and_what_waits_is_copied_out() {
+        let mut shared = Vec::new();
+        // A connection with nothing held borrows the shared buffer.
+        let mut own = Vec::new();
+        assert!(lend(&mut own, &mut shared));
+        assert_eq!((own.capacity(), shared.capacity()), (SHARED_CAPACITY, 0));
+        // What it still holds after its turn is copied into a buffer of its size.
+        own.extend_from_slice(b"GET /sta");
+        settle(&mut own, &mut shared, true);
+        assert_eq!((own.as_slice(), own.capacity()), (&b"GET /sta"[..], 8));
+        assert_eq!((shared.len(), shared.capacity()), (0, SHARED_CAPACITY));
+        // Its own buffer: used as it is, and freed once empty.
+        assert!(!lend(&mut own, &mut shared));
+        own.clear();
+        settle(&mut own, &mut shared, false);
+        assert_eq!(own.capacity(), 0);
+        // A shared buffer that grew (an `/events` replay) is not kept.
+        assert!(lend(&mut own, &mut shared));
+        own.reserve_exact(2 * SHARED_CAPACITY);
+        own.clear();
+        settle(&mut own, &mut shared, true);
+        assert_eq!((own.capacity(), shared.capacity()), (0, 0));
+    }
+
+    #[test]
     fn the_open_files_limit_bounds_the_connections() {
         let cases = [
             (None, MAX_CONNECTIONS),
