@@ -44,7 +44,7 @@ SOAK_REQUESTS ?= 100000
 SOAK_SECONDS ?= 120
 soak: static test-deps ## the soak, longer: SOAK_ATTEMPTS probe attempts, SOAK_REQUESTS status requests, SOAK_SECONDS of crash loop
 	SOAK_VIGIL=$(abspath $(STATIC_DIR)/vigil) SOAK_ATTEMPTS=$(SOAK_ATTEMPTS) SOAK_REQUESTS=$(SOAK_REQUESTS) \
-	  SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --test soak -- --include-ignored --nocapture
+	  SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --test soak -- --nocapture
 
 fuzz: ## each fuzz target for FUZZ_SECONDS (default 60) under cargo-fuzz, installed if missing (docs/fuzzing.md)
 	scripts/fuzz.sh

@@ -13,6 +13,8 @@ pub(crate) const MAX_BODY_BYTES: usize = 10 * 1024;
 /// touched) is far beyond what a health endpoint sends (the head's size is
 /// bounded anyway).
 const MAX_HEADERS: usize = 128;
+/// What a head that comes in pieces is first given room for: one read.
+const HEAD_PIECE: usize = 4096;
 /// Interim responses skipped before giving up (Go's `max1xxResponses`).
 const MAX_INTERIM: u32 = 5;
 /// Everything an attempt may read: head, body and framing.
@@ -78,6 +80,54 @@ fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a str
         .map(str::trim)
 }
 
+/// A response head: its length, status, framing (`None` for an interim
+/// response) and `Location`.
+struct Head {
+    len: usize,
+    status: u16,
+    framing: Option<Framing>,
+    location: Option<String>,
+    /// A credentials challenge came with a 401 or 403.
+    www_authenticate: bool,
+}
+
+/// The head at the start of `buf`; `None` while incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(format!("malformed HTTP response: {e}")),
+        Ok(httparse::Status::Complete(len)) => len,
+    };
+    let status = parsed.code.unwrap_or(0);
+    let hs = parsed.headers;
+    let framing = if (100..200).contains(&status) && status != 101 {
+        None
+    } else if status == 204 || status == 304 {
+        Some(Framing::Length(0))
+    } else if header(hs, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        Some(Framing::Chunked)
+    } else if let Some(v) = header(hs, "content-length") {
+        match v.parse::<u64>() {
+            Ok(n) => Some(Framing::Length(n)),
+            Err(_) => return Err(format!("malformed HTTP response: bad Content-Length {v:?}")),
+        }
+    } else {
+        Some(Framing::UntilClose)
+    };
+    Ok(Some(Head {
+        len,
+        status,
+        framing,
+        location: header(hs, "location").map(str::to_string),
+        // Looked for only where it can matter (not on a success).
+        www_authenticate: matches!(status, 401 | 403) && header(hs, "www-authenticate").is_some(),
+    }))
+}
+
 impl ResponseReader {
     pub(crate) fn new() -> Self {
         Self::default()
@@ -97,13 +147,21 @@ impl ResponseReader {
 
     fn feed_bytes(&mut self, mut data: &[u8]) -> Progress {
         while self.response.is_none() {
+            // The usual head comes in one read and is parsed where it lies;
+            // only one that comes in pieces is gathered in `head`.
             let before = self.head.len();
-            let room = MAX_HEAD_BYTES + 1 - before;
-            self.head.extend_from_slice(&data[..data.len().min(room)]);
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut parsed = httparse::Response::new(&mut headers);
-            match parsed.parse(&self.head) {
-                Ok(httparse::Status::Partial) => {
+            if before > 0 {
+                let room = MAX_HEAD_BYTES + 1 - before;
+                self.gather(&data[..data.len().min(room)]);
+            }
+            let buf = if before > 0 { &self.head[..] } else { data };
+            let head = match parse_head(buf) {
+                Err(why) => return Progress::Failed(why),
+                Ok(Some(head)) => head,
+                Ok(None) => {
+                    if before == 0 {
+                        self.gather(&data[..data.len().min(MAX_HEAD_BYTES + 1)]);
+                    }
                     if self.head.len() > MAX_HEAD_BYTES {
                         return Progress::Failed(format!(
                             "response headers exceed {} KiB",
@@ -112,68 +170,43 @@ impl ResponseReader {
                     }
                     return Progress::NeedMore;
                 }
-                Err(e) => return Progress::Failed(format!("malformed HTTP response: {e}")),
-                Ok(httparse::Status::Complete(len)) => {
-                    let status = parsed.code.unwrap_or(0);
-                    let consumed = len - before;
-                    data = &data[consumed.min(data.len())..];
-                    if (100..200).contains(&status) && status != 101 {
-                        // An interim response (100 Continue): the real one follows.
-                        self.interim += 1;
-                        if self.interim > MAX_INTERIM {
-                            return Progress::Failed(format!(
-                                "more than {MAX_INTERIM} interim (1xx) responses"
-                            ));
-                        }
-                        let rest = self.head.split_off(len);
-                        self.head.clear();
-                        if !rest.is_empty() {
-                            return self.feed_bytes(&rest);
-                        }
-                        return Progress::NeedMore;
-                    }
-                    let hs = parsed.headers;
-                    let chunked = header(hs, "transfer-encoding")
-                        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-                    let framing = if status == 204 || status == 304 {
-                        Framing::Length(0)
-                    } else if chunked {
-                        Framing::Chunked
-                    } else if let Some(v) = header(hs, "content-length") {
-                        match v.parse::<u64>() {
-                            Ok(n) => Framing::Length(n),
-                            Err(_) => {
-                                return Progress::Failed(format!(
-                                    "malformed HTTP response: bad Content-Length {v:?}"
-                                ))
-                            }
-                        }
-                    } else {
-                        Framing::UntilClose
-                    };
-                    self.framing = Some(framing);
-                    self.chunk = (framing == Framing::Chunked).then_some(Chunk::Size(0, false));
-                    self.response = Some(Response {
-                        status,
-                        location: header(hs, "location").map(str::to_string),
-                        // Looked for only where it can matter (not on a success).
-                        www_authenticate: matches!(status, 401 | 403)
-                            && header(hs, "www-authenticate").is_some(),
-                        body: Vec::new(),
-                        truncated: false,
-                    });
-                    // Bytes after the head that arrived in an earlier feed.
-                    let early = self.head.split_off(len.min(self.head.len()));
-                    self.head = Vec::new();
-                    if !early.is_empty() && before > len {
-                        if let Some(done) = self.body(&early) {
-                            return done;
-                        }
-                    }
+            };
+            data = &data[(head.len - before).min(data.len())..];
+            self.head = Vec::new();
+            let Some(framing) = head.framing else {
+                // An interim response (100 Continue): the real one follows.
+                self.interim += 1;
+                if self.interim > MAX_INTERIM {
+                    return Progress::Failed(format!(
+                        "more than {MAX_INTERIM} interim (1xx) responses"
+                    ));
                 }
-            }
+                continue;
+            };
+            self.framing = Some(framing);
+            self.chunk = (framing == Framing::Chunked).then_some(Chunk::Size(0, false));
+            self.response = Some(Response {
+                status: head.status,
+                location: head.location,
+                www_authenticate: head.www_authenticate,
+                body: Vec::new(),
+                truncated: false,
+            });
         }
         self.body(data).unwrap_or(Progress::NeedMore)
+    }
+
+    /// Adds bytes to a head that comes in pieces: room for one read first,
+    /// then for the largest head at once (two sizes, not one per doubling).
+    fn gather(&mut self, bytes: &[u8]) {
+        if self.head.len() + bytes.len() > self.head.capacity() {
+            let want = match self.head.capacity() {
+                0 => HEAD_PIECE.max(bytes.len()),
+                _ => MAX_HEAD_BYTES + 1,
+            };
+            self.head.reserve_exact(want - self.head.len());
+        }
+        self.head.extend_from_slice(bytes);
     }
 
     /// The peer closed the connection.
@@ -198,6 +231,14 @@ impl ResponseReader {
     fn keep(&mut self, bytes: &[u8]) -> Option<Progress> {
         let r = self.response.as_mut().expect("head parsed");
         let room = MAX_BODY_BYTES - r.body.len();
+        if r.body.capacity() == 0 && !bytes.is_empty() {
+            // Room for all that will be kept at once, not one size per doubling.
+            let expected = match self.framing {
+                Some(Framing::Length(n)) => n.min(MAX_BODY_BYTES as u64) as usize,
+                _ => MAX_BODY_BYTES,
+            };
+            r.body.reserve_exact(expected);
+        }
         r.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
         self.body_seen += bytes.len() as u64;
         (self.body_seen >= MAX_BODY_BYTES as u64).then(|| self.finish(true))
@@ -320,6 +361,22 @@ mod tests {
         for (parts, want) in table {
             assert_eq!(&read(parts), want, "{parts:?}");
         }
+    }
+
+    #[test]
+    fn a_long_head_in_small_pieces_is_gathered() {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nX-Long: {}\r\nContent-Length: 2\r\n\r\nok",
+            "a".repeat(10_000)
+        );
+        let pieces: Vec<&[u8]> = head.as_bytes().chunks(100).collect();
+        assert_eq!(read(&pieces), done(200, b"ok"));
+        let mut r = ResponseReader::new();
+        for p in &pieces[..pieces.len() - 1] {
+            assert_eq!(r.feed(p), Progress::NeedMore);
+        }
+        // Room for one read, then for the largest head: two sizes only.
+        assert_eq!(r.head.capacity(), MAX_HEAD_BYTES + 1);
     }
 
     #[test]

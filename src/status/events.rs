@@ -36,7 +36,8 @@ pub(crate) struct History {
 pub(crate) struct Replay<'a> {
     /// The events after `N` that are no longer held (`from..=to`).
     pub missed: Option<(u64, u64)>,
-    pub lines: Vec<&'a str>,
+    /// The held lines after `N`, back to back as they are held.
+    pub text: &'a str,
 }
 
 impl History {
@@ -71,17 +72,15 @@ impl History {
         let oldest = self.lines.front().map_or(self.last_seq + 1, |(s, _)| *s);
         let missed = (since + 1 < oldest && since < self.last_seq)
             .then(|| (since + 1, (oldest - 1).min(self.last_seq)));
-        let mut at = self.start;
-        let lines = self
+        // The held lines are in order: those after `since` are the last ones.
+        let skipped: usize = self
             .lines
             .iter()
-            .filter_map(|&(seq, len)| {
-                let line = &self.text[at..at + len];
-                at += len;
-                (seq > since).then_some(line)
-            })
-            .collect();
-        Replay { missed, lines }
+            .take_while(|&&(seq, _)| seq <= since)
+            .map(|&(_, len)| len)
+            .sum();
+        let text = &self.text[self.start + skipped..];
+        Replay { missed, text }
     }
 }
 
@@ -389,7 +388,7 @@ mod tests {
             h.since(0),
             Replay {
                 missed: None,
-                lines: vec![]
+                text: ""
             }
         );
         for _ in 0..3 {
@@ -404,10 +403,10 @@ mod tests {
             at(),
         ); // not an event: no number taken
         assert_eq!(h.last_seq(), 3);
-        assert_eq!(h.since(1).lines.len(), 2);
+        assert_eq!(h.since(1).text.lines().count(), 2);
         assert_eq!(h.since(1).missed, None);
-        assert_eq!(h.since(3).lines.len(), 0);
-        assert_eq!(h.since(99).lines.len(), 0);
+        assert_eq!(h.since(3).text.lines().count(), 0);
+        assert_eq!(h.since(99).text.lines().count(), 0);
         assert_eq!(h.since(99).missed, None);
         // Fill past the bound: the oldest go, the held bytes stay under it,
         // and the one buffer under twice that (evicted bytes are dropped
@@ -423,8 +422,8 @@ mod tests {
         assert!(oldest > 4);
         let replay = h.since(1);
         assert_eq!(replay.missed, Some((2, oldest - 1)));
-        assert_eq!(replay.lines.len(), h.lines.len());
-        for line in &replay.lines {
+        assert_eq!(replay.text.lines().count(), h.lines.len());
+        for line in replay.text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("whole lines");
             assert!(v["seq"].as_u64().unwrap() >= oldest, "{line}");
         }

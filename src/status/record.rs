@@ -209,7 +209,7 @@ mod tests {
         }
         assert_eq!(r.metrics.attempts[ProbeKind::Liveness], [1, 4]);
         // Events: the first success, the failure, the success after it.
-        assert_eq!(r.history.since(0).lines.len(), 1 + 3);
+        assert_eq!(r.history.since(0).text.lines().count(), 1 + 3);
         let h = &r.metrics.durations[ProbeKind::Liveness];
         assert_eq!(h.count, 5);
         assert_eq!(h.sum_us, 20_004_700);

@@ -163,10 +163,10 @@ pub(crate) fn health(
     (code, format!("{what}: {why}\n"))
 }
 
-/// `/status`.
-pub(crate) fn status_json(status: &Status, record: &Record) -> String {
-    let mut out = String::with_capacity(2048);
-    let mut o = Object::new(&mut out);
+/// `/status`, in place of what `out` held.
+pub(crate) fn status_json(out: &mut String, status: &Status, record: &Record) {
+    out.clear();
+    let mut o = Object::new(out);
     o.str("version", env!("CARGO_PKG_VERSION"))
         .str("phase", status.phase.name())
         .raw("ready", status.ready)
@@ -220,7 +220,6 @@ pub(crate) fn status_json(status: &Status, record: &Record) -> String {
         })
         .end();
     out.push('\n');
-    out
 }
 
 fn probe_json(out: &mut String, status: &Status, record: &Record, kind: ProbeKind) {
@@ -265,18 +264,13 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
-/// `/metrics`, the Prometheus text format 0.0.4.
-pub(crate) fn metrics(status: &Status, record: &Record) -> String {
+/// `/metrics`, the Prometheus text format 0.0.4, in place of what `out` held.
+pub(crate) fn metrics(out: &mut String, status: &Status, record: &Record) {
     let m = &record.metrics;
-    let mut out = String::with_capacity(4096);
-    family(&mut out, "vigil_up", "gauge", "1 while the command runs.");
+    out.clear();
+    family(out, "vigil_up", "gauge", "1 while the command runs.");
     let _ = writeln!(out, "vigil_up {}", u8::from(status.pid.is_some()));
-    family(
-        &mut out,
-        "vigil_ready",
-        "gauge",
-        "1 while vigil reports ready.",
-    );
+    family(out, "vigil_ready", "gauge", "1 while vigil reports ready.");
     let _ = writeln!(out, "vigil_ready {}", u8::from(status.ready));
     let counters = [
         (
@@ -312,7 +306,7 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
         ),
     ];
     for (name, help, value) in counters {
-        family(&mut out, name, "counter", help);
+        family(out, name, "counter", help);
         let _ = writeln!(out, "{name} {value}");
     }
     let configured: Vec<ProbeKind> = ProbeKind::ALL
@@ -320,7 +314,7 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
         .filter(|k| record.probes[*k].is_some())
         .collect();
     family(
-        &mut out,
+        out,
         "vigil_probe_attempts_total",
         "counter",
         "Probe attempts by probe and result.",
@@ -335,7 +329,7 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
         }
     }
     family(
-        &mut out,
+        out,
         "vigil_probe_duration_seconds",
         "histogram",
         "Probe attempt durations.",
@@ -363,7 +357,6 @@ pub(crate) fn metrics(status: &Status, record: &Record) -> String {
             h.count
         );
     }
-    out
 }
 
 #[cfg(test)]
@@ -498,7 +491,9 @@ mod tests {
             probe(ProbeResult::Success, 1, 1, "ok"),
             None,
         );
-        let v: serde_json::Value = serde_json::from_str(&status_json(&s, &record())).unwrap();
+        let mut text = "what was there before".to_string();
+        status_json(&mut text, &s, &record());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         for key in [
             "version", "phase", "ready", "live", "started", "since", "command", "notify", "probes",
             "counters",
@@ -521,7 +516,8 @@ mod tests {
             probe(ProbeResult::Success, 1, 1, "ok"),
             None,
         );
-        let text = metrics(&s, &record());
+        let mut text = "what was there before".to_string();
+        metrics(&mut text, &s, &record());
         assert!(text.contains("vigil_up 1\n"), "{text}");
         assert!(text.contains("vigil_restarts_total 2\n"), "{text}");
         assert!(

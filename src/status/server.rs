@@ -28,6 +28,10 @@ const REQUESTS_PER_TURN: usize = 4;
 pub(crate) const MAX_STREAMS: usize = 32;
 /// Input a streaming (`/events`) client may send; it has nothing to say.
 const MAX_STREAM_INPUT: usize = 4 * 1024;
+/// The capacity of the shared buffers: a whole request head and a read, a
+/// `/metrics` answer. Large enough that musl's allocator maps each on its
+/// own and unmaps it when it is freed.
+const SHARED_CAPACITY: usize = 32 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -53,6 +57,55 @@ pub(crate) struct Server {
     conns: Vec<Option<Conn>>,
     /// `MAX_CONNECTIONS`, or fewer under a low `ulimit -n`.
     max_conns: usize,
+    shared: Shared,
+}
+
+/// The buffers every connection uses in turn. Connections come and go by
+/// the thousand: one whose client takes its answer at once (all but a
+/// slow client) reads, parses, renders and writes in these and keeps no
+/// memory of its own. Only bytes that must wait (a part of a request,
+/// pipelined requests, an answer the client has not taken yet) are copied
+/// into a buffer of their size that the connection owns until they are
+/// gone. Buffers of each connection's own sizes, grown step by step, left
+/// the allocator holding pages of every size after a soak. Freed when the
+/// last connection closes: an idle vigil holds none.
+#[derive(Default)]
+struct Shared {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    /// Where `/status` and `/metrics` are rendered.
+    body: String,
+}
+
+/// Lends `shared` to a connection whose buffer `own` holds no memory (an
+/// empty `Vec::new()`); returns whether it did.
+fn lend(own: &mut Vec<u8>, shared: &mut Vec<u8>) -> bool {
+    if own.capacity() > 0 {
+        return false;
+    }
+    if shared.capacity() == 0 {
+        shared.reserve_exact(SHARED_CAPACITY);
+    }
+    std::mem::swap(own, shared);
+    true
+}
+
+/// After the connection was served: what `lend` lent comes back (the bytes
+/// the connection still holds copied into a buffer of their size), and a
+/// buffer of its own it emptied is freed.
+fn settle(own: &mut Vec<u8>, shared: &mut Vec<u8>, lent: bool) {
+    if lent {
+        let rest = own.to_vec();
+        own.clear();
+        std::mem::swap(own, shared);
+        *own = rest;
+        if shared.capacity() != SHARED_CAPACITY {
+            // It grew (an `/events` replay): back to its size.
+            *shared = Vec::new();
+        }
+    } else if own.is_empty() {
+        *own = Vec::new();
+    }
 }
 
 /// Descriptors kept for everything but the socket's clients: the loop's
@@ -127,6 +180,7 @@ impl Server {
             path,
             conns: Vec::new(),
             max_conns,
+            shared: Shared::default(),
         }
     }
 
@@ -222,7 +276,17 @@ impl Server {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return false;
         };
-        match serve(conn, ctx, streams, now) {
+        let shared = &mut self.shared;
+        let lent_input = lend(&mut conn.input, &mut shared.input);
+        let lent_output = lend(&mut conn.output, &mut shared.output);
+        let result = serve(conn, &mut shared.body, ctx, streams, now);
+        settle(&mut conn.input, &mut shared.input, lent_input);
+        settle(&mut conn.output, &mut shared.output, lent_output);
+        if shared.body.capacity() != SHARED_CAPACITY {
+            // It grew: back to its size.
+            shared.body = String::new();
+        }
+        match result {
             Ok(more) => more,
             Err(Closed) => {
                 self.close(slot, registry);
@@ -246,8 +310,11 @@ impl Server {
                 self.close(slot, registry);
                 continue;
             }
+            let lent = lend(&mut conn.output, &mut self.shared.output);
             conn.output.extend_from_slice(line.as_bytes());
-            if flush(conn).is_err() {
+            let result = flush(conn);
+            settle(&mut conn.output, &mut self.shared.output, lent);
+            if result.is_err() {
                 self.close(slot, registry);
             }
         }
@@ -256,6 +323,9 @@ impl Server {
     fn close(&mut self, slot: usize, registry: &Registry) {
         if let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) {
             let _ = registry.deregister(&mut conn.stream);
+        }
+        if self.conns.iter().all(Option::is_none) {
+            self.shared = Shared::default();
         }
     }
 }
@@ -269,6 +339,31 @@ impl Drop for Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_buffers_are_lent_and_what_waits_is_copied_out() {
+        let mut shared = Vec::new();
+        // A connection with nothing held borrows the shared buffer.
+        let mut own = Vec::new();
+        assert!(lend(&mut own, &mut shared));
+        assert_eq!((own.capacity(), shared.capacity()), (SHARED_CAPACITY, 0));
+        // What it still holds after its turn is copied into a buffer of its size.
+        own.extend_from_slice(b"GET /sta");
+        settle(&mut own, &mut shared, true);
+        assert_eq!((own.as_slice(), own.capacity()), (&b"GET /sta"[..], 8));
+        assert_eq!((shared.len(), shared.capacity()), (0, SHARED_CAPACITY));
+        // Its own buffer: used as it is, and freed once empty.
+        assert!(!lend(&mut own, &mut shared));
+        own.clear();
+        settle(&mut own, &mut shared, false);
+        assert_eq!(own.capacity(), 0);
+        // A shared buffer that grew (an `/events` replay) is not kept.
+        assert!(lend(&mut own, &mut shared));
+        own.reserve_exact(2 * SHARED_CAPACITY);
+        own.clear();
+        settle(&mut own, &mut shared, true);
+        assert_eq!((own.capacity(), shared.capacity()), (0, 0));
+    }
 
     #[test]
     fn the_open_files_limit_bounds_the_connections() {
@@ -328,7 +423,14 @@ fn fill(conn: &mut Conn, limit: usize) -> Result<(), Closed> {
 
 /// Moves the connection on as far as it can go without waiting, answering at
 /// most `REQUESTS_PER_TURN` requests; `Ok(true)`: it stopped there.
-fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Result<bool, Closed> {
+/// `body`: where `/status` and `/metrics` are rendered.
+fn serve(
+    conn: &mut Conn,
+    body: &mut String,
+    ctx: Context<'_>,
+    streams: usize,
+    now: Instant,
+) -> Result<bool, Closed> {
     let mut answered = 0;
     loop {
         match conn.mode {
@@ -368,7 +470,7 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Res
                             log_request(&conn.stream, &req);
                         }
                         ctx.record.metrics.status_requests += 1;
-                        answer(conn, &req, &ctx, streams, left);
+                        answer(conn, body, &req, &ctx, streams, left);
                         answered += 1;
                         if answered == REQUESTS_PER_TURN {
                             flush(conn)?;
@@ -432,9 +534,24 @@ fn reply_typed(
     respond(conn, !keep_alive);
 }
 
+/// The shared body gets its size once, not by doublings.
+fn reserve_body(body: &mut String) {
+    if body.capacity() == 0 {
+        body.reserve_exact(SHARED_CAPACITY);
+    }
+}
+
 /// Routes one request; the answer goes to the connection's output.
 /// `streams`: the `/events` streams open now.
-fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, streams: usize, left: bool) {
+/// `body`: where `/status` and `/metrics` are rendered.
+fn answer(
+    conn: &mut Conn,
+    body: &mut String,
+    req: &Request,
+    ctx: &Context<'_>,
+    streams: usize,
+    left: bool,
+) {
     let (supervisor, record) = (ctx.supervisor, &*ctx.record);
     let keep = req.keep_alive && !left;
     let head = req.method == Method::Head;
@@ -454,13 +571,15 @@ fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, streams: usize, lef
     }
     match req.path.as_str() {
         "/status" => {
-            let body = render::status_json(&supervisor.status(), record);
-            reply_typed(conn, 200, "application/json", &body, keep, head);
+            reserve_body(body);
+            render::status_json(body, &supervisor.status(), record);
+            reply_typed(conn, 200, "application/json", body, keep, head);
         }
         "/metrics" => {
-            let body = render::metrics(&supervisor.status(), record);
+            reserve_body(body);
+            render::metrics(body, &supervisor.status(), record);
             let content_type = "text/plain; version=0.0.4; charset=utf-8";
-            reply_typed(conn, 200, content_type, &body, keep, head);
+            reply_typed(conn, 200, content_type, body, keep, head);
         }
         "/events" if head => {
             conn.output.extend_from_slice(EVENTS_HEAD);
@@ -482,13 +601,14 @@ fn answer(conn: &mut Conn, req: &Request, ctx: &Context<'_>, streams: usize, lef
             conn.output.extend_from_slice(EVENTS_HEAD);
             if let Some(since) = since {
                 let replay = record.history.since(since);
-                if let Some((from, to)) = replay.missed {
-                    conn.output
-                        .extend_from_slice(missed_line(from, to).as_bytes());
+                let missed = replay.missed.map(|(from, to)| missed_line(from, to));
+                let len = missed.as_ref().map_or(0, String::len) + replay.text.len();
+                // Grown once to the replay's size, not by doublings.
+                conn.output.reserve_exact(len);
+                if let Some(missed) = missed {
+                    conn.output.extend_from_slice(missed.as_bytes());
                 }
-                for line in replay.lines {
-                    conn.output.extend_from_slice(line.as_bytes());
-                }
+                conn.output.extend_from_slice(replay.text.as_bytes());
             }
             conn.mode = Mode::Streaming;
         }
