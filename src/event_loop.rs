@@ -435,6 +435,9 @@ impl EventLoop {
             if let Some(d) = diagnoser.on_change(&changes[i], ctx, now) {
                 i += 1;
                 changes.insert(i, d);
+                // The evidence's code (reading /proc, formatting) ran once:
+                // it leaves the resident set again, as start-up code does.
+                crate::sys::memory::release_code();
             }
             i += 1;
         }

@@ -402,6 +402,16 @@ impl Diagnoser {
                 net,
             });
         }
+        // A command that has just started is still binding: no evidence is
+        // read (nor its code touched) until a second has passed or the
+        // probe has failed its threshold.
+        let young = ctx
+            .command
+            .as_ref()
+            .is_some_and(|c| c.running_for < network::LOADING_AFTER);
+        if young && !ctx.settled {
+            return None;
+        }
         let budget = self.budget();
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);

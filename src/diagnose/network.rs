@@ -39,7 +39,7 @@ pub(crate) struct Refused<'a> {
 
 /// Before this much running, a command that listens nowhere yet is not
 /// worth a line unless the probe has failed its threshold.
-const LOADING_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const LOADING_AFTER: Duration = Duration::from_secs(1);
 
 fn owner(l: &Listener) -> String {
     match &l.owner {
