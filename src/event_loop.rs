@@ -12,7 +12,7 @@ use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
 use crate::status::server::MAX_CONNECTIONS;
 use crate::status::Publisher;
-use crate::supervisor::{Action, Event, Supervisor, Target, Timer};
+use crate::supervisor::{Action, Event, Output, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::notify::{self, NotifySocket};
 use crate::sys::signals::{Received, SignalFd};
@@ -98,6 +98,14 @@ enum Deadline {
     /// A status socket connection must have sent its request (by slot).
     StatusConn(usize),
 }
+
+/// A turn's buffers for signals, reaped children and probe outcomes, kept
+/// by `run` so a turn does not allocate them again.
+type Turn<'a> = (
+    &'a mut Vec<Received>,
+    &'a mut Vec<(i32, ChildStatus)>,
+    &'a mut Vec<(ProbeKind, Outcome)>,
+);
 
 pub(crate) struct EventLoop {
     poll: Poll,
@@ -185,9 +193,14 @@ impl EventLoop {
     /// Runs until the supervisor says to exit; returns the exit status.
     pub(crate) fn run(mut self, mut supervisor: Supervisor) -> io::Result<u8> {
         let mut events = Events::with_capacity(64);
-        let mut signals = Vec::new();
+        // Sized now: the first signal read must not allocate before its forward.
+        let mut signals = Vec::with_capacity(SignalFd::BATCH);
         let mut reaped = Vec::new();
         let mut outcomes = Vec::new();
+        let mut output = Output {
+            actions: Vec::with_capacity(4),
+            changes: Vec::with_capacity(4),
+        };
         for action in supervisor.start() {
             if let Some(code) = self.perform(action) {
                 return Ok(code);
@@ -199,7 +212,7 @@ impl EventLoop {
             if self.notify_pending {
                 self.on_notify();
             }
-            if let Some(code) = self.dispatch(&mut supervisor) {
+            if let Some(code) = self.dispatch(&mut supervisor, &mut output) {
                 return Ok(code);
             }
             self.serve_status(&supervisor);
@@ -213,19 +226,33 @@ impl EventLoop {
                 }
                 _ => Some(std::time::Duration::ZERO),
             };
-            match self.poll.poll(&mut events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+            signals.clear();
+            let waited = if timeout.is_none() && self.signals_only() {
+                events.clear();
+                self.signal_fd.wait(&mut signals)?;
+                if signals.is_empty() {
+                    continue; // interrupted
+                }
+                true
+            } else {
+                match self.poll.poll(&mut events, timeout) {
+                    Ok(()) => false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
             // Signals and reaps first, probe outcomes after: when the command
             // died and a probe failed in the same turn (connection refused
             // because the app is gone), the command's own end is what counts.
-            if events
-                .iter()
-                .any(|e| Source::of(e.token()) == Some(Source::Signals))
+            if waited
+                || events
+                    .iter()
+                    .any(|e| Source::of(e.token()) == Some(Source::Signals))
             {
-                self.on_signals(&mut signals, &mut reaped, &mut outcomes)?;
+                let turn = (&mut signals, &mut reaped, &mut outcomes);
+                if let Some(code) = self.on_signals(&mut supervisor, &mut output, waited, turn)? {
+                    return Ok(code);
+                }
             }
             for event in events.iter() {
                 match Source::of(event.token()) {
@@ -378,18 +405,28 @@ impl EventLoop {
     }
 
     /// Feeds queued events to the supervisor until none is left: its changes
-    /// go to the reporter, its actions are performed.
-    fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
+    /// go to the reporter, its actions are performed. The signals an event
+    /// sends first go out before its changes are logged and published (a
+    /// forwarded signal waits for nothing; `--drain` sends none at first).
+    fn dispatch(&mut self, supervisor: &mut Supervisor, output: &mut Output) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
-            let output = supervisor.step(event, now);
+            supervisor.step_into(event, now, output);
+            let sends = output
+                .actions
+                .iter()
+                .take_while(|a| matches!(a, Action::Send { .. }))
+                .count();
+            for action in output.actions.drain(..sends) {
+                self.perform(action);
+            }
             for change in &output.changes {
                 self.reporter.report(change);
             }
             if let Some(publisher) = self.publisher.as_mut() {
                 publisher.publish(&output.changes, supervisor, self.poll.registry());
             }
-            for action in output.actions {
+            for action in output.actions.drain(..) {
                 if let Some(code) = self.perform(action) {
                     return Some(code);
                 }
@@ -398,29 +435,52 @@ impl EventLoop {
         None
     }
 
-    /// Reads the pending signals: each becomes an event, SIGCHLD a reap of
-    /// every ended child (an exec probe's end goes to `outcomes`).
+    /// Whether nothing but a signal can wake the loop: no deadline, and no
+    /// fd but the signalfd to watch (no status socket, notify socket, probe
+    /// attempt or pending log line). The loop then waits on the signalfd
+    /// alone (`SignalFd::wait`), a forward's one system call before `kill`.
+    fn signals_only(&self) -> bool {
+        self.deadlines.next().is_none()
+            && self.log_fd.is_none()
+            && self.notify.is_none()
+            && self.publisher.as_ref().is_none_or(|p| p.server.is_none())
+    }
+
+    /// Takes the pending signals (`waited`: `signals` holds what the wait
+    /// read; otherwise the signalfd is read here): each becomes an event,
+    /// handed to the supervisor at once (a forward is the first thing the
+    /// turn does), then SIGCHLD a reap of every ended child (an exec probe's
+    /// end goes to `outcomes`). `Some(code)`: exit now.
     fn on_signals(
         &mut self,
-        signals: &mut Vec<Received>,
-        reaped: &mut Vec<(i32, ChildStatus)>,
-        outcomes: &mut Vec<(ProbeKind, Outcome)>,
-    ) -> io::Result<()> {
-        signals.clear();
-        self.signal_fd.drain(signals)?;
+        supervisor: &mut Supervisor,
+        output: &mut Output,
+        waited: bool,
+        (signals, reaped, outcomes): Turn<'_>,
+    ) -> io::Result<Option<u8>> {
         let mut child_ended = false;
-        for r in signals.iter() {
-            if r.signal == libc::SIGCHLD {
-                child_ended = true;
-            } else if !r.raised_by(self.own_pid) {
-                self.queue.push_back(Event::Signal(r.signal));
+        // The queue was empty at the wait: only these signals go in, in the
+        // order they came, and they go before this turn's reaps as before.
+        if waited {
+            child_ended = self.queue_signals(signals);
+            if let Some(code) = self.dispatch(supervisor, output) {
+                return Ok(Some(code));
             }
-            // else: raised by vigil's own action (a log write to a reader that
-            // left, a file size limit). Nothing is logged: that write could
-            // raise the same signal again.
+            // A full read may have left more.
+            let more = signals.len() == SignalFd::BATCH;
+            signals.clear();
+            if more {
+                self.signal_fd.drain(signals)?;
+            }
+        } else {
+            self.signal_fd.drain(signals)?;
+        }
+        child_ended |= self.queue_signals(signals);
+        if let Some(code) = self.dispatch(supervisor, output) {
+            return Ok(Some(code));
         }
         if !child_ended {
-            return Ok(());
+            return Ok(None);
         }
         reaped.clear();
         process::reap_all(reaped);
@@ -442,7 +502,24 @@ impl EventLoop {
                 }
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Queues a signal event for each signal but SIGCHLD; true if SIGCHLD
+    /// was among them.
+    fn queue_signals(&mut self, signals: &[Received]) -> bool {
+        let mut child_ended = false;
+        for r in signals {
+            if r.signal == libc::SIGCHLD {
+                child_ended = true;
+            } else if !r.raised_by(self.own_pid) {
+                self.queue.push_back(Event::Signal(r.signal));
+            }
+            // else: raised by vigil's own action (a log write to a reader that
+            // left, a file size limit). Nothing is logged: that write could
+            // raise the same signal again.
+        }
+        child_ended
     }
 
     fn note_exec_failure(&mut self, pid: i32) {
