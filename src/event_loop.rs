@@ -2,7 +2,8 @@
 //! (`Source`) and a deadline list (`Deadline`) whose nearest deadline arms a
 //! timerfd (`sys::clock`). It feeds events to the supervisor, performs the
 //! actions it returns and hands the changes to the reporter; probe I/O is the
-//! runner's, and only its outcomes reach the supervisor.
+//! runner's, and only its outcomes reach the supervisor. When only a signal
+//! can wake it, the loop waits on the signalfd itself (`signals_only`).
 
 use crate::config::model::ProbeKind;
 use crate::exit_status::ChildStatus;
@@ -407,10 +408,12 @@ impl EventLoop {
     /// Feeds queued events to the supervisor until none is left: its changes
     /// go to the reporter, its actions are performed. The signals an event
     /// sends first go out before its changes are logged and published (a
-    /// forwarded signal waits for nothing; `--drain` sends none at first).
+    /// forwarded signal waits for nothing; `--drain` sends none at first),
+    /// and after a forward vigil yields the CPU once.
     fn dispatch(&mut self, supervisor: &mut Supervisor, output: &mut Output) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
+            let signal = matches!(event, Event::Signal(_));
             supervisor.step_into(event, now, output);
             let sends = output
                 .actions
@@ -419,6 +422,14 @@ impl EventLoop {
                 .count();
             for action in output.actions.drain(..sends) {
                 self.perform(action);
+            }
+            if signal && sends > 0 {
+                // A forwarded signal: the process it woke on this CPU would
+                // otherwise wait for the rest of the turn (log lines, timers,
+                // the next wait); it runs first. Only for signals vigil was
+                // sent: its own sends (a restart's, a grace's) do not wait
+                // for other processes.
+                std::thread::yield_now();
             }
             for change in &output.changes {
                 self.reporter.report(change);
