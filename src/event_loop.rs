@@ -2,7 +2,8 @@
 //! (`Source`) and a deadline list (`Deadline`) whose nearest deadline arms a
 //! timerfd (`sys::clock`). It feeds events to the supervisor, performs the
 //! actions it returns and hands the changes to the reporter; probe I/O is the
-//! runner's, and only its outcomes reach the supervisor.
+//! runner's, and only its outcomes reach the supervisor. When only a signal
+//! can wake it, the loop waits on the signalfd itself (`signals_only`).
 
 use crate::config::model::ProbeKind;
 use crate::diagnose::{Checking, Context, Diagnoser};
@@ -13,7 +14,7 @@ use crate::probe::runner::{Reap, Runner, Started};
 use crate::report::Reporter;
 use crate::status::server::MAX_CONNECTIONS;
 use crate::status::Publisher;
-use crate::supervisor::{Action, Change, Event, Supervisor, Target, Timer};
+use crate::supervisor::{Action, Change, Event, Output, Supervisor, Target, Timer};
 use crate::sys::clock::Clock;
 use crate::sys::notify::{self, NotifySocket};
 use crate::sys::signals::{Received, SignalFd};
@@ -106,6 +107,14 @@ enum Deadline {
     /// A diagnosis' one-off check reaches its current exchange's timeout.
     Check,
 }
+
+/// A turn's buffers for signals, reaped children and probe outcomes, kept
+/// by `run` so a turn does not allocate them again.
+type Turn<'a> = (
+    &'a mut Vec<Received>,
+    &'a mut Vec<(i32, ChildStatus)>,
+    &'a mut Vec<(ProbeKind, Outcome)>,
+);
 
 pub(crate) struct EventLoop {
     poll: Poll,
@@ -200,9 +209,14 @@ impl EventLoop {
     /// Runs until the supervisor says to exit; returns the exit status.
     pub(crate) fn run(mut self, mut supervisor: Supervisor) -> io::Result<u8> {
         let mut events = Events::with_capacity(64);
-        let mut signals = Vec::new();
+        // Sized now: the first signal read must not allocate before its forward.
+        let mut signals = Vec::with_capacity(SignalFd::BATCH);
         let mut reaped = Vec::new();
         let mut outcomes = Vec::new();
+        let mut output = Output {
+            actions: Vec::with_capacity(4),
+            changes: Vec::with_capacity(4),
+        };
         for action in supervisor.start() {
             if let Some(code) = self.perform(action) {
                 return Ok(code);
@@ -214,7 +228,7 @@ impl EventLoop {
             if self.notify_pending {
                 self.on_notify();
             }
-            if let Some(code) = self.dispatch(&mut supervisor) {
+            if let Some(code) = self.dispatch(&mut supervisor, &mut output) {
                 return Ok(code);
             }
             self.serve_status(&supervisor);
@@ -228,19 +242,33 @@ impl EventLoop {
                 }
                 _ => Some(std::time::Duration::ZERO),
             };
-            match self.poll.poll(&mut events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+            signals.clear();
+            let waited = if timeout.is_none() && self.signals_only() {
+                events.clear();
+                self.signal_fd.wait(&mut signals)?;
+                if signals.is_empty() {
+                    continue; // interrupted
+                }
+                true
+            } else {
+                match self.poll.poll(&mut events, timeout) {
+                    Ok(()) => false,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
             // Signals and reaps first, probe outcomes after: when the command
             // died and a probe failed in the same turn (connection refused
             // because the app is gone), the command's own end is what counts.
-            if events
-                .iter()
-                .any(|e| Source::of(e.token()) == Some(Source::Signals))
+            if waited
+                || events
+                    .iter()
+                    .any(|e| Source::of(e.token()) == Some(Source::Signals))
             {
-                self.on_signals(&mut signals, &mut reaped, &mut outcomes)?;
+                let turn = (&mut signals, &mut reaped, &mut outcomes);
+                if let Some(code) = self.on_signals(&mut supervisor, &mut output, waited, turn)? {
+                    return Ok(code);
+                }
             }
             for event in events.iter() {
                 match Source::of(event.token()) {
@@ -462,15 +490,40 @@ impl EventLoop {
     }
 
     /// Feeds queued events to the supervisor until none is left: its changes
-    /// go to the reporter, its actions are performed. Never inlined: it runs
+    /// go to the reporter, its actions are performed. The signals an event
+    /// sends first go out before its changes are logged and published (a
+    /// forwarded signal waits for nothing; `--drain` sends none at first),
+    /// and after a forward vigil yields the CPU once. Never inlined: it runs
     /// every turn and is laid out with the hot functions
     /// (scripts/hot-functions.txt), which `run` is not.
     #[inline(never)]
-    fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
+    fn dispatch(&mut self, supervisor: &mut Supervisor, output: &mut Output) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
-            let mut output = supervisor.step(event, now);
-            self.diagnose(&mut output.changes, supervisor, now);
+            let signal = matches!(event, Event::Signal(_));
+            supervisor.step_into(event, now, output);
+            // Diagnosis reads its evidence before a stop it comes with is
+            // sent (a liveness stop would take the listener away). A signal
+            // brings no probe result: it waits for nothing.
+            if !signal {
+                self.diagnose(&mut output.changes, supervisor, now);
+            }
+            let sends = output
+                .actions
+                .iter()
+                .take_while(|a| matches!(a, Action::Send { .. }))
+                .count();
+            for action in output.actions.drain(..sends) {
+                self.perform(action);
+            }
+            if signal && sends > 0 {
+                // A forwarded signal: the process it woke on this CPU would
+                // otherwise wait for the rest of the turn (log lines, timers,
+                // the next wait); it runs first. Only for signals vigil was
+                // sent: its own sends (a restart's, a grace's) do not wait
+                // for other processes.
+                std::thread::yield_now();
+            }
             for change in &output.changes {
                 self.reporter.report(change);
             }
@@ -484,7 +537,7 @@ impl EventLoop {
                 .as_mut()
                 .and_then(|d| d.start_check(registry, Source::Check.token(), now));
             self.on_checking(checking, supervisor);
-            for action in output.actions {
+            for action in output.actions.drain(..) {
                 if let Some(code) = self.perform(action) {
                     return Some(code);
                 }
@@ -493,29 +546,52 @@ impl EventLoop {
         None
     }
 
-    /// Reads the pending signals: each becomes an event, SIGCHLD a reap of
-    /// every ended child (an exec probe's end goes to `outcomes`).
+    /// Whether nothing but a signal can wake the loop: no deadline, and no
+    /// fd but the signalfd to watch (no status socket, notify socket, probe
+    /// attempt or pending log line). The loop then waits on the signalfd
+    /// alone (`SignalFd::wait`), a forward's one system call before `kill`.
+    fn signals_only(&self) -> bool {
+        self.deadlines.next().is_none()
+            && self.log_fd.is_none()
+            && self.notify.is_none()
+            && self.publisher.as_ref().is_none_or(|p| p.server.is_none())
+    }
+
+    /// Takes the pending signals (`waited`: `signals` holds what the wait
+    /// read; otherwise the signalfd is read here): each becomes an event,
+    /// handed to the supervisor at once (a forward is the first thing the
+    /// turn does), then SIGCHLD a reap of every ended child (an exec probe's
+    /// end goes to `outcomes`). `Some(code)`: exit now.
     fn on_signals(
         &mut self,
-        signals: &mut Vec<Received>,
-        reaped: &mut Vec<(i32, ChildStatus)>,
-        outcomes: &mut Vec<(ProbeKind, Outcome)>,
-    ) -> io::Result<()> {
-        signals.clear();
-        self.signal_fd.drain(signals)?;
+        supervisor: &mut Supervisor,
+        output: &mut Output,
+        waited: bool,
+        (signals, reaped, outcomes): Turn<'_>,
+    ) -> io::Result<Option<u8>> {
         let mut child_ended = false;
-        for r in signals.iter() {
-            if r.signal == libc::SIGCHLD {
-                child_ended = true;
-            } else if !r.raised_by(self.own_pid) {
-                self.queue.push_back(Event::Signal(r.signal));
+        // The queue was empty at the wait: only these signals go in, in the
+        // order they came, and they go before this turn's reaps as before.
+        if waited {
+            child_ended = self.queue_signals(signals);
+            if let Some(code) = self.dispatch(supervisor, output) {
+                return Ok(Some(code));
             }
-            // else: raised by vigil's own action (a log write to a reader that
-            // left, a file size limit). Nothing is logged: that write could
-            // raise the same signal again.
+            // A full read may have left more.
+            let more = signals.len() == SignalFd::BATCH;
+            signals.clear();
+            if more {
+                self.signal_fd.drain(signals)?;
+            }
+        } else {
+            self.signal_fd.drain(signals)?;
+        }
+        child_ended |= self.queue_signals(signals);
+        if let Some(code) = self.dispatch(supervisor, output) {
+            return Ok(Some(code));
         }
         if !child_ended {
-            return Ok(());
+            return Ok(None);
         }
         reaped.clear();
         process::reap_all(reaped);
@@ -537,7 +613,24 @@ impl EventLoop {
                 }
             }
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Queues a signal event for each signal but SIGCHLD; true if SIGCHLD
+    /// was among them.
+    fn queue_signals(&mut self, signals: &[Received]) -> bool {
+        let mut child_ended = false;
+        for r in signals {
+            if r.signal == libc::SIGCHLD {
+                child_ended = true;
+            } else if !r.raised_by(self.own_pid) {
+                self.queue.push_back(Event::Signal(r.signal));
+            }
+            // else: raised by vigil's own action (a log write to a reader that
+            // left, a file size limit). Nothing is logged: that write could
+            // raise the same signal again.
+        }
+        child_ended
     }
 
     fn note_exec_failure(&mut self, pid: i32) {

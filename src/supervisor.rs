@@ -382,10 +382,16 @@ impl Supervisor {
         vec![Action::Spawn]
     }
 
-    pub(crate) fn step(&mut self, event: Event, now: Instant) -> Output {
+    /// Takes one event: the actions for the loop to perform and the changes
+    /// to report go into `output`, whose vectors are cleared and reused: the loop
+    /// keeps one, so a turn allocates nothing (a first allocation on a
+    /// signal's path is a system call and cold pages before the forward).
+    pub(crate) fn step_into(&mut self, event: Event, now: Instant, output: &mut Output) {
+        output.actions.clear();
+        output.changes.clear();
         let mut out = Out {
-            actions: Vec::new(),
-            changes: Vec::new(),
+            actions: std::mem::take(&mut output.actions),
+            changes: std::mem::take(&mut output.changes),
             ready: self.is_ready(),
         };
         match event {
@@ -429,10 +435,8 @@ impl Supervisor {
                 self.on_notify(pid, pgid, &payload, now, &mut out)
             }
         }
-        Output {
-            actions: out.actions,
-            changes: out.changes,
-        }
+        output.actions = out.actions;
+        output.changes = out.changes;
     }
 
     fn on_spawned(&mut self, pid: i32, now: Instant, out: &mut Out) {
@@ -742,6 +746,13 @@ impl Supervisor {
 
 #[cfg(test)]
 impl Supervisor {
+    /// One event's output in a new `Output` (the loop reuses one: `step_into`).
+    pub(crate) fn step(&mut self, event: Event, now: Instant) -> Output {
+        let mut output = Output::default();
+        self.step_into(event, now, &mut output);
+        output
+    }
+
     /// The actions of one event (the tests that look at changes use `step`).
     pub(crate) fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
         self.step(event, now).actions

@@ -368,3 +368,24 @@ fn vigil_stops_the_group_with_sigterm_as_rewritten() {
         assert_eq!(got[0], send(Target::Group(PID), want), "{rewrite:?}");
     }
 }
+
+#[test]
+fn a_reused_output_holds_only_the_last_events_actions_and_changes() {
+    // The loop keeps one Output for every step (`step_into`): each step
+    // starts it afresh, so the start's actions are not performed again with
+    // the signal's.
+    let (mut fresh, mut reused) = (Supervisor::new(settings()), Supervisor::new(settings()));
+    let mut output = Output::default();
+    for (i, event) in [
+        Event::Spawned { pid: PID },
+        Event::Signal(libc::SIGTERM),
+        exited(PID, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let want = fresh.step(event.clone(), at(i as u64));
+        reused.step_into(event, at(i as u64), &mut output);
+        assert_eq!(output, want, "step {i}");
+    }
+}

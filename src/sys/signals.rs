@@ -238,66 +238,99 @@ impl Received {
     }
 }
 
-/// A non-blocking, close-on-exec signalfd for every signal.
-pub(crate) struct SignalFd(OwnedFd);
+/// Close-on-exec signalfds for every signal: a non-blocking one for the
+/// event loop's poll and its reads, and a blocking one to wait on when
+/// nothing but a signal can wake the loop (`wait`). Both read the same queue.
+pub(crate) struct SignalFd {
+    fd: OwnedFd,
+    blocking: OwnedFd,
+}
+
+/// A new signalfd for every signal with `flags`.
+fn signalfd(flags: libc::c_int) -> io::Result<OwnedFd> {
+    let mask = Mask::ALL;
+    // SAFETY: the mask pointer is to a live u64 and 8 is its size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask.0 as *const u64,
+            8usize,
+            flags,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: signalfd4 returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
 
 impl SignalFd {
     pub(crate) fn new() -> io::Result<SignalFd> {
-        let mask = Mask::ALL;
-        // SAFETY: the mask pointer is to a live u64 and 8 is its size.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_signalfd4,
-                -1,
-                &mask.0 as *const u64,
-                8usize,
-                libc::SFD_NONBLOCK | libc::SFD_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: signalfd4 returned a new fd that nothing else owns.
-        Ok(SignalFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+        Ok(SignalFd {
+            fd: signalfd(libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)?,
+            blocking: signalfd(libc::SFD_CLOEXEC)?,
+        })
     }
 
     pub(crate) fn raw_fd(&self) -> RawFd {
-        self.0.as_raw_fd()
+        self.fd.as_raw_fd()
     }
+
+    /// Waits for signals and reads those queued (at most `BATCH`) into
+    /// `out`: one system call where the poll would take two (`epoll_wait`,
+    /// then `read`), as tini's `sigtimedwait` is one. Every signal stays
+    /// blocked meanwhile. Nothing is read when the wait was interrupted (a
+    /// stop and continue under a tracer).
+    pub(crate) fn wait(&mut self, out: &mut Vec<Received>) -> io::Result<()> {
+        match read_batch(&self.blocking, out) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Signals read with one `read`.
+    pub(crate) const BATCH: usize = 8;
 
     /// Reads every queued signal until the fd would block.
     pub(crate) fn drain(&mut self, out: &mut Vec<Received>) -> io::Result<()> {
-        const SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
-            // SAFETY: signalfd_siginfo is plain integers; all-zero is valid.
-            let mut info: [libc::signalfd_siginfo; 8] = unsafe { std::mem::zeroed() };
-            // SAFETY: the buffer is `info`, writable for its whole size.
-            let n = unsafe {
-                libc::read(
-                    self.0.as_raw_fd(),
-                    info.as_mut_ptr().cast(),
-                    std::mem::size_of_val(&info),
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::Interrupted => continue,
-                    io::ErrorKind::WouldBlock => return Ok(()),
-                    _ => return Err(e),
-                }
-            }
-            let count = n as usize / SIZE;
-            out.extend(info[..count].iter().map(|i| Received {
-                signal: i.ssi_signo as i32,
-                sender: i.ssi_pid as i32,
-                code: i.ssi_code,
-            }));
-            if count < info.len() {
-                return Ok(());
+            match read_batch(&self.fd, out) {
+                Ok(count) if count == Self::BATCH => {}
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// One `read` of at most `SignalFd::BATCH` signals from `fd` into `out`;
+/// how many came.
+fn read_batch(fd: &OwnedFd, out: &mut Vec<Received>) -> io::Result<usize> {
+    const SIZE: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: signalfd_siginfo is plain integers; all-zero is valid.
+    let mut info: [libc::signalfd_siginfo; SignalFd::BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: the buffer is `info`, writable for its whole size.
+    let n = unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            info.as_mut_ptr().cast(),
+            std::mem::size_of_val(&info),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let count = n as usize / SIZE;
+    out.extend(info[..count].iter().map(|i| Received {
+        signal: i.ssi_signo as i32,
+        sender: i.ssi_pid as i32,
+        code: i.ssi_code,
+    }));
+    Ok(count)
 }
 
 #[cfg(test)]
