@@ -217,13 +217,15 @@ impl EventLoop {
             actions: Vec::with_capacity(4),
             changes: Vec::with_capacity(4),
         };
+        // Start-up is over: its code need not stay resident. (Before the
+        // first start, so that the descriptor it opens for a moment is gone
+        // by the time the command exists.)
+        crate::sys::memory::release_code();
         for action in supervisor.start() {
             if let Some(code) = self.perform(action) {
                 return Ok(code);
             }
         }
-        // Start-up is over: its code need not stay resident.
-        crate::sys::memory::release_code();
         loop {
             if self.notify_pending {
                 self.on_notify();
