@@ -543,20 +543,41 @@ fn vigil_check_shows_what_the_command_gets() {
 
 #[test]
 fn a_command_run_as_a_user_can_still_use_the_notify_socket() {
-    // The socket's private directory (0700) is handed to the user.
-    let send = "import os, socket\n\
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
-                s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\n\
-                print('uid', os.getuid())";
-    let args = [
-        "-s", "-v", "--notify", "--user", "4242", "--", "python3", "-c", send,
-    ];
-    let out = run(&mut vigil_cmd(vigil(), &args, &[]));
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out).trim(), "uid 4242");
-    assert!(
-        stderr(&out).contains("notify: READY=1 from pid"),
-        "{}",
-        stderr(&out)
+    // The socket's private directory (0700) is handed to the user. The
+    // command stays until vigil has read its READY=1 and stops it (a command
+    // that exits at once may be reaped before its datagram is read).
+    let dir = TempDir::new("priv-notify");
+    let uid_file = dir.path("uid");
+    let send = format!(
+        "import os, socket, signal\n\
+         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\n\
+         open('{}', 'w').write('uid %d' % os.getuid())\n\
+         signal.signal(signal.SIGTERM, lambda *a: os._exit(0))\n\
+         signal.pause()",
+        uid_file.display()
+    );
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let mut vigil = vigil_cmd(
+        vigil(),
+        &[
+            "-s", "-v", "--notify", "--user", "4242", "--", "python3", "-c", &send,
+        ],
+        &[],
+    )
+    .stdin(std::process::Stdio::null())
+    .stderr(log)
+    .spawn()
+    .expect("start vigil");
+    let read_log = || std::fs::read_to_string(dir.path("log")).unwrap_or_default();
+    wait_until("READY=1 from the command", || {
+        read_log().contains("notify: READY=1 from pid")
+    });
+    support::send("TERM", vigil.id());
+    assert_eq!(wait_exit(&mut vigil).code(), Some(0), "{}", read_log());
+    assert_eq!(
+        std::fs::read_to_string(&uid_file).unwrap_or_default(),
+        "uid 4242"
     );
 }
