@@ -836,3 +836,38 @@ fn kept_capabilities_are_added_back_after_the_drop() {
         }
     }
 }
+
+/// `vigil check` looks at an exec probe's program as root; the probe runs
+/// as the user. A root-only program passes the check and every attempt then
+/// fails: the failure names the identity it ran as.
+#[test]
+fn an_exec_probe_that_the_user_cannot_run_names_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = open_dir("privs-probe-perm");
+    let script = dir.path("root-only.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let argv = serde_json::to_string(&[script.to_string_lossy()]).unwrap();
+    let startup = format!(
+        r#"{{"exec": {{"command": {argv}}}, "period_seconds": 0.1, "failure_threshold": 1}}"#
+    );
+    let args = [
+        "-s",
+        "--user",
+        "4242",
+        "--startup",
+        &startup,
+        "--",
+        "sleep",
+        "30",
+    ];
+    let out = run(&mut vigil_cmd(vigil(), &args, &[]));
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0, "{err}");
+    assert!(
+        err.contains(
+            "cannot run the probe's program as uid 4242 gid 0 (--user): Permission denied"
+        ),
+        "{err}"
+    );
+}
