@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 
 /// The socket's name inside the private directory.
 const NAME: &str = "s";
+/// The longest path a client can connect to (`sun_path` less its NUL).
+const MAX_PATH: usize = 107;
 
 /// The socket's file: its directory made, a stale socket (or a symlink)
 /// replaced, a live one refused, its mode and (`--socket-group`) group set
@@ -32,6 +34,14 @@ const NAME: &str = "s";
 /// at start-up).
 pub(crate) fn bind(path: &Path, mode: u32, group: Option<u32>) -> Result<UnixListener, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
+    // Bound through a short path and renamed, it could be longer than a
+    // client can connect to: refused, as a bind there would be.
+    if path.as_os_str().len() > MAX_PATH {
+        return Err(fail(
+            "cannot listen",
+            &format!("the path is over {MAX_PATH} bytes, a Unix socket's limit"),
+        ));
+    }
     let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => {
             std::fs::DirBuilder::new()
@@ -220,6 +230,10 @@ mod tests {
         let err = bind(&path, 0o600, None).unwrap_err();
         assert!(err.contains("exists and is not a socket"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "data");
+        // A path no client could connect to is refused.
+        let long = dir.join("x".repeat(120));
+        let err = bind(&long, 0o600, None).unwrap_err();
+        assert!(err.contains("over 107 bytes"), "{err}");
         // A name taken in the directory (by anyone) is skipped, not reused.
         std::fs::remove_file(&path).unwrap();
         let taken = dir.join(format!(".vigil-{}-0", std::process::id()));

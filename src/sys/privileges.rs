@@ -129,7 +129,10 @@ fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> libc:
 }
 
 /// The real, effective and saved ids are all the requested ones; an
-/// `EPERM` naming `Step::Verify` when not.
+/// `EPERM` naming `Step::Verify` when not. Inlined into `apply`, whose
+/// pages the static build lays out with the hot functions (the child runs it
+/// in vigil's memory at every start).
+#[inline(always)]
 fn verify(ids: &ChildIds) -> Result<(), i32> {
     let mut uids: [libc::uid_t; 3] = [0; 3];
     let mut gids: [libc::gid_t; 3] = [0; 3];
