@@ -110,7 +110,7 @@ fn check(
             out.write_all(table(r).as_bytes())?;
         }
         if let (Some(_), Some(p)) = (&resolved, &privileges) {
-            let groups = privileges::read_accounts_file("/etc/group");
+            let groups = privileges::read_accounts_file("/etc/group").ok().flatten();
             let rows = p.rows(groups.as_deref());
             out.write_all(format!("\n{}", columns(&rows)).as_bytes())?;
         }

@@ -83,7 +83,8 @@ Options:
   --user USER[:GROUP]  Run the command and exec probes as USER, with its groups and HOME.
   --drop-caps all|CAP,...
                        Remove these capabilities from the command and exec probes.
-  --keep-caps CAP,...  Give them only these capabilities, even as a --user.
+  --keep-caps CAP,...  Give them only these capabilities, even as a --user (added back
+                       after --drop-caps, as Docker's --cap-drop ALL --cap-add CAP).
   --no-new-privs       Set no_new_privs for the command and exec probes.
 
 vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]

@@ -19,6 +19,7 @@ use crate::ready_file::ReadyFile;
 use crate::report::Reporter;
 use crate::status::record::{ProbeInfo, Record};
 use crate::status::server::{self, Server};
+use crate::status::socket_file;
 use crate::status::Publisher;
 use crate::supervisor::dumb_init::DumbInitRules;
 use crate::supervisor::{Settings, Supervisor};
@@ -102,14 +103,23 @@ fn publisher(
         Some(path) => {
             let group = match &publish.socket_group {
                 Some(spec) => {
-                    let groups = privileges::read_accounts_file("/etc/group");
-                    let gid = accounts::group_id(spec.trim(), groups.as_deref())
-                        .map_err(|e| StartError::Publish(format!("--socket-group {spec}: {e}")))?;
+                    let spec = spec.trim();
+                    // A number needs no file (it is that gid).
+                    let groups = match spec.bytes().all(|b| b.is_ascii_digit()) {
+                        true => Ok(None),
+                        false => privileges::read_accounts_file("/etc/group"),
+                    };
+                    let gid = groups
+                        .and_then(|g| accounts::group_id(spec, g.as_deref()))
+                        .map_err(|e| {
+                            let spec = accounts::escaped(spec);
+                            StartError::Publish(format!("--socket-group {spec}: {e}"))
+                        })?;
                     Some(gid)
                 }
                 None => None,
             };
-            let listener = server::bind(&path, publish.socket_mode, group)
+            let listener = socket_file::bind(&path, publish.socket_mode, group)
                 .map_err(|e| StartError::Publish(format!("--socket {e}")))?;
             let max = server::max_connections(process::open_files_limit());
             if max < server::MAX_CONNECTIONS {
@@ -398,7 +408,7 @@ fn resolve_privileges(opts: &RunOptions) -> Result<Option<Privileges>, StartErro
     match resolution.privileges {
         Some(p) => {
             if log::enabled(log::Level::Debug) {
-                let groups = privileges::read_accounts_file("/etc/group");
+                let groups = privileges::read_accounts_file("/etc/group").ok().flatten();
                 for row in p.rows(groups.as_deref()) {
                     debug!("the command's {}", row.join(": "));
                 }

@@ -222,18 +222,27 @@ fn dropped_capabilities_leave_every_set() {
 /// Runs `vigil ARGS` in a private mount namespace where `passwd` and `group`
 /// are bind-mounted over /etc's (the host's files stay untouched).
 fn with_accounts(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+    with_files(
+        dir,
+        b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:App:/home/app:/bin/sh\n",
+        b"root:x:0:\napp:x:1234:\nvideo:x:44:app\nextra:x:2000:other,app\nagents:x:3000:\n",
+        args,
+        env,
+    )
+}
+
+/// `with_accounts` with these files' bytes.
+fn with_files(
+    dir: &TempDir,
+    passwd_bytes: &[u8],
+    group_bytes: &[u8],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let passwd = dir.path("passwd");
     let group = dir.path("group");
-    std::fs::write(
-        &passwd,
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:App:/home/app:/bin/sh\n",
-    )
-    .unwrap();
-    std::fs::write(
-        &group,
-        "root:x:0:\napp:x:1234:\nvideo:x:44:app\nextra:x:2000:other,app\nagents:x:3000:\n",
-    )
-    .unwrap();
+    std::fs::write(&passwd, passwd_bytes).unwrap();
+    std::fs::write(&group, group_bytes).unwrap();
     let script = "mount --bind \"$1\" /etc/passwd && mount --bind \"$2\" /etc/group && shift 2 && exec \"$@\"";
     let mut all = vec![
         "--mount",
@@ -391,7 +400,7 @@ fn bad_input_exits_2_before_anything_starts() {
         ),
         (
             &["--drop-caps", "NET_RAW"],
-            "--drop-caps: needs vigil to run as root: it lacks cap_setpcap",
+            "--drop-caps: vigil lacks CAP_SETPCAP, which a smaller bounding set for the command needs",
         ),
         (
             &["--keep-caps", "CHOWN"],
@@ -420,11 +429,18 @@ fn bad_input_exits_2_before_anything_starts() {
 #[test]
 fn the_status_socket_names_its_peer_and_takes_its_group() {
     use std::io::{Read, Write};
-    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
     let dir = open_dir("privs-socket");
     let socket = dir.path("vigil.sock");
     let sock = socket.to_string_lossy().into_owned();
     let log = dir.path("log");
+    // Whoever can write the socket's directory plants a symlink to a file
+    // of root's: it is replaced, not followed (root's chmod and chown went
+    // through it), and the file keeps its mode and group.
+    let victim = dir.path("victim");
+    std::fs::write(&victim, "root's").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&victim, &socket).unwrap();
     let mut child = vigil_cmd(
         vigil(),
         &[
@@ -445,9 +461,14 @@ fn the_status_socket_names_its_peer_and_takes_its_group() {
     .stderr(std::fs::File::create(&log).unwrap())
     .spawn()
     .unwrap();
-    wait_until("the socket", || socket.exists());
-    let meta = std::fs::metadata(&socket).unwrap();
+    // The socket appears with its mode and group already set.
+    wait_until("the socket", || {
+        std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket())
+    });
+    let meta = std::fs::symlink_metadata(&socket).unwrap();
     assert_eq!((meta.gid(), meta.mode() & 0o777), (4343, 0o660));
+    let meta = std::fs::metadata(&victim).unwrap();
+    assert_eq!((meta.gid(), meta.mode() & 0o777), (0, 0o600));
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     stream
         .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -579,5 +600,295 @@ fn a_command_run_as_a_user_can_still_use_the_notify_socket() {
     assert_eq!(
         std::fs::read_to_string(&uid_file).unwrap_or_default(),
         "uid 4242"
+    );
+}
+
+/// `vigil ARGS -- sh -c 'touch MARKER'` with these passwd and group bytes:
+/// its output, and whether the command started.
+fn refused_with(dir: &TempDir, passwd: &[u8], group: &[u8], args: &[&str]) -> (Output, bool) {
+    let marker = dir.path("started");
+    let _ = std::fs::remove_file(&marker);
+    let touch = format!("touch {}", marker.display());
+    let mut all: Vec<&str> = vec!["-s"];
+    all.extend(args);
+    all.extend(["--", "sh", "-c", &touch]);
+    let out = with_files(dir, passwd, group, &all, &[]);
+    (out, marker.exists())
+}
+
+const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:App:/home/app:/bin/sh\n";
+const GROUP: &[u8] = b"root:x:0:\napp:x:1234:\nvideo:x:44:app\n";
+
+/// `setresuid(4294967295, ...)` means "unchanged": `--user 4294967295` ran
+/// the command as root with every capability. Every id of 2^31 and above,
+/// given or read from a file, is refused before anything starts (runc's
+/// ErrRange); `--socket-group 4294967295` was silently no group at all.
+#[test]
+fn ids_the_kernel_reads_as_unchanged_are_refused() {
+    let dir = open_dir("privs-range");
+    let passwd = b"root:x:0:0:root:/root:/bin/sh\nsvc:x:4294967295:1000::/srv:/bin/sh\n\
+                   half:x:1000:2147483648::/srv:/bin/sh\nmember:x:1001:1001::/:/bin/sh\n";
+    let group = b"root:x:0:\nneg:x:4294967295:member\nbig:x:2147483648:\n";
+    let sock = dir.path("s.sock").to_string_lossy().into_owned();
+    type Case<'a> = (&'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["--user", "4294967295"],
+            "--user: user '4294967295': ids above 2147483647 are refused",
+        ),
+        (
+            &["--user", "2147483648"],
+            "--user: user '2147483648': ids above 2147483647",
+        ),
+        (
+            &["--user", "0:4294967295"],
+            "--user: group '4294967295': ids above 2147483647",
+        ),
+        (
+            &["--user", "svc"],
+            "--user: /etc/passwd: user 'svc' has uid 4294967295, above 2147483647",
+        ),
+        (
+            &["--user", "half"],
+            "--user: /etc/passwd: user 'half' has gid 2147483648, above",
+        ),
+        (
+            &["--user", "member"],
+            "--user: /etc/group: group 'neg' has gid 4294967295, above",
+        ),
+        (
+            &["--user", "root:big"],
+            "--user: /etc/group: group 'big' has gid 2147483648",
+        ),
+        (
+            &["--socket", &sock, "--socket-group", "4294967295"],
+            "--socket-group 4294967295: group '4294967295': ids above 2147483647",
+        ),
+        (
+            &["--socket", &sock, "--socket-group", "neg"],
+            "--socket-group neg: /etc/group: group 'neg' has gid 4294967295",
+        ),
+    ];
+    for (args, want) in cases {
+        let (out, started) = refused_with(&dir, passwd, group, args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
+        assert!(!started, "{args:?}: the command started");
+    }
+    // The largest id allowed runs.
+    let (out, started) = refused_with(&dir, passwd, group, &["--user", "2147483647:2147483647"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(started);
+}
+
+/// `--user 1000` took the first line with the name `1000` *or* the uid
+/// 1000: a user named "1000" with uid 0 won. Numbers match ids only.
+#[test]
+fn a_number_matches_ids_only_and_a_name_names_only() {
+    let dir = open_dir("privs-numeric");
+    let out_file = dir.path("cmd");
+    let out_path = out_file.to_string_lossy().into_owned();
+    let passwd = b"root:x:0:0:root:/root:/bin/sh\n1234:x:0:0:evil:/evil:/bin/sh\n\
+                   app:x:1234:1234::/home/app:/bin/sh\n";
+    let group = b"root:x:0:\n1234:x:0:\n44:x:0:\napp:x:1234:\nvideo:x:44:app\n";
+    for (user, gid, groups) in [
+        ("1234", "1234 1234 1234 1234", vec![44, 1234]),
+        ("app:44", "44 44 44 44", vec![]),
+        ("1234:app", "1234 1234 1234 1234", vec![]),
+    ] {
+        let _ = std::fs::remove_file(&out_file);
+        let args = ["-s", "--user", user, "--", "sh", "-c", DUMP, &out_path];
+        let out = with_files(&dir, passwd, group, &args, &[]);
+        assert_eq!(code(&out), 0, "{user}: {}", stderr(&out));
+        let s = Status::read(&out_file);
+        assert_eq!(s.uid, "1234 1234 1234 1234", "{user}");
+        assert_eq!(s.gid, gid, "{user}");
+        assert_eq!(s.groups, groups, "{user}");
+        assert_eq!(s.home, "/home/app", "{user}");
+    }
+    // --socket-group 44 is gid 44, not the group named "44".
+    let socket = dir.path("run/vigil.sock");
+    let sock = socket.to_string_lossy().into_owned();
+    let script = format!("stat -c %g {sock} > {out_path}");
+    let args = [
+        "-s",
+        "--socket",
+        &sock,
+        "--socket-group",
+        "44",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ];
+    let out = with_files(&dir, passwd, group, &args, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap().trim(), "44");
+}
+
+/// A Latin-1 comment made /etc/passwd "unreadable" (it was read as UTF-8),
+/// and `--user 1234` then ran with gid 0 and HOME=/; a file over 16 MiB was
+/// silently cut; a NUL in the home failed every start. Now: bytes, a file
+/// that exists but cannot be read whole is exit 2, and so is the NUL.
+#[test]
+fn passwd_and_group_are_read_as_bytes_and_whole() {
+    let dir = open_dir("privs-bytes");
+    let out_file = dir.path("cmd");
+    let out_path = out_file.to_string_lossy().into_owned();
+    let passwd =
+        b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:Jos\xe9 Garc\xeda:/home/app:/bin/sh\n";
+    let group = b"root:x:0:\nvid\xe9o:x:44:app\napp:x:1234:\n";
+    let args = ["-s", "--user", "1234", "--", "sh", "-c", DUMP, &out_path];
+    let out = with_files(&dir, passwd, group, &args, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let s = Status::read(&out_file);
+    assert_eq!(
+        (s.gid.as_str(), s.home.as_str()),
+        ("1234 1234 1234 1234", "/home/app")
+    );
+    assert_eq!(s.groups, [44, 1234]);
+
+    // Over 16 MiB: the user is on the first line, and still it is refused.
+    let mut big = PASSWD.to_vec();
+    big.resize(17 << 20, b'\n');
+    let (out, started) = refused_with(&dir, &big, GROUP, &["--user", "1234"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("--user: cannot read /etc/passwd: it is larger than 16 MiB"),
+        "{err}"
+    );
+    assert!(!started);
+    let (out, started) = refused_with(&dir, PASSWD, &big, &["--user", "app"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read /etc/group: it is larger"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!started);
+
+    // A NUL in the home: named, before anything starts.
+    let nul = b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/home/a\0pp:/bin/sh\n";
+    let (out, started) = refused_with(&dir, nul, GROUP, &["--user", "app"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("/etc/passwd: the home directory of user 'app' ('/home/a\\u{0}pp') has a NUL byte, which HOME cannot hold"),
+        "{err}"
+    );
+    assert!(!started);
+}
+
+/// 8,000 groups took 21 s to resolve; more than NGROUPS_MAX (65,536) failed
+/// at every start. Now linear, and too many is exit 2 before anything starts.
+#[test]
+fn too_many_groups_are_refused_before_anything_starts() {
+    let dir = open_dir("privs-groups");
+    let mut group = GROUP.to_vec();
+    for gid in 0..65_536u32 {
+        group.extend(format!("g{gid}:x:{}:app\n", gid + 10_000).bytes());
+    }
+    let (out, started) = refused_with(&dir, PASSWD, &group, &["--user", "app"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("--user: user 'app' is in 65538 groups; the kernel allows at most 65536"),
+        "{err}"
+    );
+    assert!(!started);
+}
+
+/// Control characters in a user name or a passwd home are escaped, in
+/// errors and in `vigil check`.
+#[test]
+fn control_characters_are_escaped() {
+    let dir = open_dir("privs-escape");
+    let (out, _) = refused_with(&dir, PASSWD, GROUP, &["--user", "a\x1b[2Jb"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("no user 'a\\u{1b}[2Jb' in /etc/passwd"),
+        "{err}"
+    );
+    assert!(!err.contains('\x1b'), "{err:?}");
+    let passwd = b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/home/a\x1b[2Jpp:/bin/sh\n";
+    let group = b"root:x:0:\napp:x:1234:\nv\x1bid:x:44:app\n";
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/config/eas-health-check.json"
+    );
+    let out = with_files(
+        &dir,
+        passwd,
+        group,
+        &["check", "--user", "app", fixture],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.contains("/home/a\\u{1b}[2Jpp"), "{table}");
+    assert!(table.contains("44(v\\u{1b}id)"), "{table}");
+    assert!(!table.contains('\x1b'), "{table:?}");
+}
+
+/// `--drop-caps all --keep-caps X` kept nothing ("keep minus drop"); as
+/// Docker's `--cap-drop ALL --cap-add X`, X is added back after the drop.
+#[test]
+fn kept_capabilities_are_added_back_after_the_drop() {
+    let kept = CHOWN | NET_BIND_SERVICE;
+    for user in [None, Some("4242")] {
+        let dir = open_dir("privs-drop-keep");
+        let mut args = vec![
+            "--drop-caps",
+            "all",
+            "--keep-caps",
+            "chown,net_bind_service",
+        ];
+        args.extend(user.iter().flat_map(|u| ["--user", u]));
+        let (_, cmd, probe) = dump_both(&dir, &args, &[]);
+        for s in [&cmd, &probe] {
+            assert_eq!(
+                (s.cap_bnd, s.cap_eff, s.cap_prm, s.cap_inh, s.cap_amb),
+                (kept, kept, kept, kept, kept),
+                "{user:?} {s:?}"
+            );
+        }
+    }
+}
+
+/// `vigil check` looks at an exec probe's program as root; the probe runs
+/// as the user. A root-only program passes the check and every attempt then
+/// fails: the failure names the identity it ran as.
+#[test]
+fn an_exec_probe_that_the_user_cannot_run_names_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = open_dir("privs-probe-perm");
+    let script = dir.path("root-only.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let argv = serde_json::to_string(&[script.to_string_lossy()]).unwrap();
+    let startup = format!(
+        r#"{{"exec": {{"command": {argv}}}, "period_seconds": 0.1, "failure_threshold": 1}}"#
+    );
+    let args = [
+        "-s",
+        "--user",
+        "4242",
+        "--startup",
+        &startup,
+        "--",
+        "sleep",
+        "30",
+    ];
+    let out = run(&mut vigil_cmd(vigil(), &args, &[]));
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0, "{err}");
+    assert!(
+        err.contains(
+            "cannot run the probe's program as uid 4242 gid 0 (--user): Permission denied"
+        ),
+        "{err}"
     );
 }

@@ -72,8 +72,10 @@ pub(crate) fn names(mask: u64) -> String {
     out.join(",")
 }
 
-/// What was asked: the capabilities allowed (`None`: `--keep-caps` not given,
-/// everything) less those dropped.
+/// What was asked: `--keep-caps` (`None`: not given) and `--drop-caps`. As
+/// with Docker's `--cap-drop ALL --cap-add X`, the kept capabilities are
+/// added back after the drop: with `--keep-caps`, the command has exactly
+/// those, whatever `--drop-caps` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ask {
     pub keep: Option<u64>,
@@ -82,7 +84,7 @@ pub(crate) struct Ask {
 
 impl Ask {
     fn allowed(&self) -> u64 {
-        self.keep.unwrap_or(u64::MAX) & !self.drop
+        self.keep.unwrap_or(!self.drop)
     }
 }
 
@@ -102,7 +104,6 @@ pub(crate) fn target(current: CapSets, ask: Ask, to_non_root: bool) -> Result<Ca
     let allowed = ask.allowed();
     let bounding = current.bounding & allowed;
     if let Some(keep) = ask.keep {
-        let keep = keep & !ask.drop;
         let missing = keep & !(current.permitted & current.bounding);
         if missing != 0 {
             return Err(format!(
@@ -239,15 +240,37 @@ mod tests {
                 some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
                 some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
             ),
-            // Keep and drop: what is kept less what is dropped.
+            // Keep and drop: the kept are added back after the drop, as
+            // Docker's `--cap-drop ALL --cap-add NET_BIND_SERVICE`.
+            (
+                Ask {
+                    keep: Some(NET_BIND),
+                    drop: u64::MAX,
+                },
+                true,
+                some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
+                some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
+            ),
             (
                 Ask {
                     keep: Some(NET_BIND | KILL),
                     drop: KILL,
                 },
-                true,
-                some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
-                some(NET_BIND, NET_BIND, NET_BIND, NET_BIND, NET_BIND),
+                false,
+                some(
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                ),
+                some(
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                    NET_BIND | KILL,
+                ),
             ),
         ];
         for (ask, non_root, before, after) in table {

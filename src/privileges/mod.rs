@@ -79,20 +79,29 @@ impl Request {
 /// The largest `/etc/passwd` or `/etc/group` read.
 const MAX_ACCOUNTS_FILE: u64 = 16 << 20;
 
-/// A file's text, `None` when it cannot be read.
-pub(crate) fn read_accounts_file(path: &str) -> Option<String> {
-    let mut text = String::new();
+/// A file's bytes; `Ok(None)` when it does not exist. One that exists but
+/// cannot be read whole (too large, unreadable) is an error: a part of it
+/// would silently change who the command runs as.
+pub(crate) fn read_accounts_file(path: &str) -> Result<Option<Vec<u8>>, String> {
+    let mut bytes = Vec::new();
     // Not `File::open(&str)`: a second caller makes LLVM outline it, and the
     // exec probe's `File::open("/dev/null")` on the idle path would then run
     // outside the hot functions' pages (+128 KiB idle RSS, measured).
-    std::fs::OpenOptions::new()
-        .read(true)
-        .open(path)
-        .ok()?
-        .take(MAX_ACCOUNTS_FILE)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
+    let file = match std::fs::OpenOptions::new().read(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read {path}: {e}")),
+    };
+    file.take(MAX_ACCOUNTS_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() as u64 > MAX_ACCOUNTS_FILE {
+        return Err(format!(
+            "cannot read {path}: it is larger than {} MiB",
+            MAX_ACCOUNTS_FILE >> 20
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 /// vigil's own identity, which the command gets without `--user`.
@@ -149,7 +158,9 @@ pub(crate) struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.source, self.message)
+        // One line, whatever a name or a file held.
+        let message = accounts::escaped(&self.message);
+        write!(f, "{}: {message}", self.source)
     }
 }
 
@@ -181,9 +192,12 @@ pub(crate) fn resolve(req: &Request, own: Own, for_run: bool) -> Resolution {
     let mut errors = Vec::new();
     let mut refusals = Vec::new();
     let ids = req.user.as_ref().and_then(|given| {
-        let passwd = read_accounts_file("/etc/passwd");
-        let group = read_accounts_file("/etc/group");
-        match accounts::resolve(given.value.trim(), passwd.as_deref(), group.as_deref()) {
+        let files = read_accounts_file("/etc/passwd")
+            .and_then(|p| Ok((p, read_accounts_file("/etc/group")?)));
+        let resolved = files.and_then(|(passwd, group)| {
+            accounts::resolve(given.value.trim(), passwd.as_deref(), group.as_deref())
+        });
+        match resolved {
             Ok(ids) => Some(ids),
             Err(e) => {
                 errors.push(problem(&given.source, e));
@@ -252,7 +266,7 @@ pub(crate) fn resolve(req: &Request, own: Own, for_run: bool) -> Resolution {
             .join(" and ");
         refusals.push(problem(
             &source,
-            "needs vigil to run as root: it lacks cap_setpcap".into(),
+            "vigil lacks CAP_SETPCAP, which a smaller bounding set for the command needs".into(),
         ));
     }
     let (errors, warnings) = if for_run {
@@ -302,8 +316,11 @@ impl Privileges {
     }
 
     /// `HOME` for the command: the user's, with `--user`.
-    pub(crate) fn home(&self) -> Option<&str> {
-        self.ids.as_ref().map(|i| i.home.as_str())
+    pub(crate) fn home(&self) -> Option<&std::ffi::OsStr> {
+        use std::os::unix::ffi::OsStrExt;
+        self.ids
+            .as_ref()
+            .map(|i| std::ffi::OsStr::from_bytes(&i.home))
     }
 
     /// The command's uid.
@@ -318,19 +335,21 @@ impl Privileges {
 
     /// What `vigil check` shows: `[label, value]` rows (not tuples: a new
     /// `(String, String)` drop shared with the idle loop cost idle RSS).
-    /// `group` is the group file's text, for names.
-    pub(crate) fn rows(&self, group: Option<&str>) -> Vec<Vec<String>> {
-        let named = |id: u32, name: Option<String>| match name {
-            Some(n) => format!("{id}({n})"),
+    /// `group` is the group file's bytes, for names. Names and the home are
+    /// shown with their control characters escaped.
+    pub(crate) fn rows(&self, group: Option<&[u8]>) -> Vec<Vec<String>> {
+        let named = |id: u32, name: Option<&String>| match name {
+            Some(n) => format!("{id}({})", accounts::escaped(n)),
             None => id.to_string(),
         };
-        let gname = |gid: u32| named(gid, accounts::group_name(gid, group));
+        let names = accounts::group_names(group);
+        let gname = |gid: u32| named(gid, names.get(&u64::from(gid)));
         let (uid, gid, groups, home, whose) = match &self.ids {
             Some(i) => (
-                named(i.uid, i.name.clone()),
+                named(i.uid, i.name.as_ref()),
                 gname(i.gid),
                 &i.groups,
-                i.home.clone(),
+                accounts::shown(&i.home),
                 "",
             ),
             None => (
@@ -379,7 +398,7 @@ impl Privileges {
                 i.uid,
                 i.gid,
                 i.groups.clone(),
-                Some(i.home.clone()),
+                Some(String::from_utf8_lossy(&i.home).into_owned()),
                 i.name.clone(),
             ),
             None => (
@@ -523,7 +542,7 @@ mod tests {
         );
         assert!(r.errors[1]
             .to_string()
-            .starts_with("--drop-caps: needs vigil to run as root"));
+            .starts_with("--drop-caps: vigil lacks CAP_SETPCAP"));
         let r = resolve(&req, nobody_full_bounding, false);
         assert!(r.errors.is_empty() && r.warnings.len() == 2 && r.privileges.is_some());
         // Root may.
@@ -532,7 +551,7 @@ mod tests {
         let p = r.privileges.unwrap();
         let child = p.child().unwrap();
         assert_eq!(child.caps.unwrap().bounding_drop, 1);
-        assert_eq!(p.home(), Some("/root"));
+        assert_eq!(p.home(), Some("/root".as_ref()));
         // Only --no-new-privs: no ids, no caps.
         let r = resolve(
             &Request {

@@ -21,6 +21,9 @@ pub(crate) struct ExecAttempt {
     child: spawn::Child,
     pipe: Option<pipe::Receiver>,
     pub output: Vec<u8>,
+    /// `--user`'s uid and gid: an exec failure names them (vigil checked
+    /// the program as root; the probe runs as the user).
+    run_as: Option<(u32, u32)>,
 }
 
 impl ExecAttempt {
@@ -46,6 +49,7 @@ impl ExecAttempt {
             child,
             pipe: Some(receiver),
             output: Vec::new(),
+            run_as: cmd.run_as(),
         })
     }
 
@@ -92,9 +96,13 @@ impl ExecAttempt {
         self.close_pipe(registry);
         let output = String::from_utf8_lossy(&self.output).into_owned();
         if let Some(err) = self.child.exec_error() {
+            let who = match self.run_as {
+                Some((uid, gid)) => format!(" as uid {uid} gid {gid} (--user)"),
+                None => String::new(),
+            };
             return (
                 false,
-                format!("cannot run the probe's program: {err}"),
+                format!("cannot run the probe's program{who}: {err}"),
                 output,
             );
         }

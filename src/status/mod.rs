@@ -2,6 +2,7 @@
 //! server, what it answers, and the record of changes it answers from.
 //!
 //! - `server`: the listener and its connections on the event loop.
+//! - `socket_file`: the socket's file, made with its mode and group in place.
 //! - `http`: request heads in, responses out, within fixed bounds.
 //! - `render`: `/readyz` and friends, `/status`, `/metrics`.
 //! - `events`: `/events` lines and their bounded history.
@@ -14,6 +15,7 @@ mod json;
 pub(crate) mod record;
 pub(crate) mod render;
 pub(crate) mod server;
+pub(crate) mod socket_file;
 
 use crate::ready_file::{self, ReadyFile};
 use crate::supervisor::{Change, Supervisor};

@@ -11,8 +11,7 @@ use crate::supervisor::Supervisor;
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Connections served at once; the next is accepted and closed.
@@ -119,52 +118,6 @@ pub(crate) fn max_connections(limit: Option<u64>) -> usize {
         None => MAX_CONNECTIONS,
         Some(n) => (n.saturating_sub(FD_RESERVE) as usize).min(MAX_CONNECTIONS),
     }
-}
-
-/// The socket's file: its directory made, a stale socket replaced, a live
-/// one refused, its mode and (`--socket-group`) group set. Errors name the
-/// path and the reason (exit 2 at start-up).
-pub(crate) fn bind(path: &Path, mode: u32, group: Option<u32>) -> Result<UnixListener, String> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .map_err(|e| {
-                fail(
-                    &format!("cannot create the directory {}", dir.display()),
-                    &e,
-                )
-            })?;
-    }
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_socket() => {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(fail(
-                    "another process answers on this socket (is another vigil running?)",
-                    &"refusing to replace it",
-                ));
-            }
-            std::fs::remove_file(path).map_err(|e| fail("cannot remove the stale socket", &e))?;
-        }
-        Ok(_) => {
-            return Err(fail(
-                "exists and is not a socket",
-                &"refusing to replace it",
-            ))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(fail("cannot inspect the path", &e)),
-    }
-    let listener = UnixListener::bind(path).map_err(|e| fail("cannot listen", &e))?;
-    if let Some(gid) = group {
-        std::os::unix::fs::chown(path, None, Some(gid))
-            .map_err(|e| fail(&format!("cannot give it to group {gid}"), &e))?;
-    }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| fail("cannot set its mode", &e))?;
-    Ok(listener)
 }
 
 /// What the server needs from the rest of vigil to answer.

@@ -8,7 +8,10 @@
 //! The order: bounding drops while the child is still root (they need
 //! CAP_SETPCAP), `PR_SET_KEEPCAPS` when capabilities must survive the switch
 //! to a non-root uid, groups, gid, uid, then the other sets (`capset`), the
-//! ambient set, and `no_new_privs` last.
+//! ambient set, and `no_new_privs` last. After the switch the child reads
+//! its ids back (`getresuid`, `getresgid`) and fails the start if they are
+//! not the ones asked for: a second line behind the range check of
+//! `privileges::accounts` (`setresuid(-1, ...)` means "unchanged").
 
 use nix::errno::Errno;
 use std::io;
@@ -52,9 +55,10 @@ enum Step {
     Capset,
     Ambient,
     NoNewPrivs,
+    Verify,
 }
 
-const STEPS: [(Step, &str); 8] = [
+const STEPS: [(Step, &str); 9] = [
     (Step::Bounding, "drop from the bounding set"),
     (
         Step::KeepCaps,
@@ -66,6 +70,10 @@ const STEPS: [(Step, &str); 8] = [
     (Step::Capset, "set the capability sets"),
     (Step::Ambient, "raise the ambient capabilities"),
     (Step::NoNewPrivs, "set no_new_privs"),
+    (
+        Step::Verify,
+        "switch to the requested ids (getresuid/getresgid show others)",
+    ),
 ];
 
 /// The error a child reported: an exec errno, or a privilege step's.
@@ -120,6 +128,28 @@ fn prctl(option: libc::c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> libc:
     }
 }
 
+/// The real, effective and saved ids are all the requested ones; an
+/// `EPERM` naming `Step::Verify` when not. Inlined into `apply`, whose
+/// pages the static build lays out with the hot functions (the child runs it
+/// in vigil's memory at every start).
+#[inline(always)]
+fn verify(ids: &ChildIds) -> Result<(), i32> {
+    let mut uids: [libc::uid_t; 3] = [0; 3];
+    let mut gids: [libc::gid_t; 3] = [0; 3];
+    let [ru, eu, su] = uids.each_mut().map(|u| u as *mut libc::uid_t);
+    let [rg, eg, sg] = gids.each_mut().map(|g| g as *mut libc::gid_t);
+    // SAFETY: each pointer is to a live local of the type the call writes;
+    // raw system calls touch no libc state.
+    unsafe {
+        check(libc::syscall(libc::SYS_getresuid, ru, eu, su), Step::Verify)?;
+        check(libc::syscall(libc::SYS_getresgid, rg, eg, sg), Step::Verify)?;
+    }
+    if uids != [ids.uid; 3] || gids != [ids.gid; 3] {
+        return Err((Step::Verify as i32) << 16 | libc::EPERM);
+    }
+    Ok(())
+}
+
 impl ChildPrivileges {
     /// Runs in the child, after `clone`, before `exec`: raw system calls and
     /// arithmetic only. `Err` is the word to report (`step << 16 | errno`).
@@ -156,6 +186,7 @@ impl ChildPrivileges {
                     Step::Uid,
                 )?;
             }
+            verify(ids)?;
         }
         if let Some(caps) = &self.caps {
             let mut header = CapHeader {
@@ -204,8 +235,44 @@ mod tests {
         assert_eq!(e.raw_os_error(), None);
         assert!(e.to_string().starts_with("cannot set the user id: "), "{e}");
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        let e = reported_error((Step::Verify as i32) << 16 | libc::EPERM);
+        assert!(
+            e.to_string().starts_with(
+                "cannot switch to the requested ids (getresuid/getresgid show others): "
+            ),
+            "{e}"
+        );
         // A plain exec errno stays itself.
         let e = reported_error(libc::ENOENT);
         assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    }
+
+    /// The second line: were an id that the kernel reads as "unchanged" ever
+    /// let through, the child would stay root; it must notice and fail. Run
+    /// on a thread of its own: raw set*id calls change that thread only.
+    #[test]
+    fn ids_the_kernel_leaves_unchanged_fail_the_start() {
+        let apply = |uid: u32, gid: u32| {
+            std::thread::spawn(move || {
+                ChildPrivileges {
+                    ids: Some(ChildIds {
+                        uid,
+                        gid,
+                        groups: vec![],
+                    }),
+                    ..ChildPrivileges::default()
+                }
+                .apply()
+            })
+            .join()
+            .unwrap()
+        };
+        if nix::unistd::geteuid().as_raw() != 0 {
+            return; // the tests run as root; set*id needs it
+        }
+        let verify = Err((Step::Verify as i32) << 16 | libc::EPERM);
+        assert_eq!(apply(u32::MAX, 0), verify);
+        assert_eq!(apply(0, u32::MAX), verify);
+        assert_eq!(apply(0, 0), Ok(()));
     }
 }

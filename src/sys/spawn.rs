@@ -199,6 +199,12 @@ impl Prepared {
         self.privileges = privileges;
     }
 
+    /// The uid and gid a start switches to (`--user`), for messages.
+    pub(crate) fn run_as(&self) -> Option<(u32, u32)> {
+        let ids = self.privileges.as_ref()?.ids.as_ref()?;
+        Some((ids.uid, ids.gid))
+    }
+
     /// A command run from a known program path (found at start-up) rather than
     /// searched on PATH; never given the terminal.
     pub(crate) fn with_program(
