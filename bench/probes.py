@@ -199,22 +199,26 @@ def cost(out, name, handler, counter, attempts, period):
 def floor(out, attempts):
     """The kernel's floor (issue 15): bench/floor.c, a blocking client doing
     one probe's exchange per attempt, in the same kind of namespace against
-    the same server as vigil's cost runs; its own CPU from schedstat."""
+    the same server as vigil's cost runs; its own CPU from schedstat. Run twice
+    per handler: in a tight loop, and paced by a 1 ms periodic timer as vigil's
+    cost runs are (probe-floor-paced-NAME.txt): the difference is what one
+    timed wake per attempt costs any prober with a period."""
     binary = out / "floor"
     subprocess.run(["gcc", "-O2", "-o", str(binary), str(Path(__file__).parent / "floor.c")],
                    check=True)
     for name, kind in (("http_get", "http"), ("tcp_socket", "tcp")):
-        argv = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
-                'ip link set lo up && "$1" http --port 8000 --bind 127.0.0.1 2>/dev/null & '
-                'exec "$2" "$3" 127.0.0.1 8000 "$4"',
-                "sh", APP, str(binary), kind, str(attempts)]
-        with open(out / "commands.txt", "a") as f:
-            f.write(f"probe-floor-{name}: {shlex.join(argv)}\n")
-        got = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-        (out / f"probe-floor-{name}.txt").write_text(got.replace(" ", "\n"))
-        kv = dict(x.split("=") for x in got.split())
-        say(f"floor {name}: {int(kv['own_ns']) / int(kv['attempts']) / 1000:.1f} µs per attempt "
-            f"({kv['failures']} failed)")
+        for label, period in (("floor", []), ("floor-paced", ["1000"])):
+            argv = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "sh", "-c",
+                    'ip link set lo up && "$1" http --port 8000 --bind 127.0.0.1 2>/dev/null & '
+                    'shift && exec "$@"',
+                    "sh", APP, str(binary), kind, "127.0.0.1", "8000", str(attempts), *period]
+            with open(out / "commands.txt", "a") as f:
+                f.write(f"probe-{label}-{name}: {shlex.join(argv)}\n")
+            got = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+            (out / f"probe-{label}-{name}.txt").write_text(got.replace(" ", "\n"))
+            kv = dict(x.split("=") for x in got.split())
+            say(f"{label} {name}: {int(kv['own_ns']) / int(kv['attempts']) / 1000:.1f} µs per "
+                f"attempt ({kv['failures']} failed)")
 
 
 # The control of the schedule run: a process that sleeps to the same 100 ms

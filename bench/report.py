@@ -168,17 +168,23 @@ def probes(m):
     row("reaped probe processes' CPU per attempt, µs", lambda c: f"{c['kids']:.0f}")
     row("**total CPU per attempt, µs**", lambda c: f"**{c['total']:.1f}**")
     row("… relative to http_get", lambda c: f"{c['total'] / http['total']:.1f}×")
-    floors = {}
+    floors, paced = {}, {}
     for n in ("http_get", "tcp_socket"):
-        f = out / f"probe-floor-{n}.txt"
-        if f.exists():
-            kv = keyvals(f)
-            floors[n] = int(kv["own_ns"]) / int(kv["attempts"]) / 1000
+        for label, into in (("floor", floors), ("floor-paced", paced)):
+            f = out / f"probe-{label}-{n}.txt"
+            if f.exists():
+                kv = keyvals(f)
+                into[n] = int(kv["own_ns"]) / int(kv["attempts"]) / 1000
     if floors:
         row("kernel floor: a blocking C client (`bench/floor.c`), same namespace and server, µs",
             lambda c: f"{floors[c['name']]:.1f}" if c["name"] in floors else "")
         row("… vigil's own CPU / floor (target 1.25×)",
             lambda c: f"{c['own'] / floors[c['name']]:.2f}×" if c["name"] in floors else "")
+    if paced:
+        row("the same client paced by a 1 ms timer (one timed wake per attempt, as vigil's), µs",
+            lambda c: f"{paced[c['name']]:.1f}" if c["name"] in paced else "")
+        row("… vigil's own CPU / paced floor",
+            lambda c: f"{c['own'] / paced[c['name']]:.2f}×" if c["name"] in paced else "")
     print()
     print(f"The idle baseline, a vigil without probes over the same {idle['wall_s']:.0f} s, used "
           f"{idle['own_ns'] / 1e6:.1f} ms of CPU ({idle_ns_per_s / 1e3:.2f} µs/s), subtracted above "

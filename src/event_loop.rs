@@ -275,10 +275,13 @@ impl EventLoop {
             for event in events.iter() {
                 match Source::of(event.token()) {
                     Some(Source::Probe(probe)) => {
-                        if let Some(outcome) =
-                            self.runner
-                                .on_event(probe, self.poll.registry(), Instant::now())
-                        {
+                        let closed = event.is_read_closed() || event.is_error();
+                        if let Some(outcome) = self.runner.on_event(
+                            probe,
+                            self.poll.registry(),
+                            Instant::now(),
+                            closed,
+                        ) {
                             outcomes.push((probe, outcome));
                         }
                     }

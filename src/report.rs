@@ -39,6 +39,15 @@ fn body_start(outcome: &crate::probe::outcome::Outcome) -> String {
     format!("; body: {start:?}")
 }
 
+/// A duration shown as `display` shows it, formatted only when written.
+struct Took(std::time::Duration);
+
+impl std::fmt::Display for Took {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&display(self.0))
+    }
+}
+
 /// "1 time", "3 times".
 fn counted(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
@@ -127,7 +136,8 @@ impl Reporter {
                 run,
                 threshold,
             } => {
-                let took = display(outcome.duration);
+                // Formatted only when a line is written (a success's is debug).
+                let took = Took(outcome.duration);
                 let (kind, message, target) = (probe.name(), &outcome.message, &outcome.target);
                 if outcome.success && outcome.warning {
                     warn!("{kind} probe succeeded with a warning ({run}/{threshold}) in {took}: {message} ({target})");

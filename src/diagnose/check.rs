@@ -111,11 +111,7 @@ impl OneOff {
             HttpStep::Failed(_) => false,
         };
         let x = self.exchange.take().expect("exchange");
-        net::close(
-            registry,
-            x.stream,
-            if ok { Close::Graceful } else { Close::Reset },
-        );
+        net::close(x.stream, if ok { Close::Graceful } else { Close::Reset });
         if ok {
             return self.passed();
         }
@@ -127,14 +123,14 @@ impl OneOff {
         if now < self.deadline {
             return CheckStep::Pending(self.deadline);
         }
-        self.cancel(registry);
+        self.cancel();
         self.from(self.at + 1, registry, now)
     }
 
     /// Ends the exchange running, if any.
-    pub(crate) fn cancel(&mut self, registry: &Registry) {
+    pub(crate) fn cancel(&mut self) {
         if let Some(x) = self.exchange.take() {
-            net::close(registry, x.stream, Close::Reset);
+            net::close(x.stream, Close::Reset);
         }
     }
 }

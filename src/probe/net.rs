@@ -2,14 +2,24 @@
 //! (`tcp_socket`) and an HTTP GET (`http_get`) over a fresh connection. Each
 //! is a small state machine driven by readiness events; the runner bounds the
 //! whole attempt by the probe's timeout.
+//!
+//! An attempt costs few system calls: the runner tries it as far as it goes
+//! right after the connect (on loopback the connect has finished when it
+//! returns, so an `http_get` sends its request at once and a `tcp_socket` is
+//! done), registers the socket with the loop only if it must wait, never
+//! deregisters it (closing the socket removes it from epoll), and does not read
+//! again after a short read unless the peer closed (a later arrival is a new
+//! edge-triggered event).
 
 use super::http_response::{Progress, Response, ResponseReader};
 use super::outcome::NetEvidence;
 use super::plan::HttpPlan;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// How a probe socket closes: after a complete exchange with a plain close
@@ -24,8 +34,9 @@ pub(crate) enum Close {
     Reset,
 }
 
-pub(crate) fn close(registry: &Registry, mut stream: TcpStream, how: Close) {
-    let _ = registry.deregister(&mut stream);
+/// No deregistration: closing the socket's only descriptor (probe sockets are
+/// close-on-exec, so no spawned child keeps one) removes it from epoll.
+pub(crate) fn close(stream: TcpStream, how: Close) {
     if how == Close::Reset {
         let _ = crate::sys::socket::set_linger(&stream, Some(Duration::ZERO));
     }
@@ -43,17 +54,30 @@ pub(crate) fn connect(
     Ok(stream)
 }
 
-/// Whether the connect has finished: `Ok(true)` connected, `Ok(false)` not yet.
+/// Whether the connect has finished: `Ok(true)` connected, `Ok(false)` not
+/// yet. A connected socket has a peer (one system call); only one without
+/// is asked for the connect's error.
 pub(crate) fn connected(stream: &TcpStream) -> io::Result<bool> {
-    if let Some(err) = stream.take_error()? {
-        return Err(err);
-    }
     match stream.peer_addr() {
         Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotConnected
+                || e.raw_os_error() == Some(libc::EINPROGRESS) =>
+        {
+            match stream.take_error()? {
+                Some(err) => Err(err),
+                None => Ok(false),
+            }
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Whether an error of the first write says the connection had been made
+/// (and then reset or shut) rather than that the connect failed: a reset
+/// in SYN_SENT is ECONNREFUSED, after it ECONNRESET or EPIPE.
+fn made_then_lost(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE))
 }
 
 /// "connection refused", "no route to host": the kernel's words, lower case.
@@ -70,8 +94,11 @@ pub(crate) fn describe_io(e: &io::Error) -> String {
 
 #[derive(Debug)]
 enum Phase {
+    /// The connect may still run: the first write tells (EAGAIN: not yet).
     Connecting,
-    Writing { sent: usize },
+    Writing {
+        sent: usize,
+    },
     Reading,
 }
 
@@ -108,10 +135,24 @@ impl Marks {
 pub(crate) struct HttpExchange {
     pub stream: TcpStream,
     phase: Phase,
-    request: Vec<u8>,
+    /// The request bytes, shared with the probe's plan (built once).
+    request: Rc<[u8]>,
     reader: ResponseReader,
     pub marks: Marks,
 }
+
+/// What woke an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Its start, right after the connect: as far as it goes without reading.
+    Start,
+    /// A readiness event; `closed`: the peer closed or the socket has an
+    /// error (read on to the end even after a short read).
+    Ready { closed: bool },
+}
+
+/// Bytes read at once.
+const READ_SIZE: usize = 4096;
 
 /// What an HTTP exchange came to.
 #[derive(Debug)]
@@ -122,18 +163,38 @@ pub(crate) enum HttpStep {
 }
 
 impl HttpExchange {
+    /// Starts an exchange registered under `token` at once (a diagnosis' check).
     pub(crate) fn start(
         registry: &Registry,
         token: Token,
         plan: &HttpPlan,
     ) -> io::Result<HttpExchange> {
-        Ok(HttpExchange {
-            stream: connect(registry, token, plan.addr)?,
+        let stream = connect(registry, token, plan.addr)?;
+        Ok(HttpExchange::on(stream, plan.request().into()))
+    }
+
+    /// Starts the connect without registering it: the caller advances it
+    /// with `Wake::Start` and registers it for `interest()` if it must wait.
+    pub(crate) fn unregistered(addr: SocketAddr, request: Rc<[u8]>) -> io::Result<HttpExchange> {
+        Ok(HttpExchange::on(TcpStream::connect(addr)?, request))
+    }
+
+    fn on(stream: TcpStream, request: Rc<[u8]>) -> HttpExchange {
+        HttpExchange {
+            stream,
             phase: Phase::Connecting,
-            request: plan.request(),
+            request,
             reader: ResponseReader::new(),
             marks: Marks::default(),
-        })
+        }
+    }
+
+    /// What the exchange waits for: writing until the request is out.
+    pub(crate) fn interest(&self) -> Interest {
+        match self.phase {
+            Phase::Reading => Interest::READABLE,
+            _ => Interest::READABLE | Interest::WRITABLE,
+        }
     }
 
     /// Where the exchange is, for a timeout message.
@@ -147,22 +208,34 @@ impl HttpExchange {
 
     /// Advances on a readiness event (seen at `now`) as far as the socket allows.
     pub(crate) fn advance(&mut self, now: Instant) -> HttpStep {
+        self.step(now, Wake::Ready { closed: true })
+    }
+
+    /// Advances as far as the socket allows; see `Wake`.
+    pub(crate) fn step(&mut self, now: Instant, wake: Wake) -> HttpStep {
         loop {
             match self.phase {
-                Phase::Connecting => match connected(&self.stream) {
-                    Ok(true) => {
+                // The write is the connect's test: it fails with the
+                // connect's error, waits (EAGAIN) while it runs.
+                Phase::Connecting => match self.stream.write(&self.request) {
+                    Ok(n) => {
                         self.marks.connected = Some(now);
-                        self.phase = Phase::Writing { sent: 0 }
+                        self.phase = Phase::Writing { sent: 0 };
+                        self.wrote(n, now);
                     }
-                    Ok(false) => return HttpStep::Pending,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return HttpStep::Pending,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if made_then_lost(&e) => {
+                        self.marks.connected = Some(now);
+                        return HttpStep::Failed(format!(
+                            "sending the request: {}",
+                            describe_io(&e)
+                        ));
+                    }
                     Err(e) => return HttpStep::Failed(describe_io(&e)),
                 },
                 Phase::Writing { sent } => match self.stream.write(&self.request[sent..]) {
-                    Ok(n) if sent + n == self.request.len() => {
-                        self.marks.sent = Some(now);
-                        self.phase = Phase::Reading
-                    }
-                    Ok(n) => self.phase = Phase::Writing { sent: sent + n },
+                    Ok(n) => self.wrote(n, now),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return HttpStep::Pending,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
@@ -172,16 +245,23 @@ impl HttpExchange {
                         ))
                     }
                 },
+                // The response comes after a round trip: not looked for at the start.
+                Phase::Reading if wake == Wake::Start => return HttpStep::Pending,
                 Phase::Reading => {
-                    let mut buf = [0u8; 4096];
-                    let progress = match self.stream.read(&mut buf) {
-                        Ok(0) => self.reader.eof(),
-                        Ok(n) => {
+                    let mut buf = [MaybeUninit::<u8>::uninit(); READ_SIZE];
+                    let mut drained = false;
+                    let progress = match crate::sys::socket::recv(&self.stream, &mut buf) {
+                        Ok([]) => self.reader.eof(),
+                        Ok(got) => {
                             if self.marks.first_byte.is_none() {
                                 self.marks.first_byte = Some(now);
-                                self.marks.lead = [buf[0], if n > 1 { buf[1] } else { 0 }];
+                                self.marks.lead = [got[0], got.get(1).copied().unwrap_or(0)];
                             }
-                            self.reader.feed(&buf[..n])
+                            // A short read took all there was: what comes
+                            // later is a new event, unless the peer closed.
+                            drained =
+                                got.len() < READ_SIZE && wake == Wake::Ready { closed: false };
+                            self.reader.feed(got)
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             return HttpStep::Pending
@@ -195,6 +275,7 @@ impl HttpExchange {
                         }
                     };
                     match progress {
+                        Progress::NeedMore if drained => return HttpStep::Pending,
                         Progress::NeedMore => {}
                         Progress::Done(r) => {
                             self.marks.last_byte = Some(now);
@@ -204,6 +285,21 @@ impl HttpExchange {
                     }
                 }
             }
+        }
+    }
+}
+
+impl HttpExchange {
+    /// `n` more bytes of the request went out.
+    fn wrote(&mut self, n: usize, now: Instant) {
+        let Phase::Writing { sent } = self.phase else {
+            return;
+        };
+        if sent + n == self.request.len() {
+            self.marks.sent = Some(now);
+            self.phase = Phase::Reading;
+        } else {
+            self.phase = Phase::Writing { sent: sent + n };
         }
     }
 }

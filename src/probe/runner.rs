@@ -4,7 +4,7 @@
 //! nothing about results (that is `state` and the supervisor).
 
 use super::exec::ExecAttempt;
-use super::net::{self, Close, HttpExchange, HttpStep};
+use super::net::{self, Close, HttpExchange, HttpStep, Wake};
 use super::outcome::{NetEvidence, Outcome};
 use super::per_probe::PerProbe;
 use super::plan::{HttpPlan, Plan, ProbePlan};
@@ -12,8 +12,9 @@ use crate::config::model::ProbeKind;
 use crate::duration;
 use crate::exit_status::ChildStatus;
 use mio::net::TcpStream;
-use mio::{Registry, Token};
+use mio::{Interest, Registry, Token};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// Redirects followed at most, as the kubelet.
@@ -87,21 +88,22 @@ fn outcome(
 /// The kubelet's reading of a response: 2xx success, 3xx followed to the same
 /// host (at most `MAX_REDIRECTS`) or else success with a note, anything else failure.
 fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: u32) -> Step {
-    let body: String = String::from_utf8_lossy(&r.body)
-        .chars()
-        .take(1024)
-        .collect();
-    let done = |success, message| Step::Done {
+    // The first 1024 characters, in one allocation of their size.
+    let text = String::from_utf8_lossy(&r.body);
+    let end = text.char_indices().nth(1024).map_or(text.len(), |(i, _)| i);
+    let body = text[..end].to_string();
+    let done = |success, message, output| Step::Done {
         success,
         warning: false,
         message,
-        output: body.clone(),
+        output,
         close: Close::Graceful,
     };
     match r.status {
         200..=299 => done(
             true,
             format!("HTTP probe succeeded with statuscode: {}", r.status),
+            body,
         ),
         300..=399 => {
             // Go's client follows these codes only; any other 3xx is final.
@@ -115,6 +117,7 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
                 Some(_) if redirects >= MAX_REDIRECTS => done(
                     false,
                     format!("HTTP probe failed: stopped after {MAX_REDIRECTS} redirects"),
+                    body,
                 ),
                 // Same host (any case) by construction: same address, no lookup
                 // (a name lookup would block the loop).
@@ -139,6 +142,7 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
         _ => done(
             false,
             format!("HTTP probe failed with statuscode: {}", r.status),
+            body,
         ),
     }
 }
@@ -150,7 +154,8 @@ enum Io {
     Tcp(TcpStream),
     Http {
         exchange: HttpExchange,
-        plan: HttpPlan,
+        /// Where a followed redirect leads (`None`: the probe's own plan).
+        redirected: Option<Box<HttpPlan>>,
         redirects: u32,
     },
     Exec(ExecAttempt),
@@ -163,19 +168,40 @@ struct Attempt {
     target: String,
     /// The event loop's token for this probe's socket or pipe.
     token: Token,
+    /// The socket is registered with the loop (an attempt that finishes
+    /// at its start never is).
+    registered: bool,
     io: Io,
+}
+
+/// What every attempt of a probe reuses, made once: its target as logs name
+/// it and an `http_get`'s request bytes.
+struct Made {
+    target: String,
+    request: Option<Rc<[u8]>>,
 }
 
 pub(crate) struct Runner {
     plans: PerProbe<Option<ProbePlan>>,
+    made: PerProbe<Option<Made>>,
     attempts: PerProbe<Option<Attempt>>,
     killed: Vec<i32>,
 }
 
 impl Runner {
     pub(crate) fn new(plans: PerProbe<Option<ProbePlan>>) -> Runner {
+        let made = PerProbe::from_fn(|k| {
+            plans[k].as_ref().map(|p| Made {
+                target: p.plan.target(),
+                request: match &p.plan {
+                    Plan::Http(plan) => Some(plan.request().into()),
+                    _ => None,
+                },
+            })
+        });
         Runner {
             plans,
+            made,
             attempts: PerProbe::default(),
             killed: Vec::new(),
         }
@@ -192,7 +218,7 @@ impl Runner {
         if self.attempts[probe].is_some() {
             return Started::Unable("an attempt is still running".into());
         }
-        let Some(p) = &self.plans[probe] else {
+        let (Some(p), Some(made)) = (&self.plans[probe], &self.made[probe]) else {
             return Started::Unable("no such probe".into());
         };
         let deadline = now + p.timeout;
@@ -217,30 +243,25 @@ impl Runner {
                 ))
             })
         };
-        let (target, io) = match &p.plan {
-            Plan::Tcp { addr } => {
-                let target = p.plan.target();
-                match net::connect(registry, token, *addr) {
-                    Ok(s) => (target, Io::Tcp(s)),
-                    Err(e) => {
-                        if let Some(not_started) = unable(&target, &e) {
-                            return not_started;
-                        }
-                        return failed(target, net::describe_io(&e));
+        let target = made.target.clone();
+        let io = match &p.plan {
+            Plan::Tcp { addr } => match TcpStream::connect(*addr) {
+                Ok(s) => Io::Tcp(s),
+                Err(e) => {
+                    if let Some(not_started) = unable(&target, &e) {
+                        return not_started;
                     }
+                    return failed(target, net::describe_io(&e));
                 }
-            }
+            },
             Plan::Http(plan) => {
-                let target = p.plan.target();
-                match HttpExchange::start(registry, token, plan) {
-                    Ok(exchange) => (
-                        target,
-                        Io::Http {
-                            exchange,
-                            plan: plan.clone(),
-                            redirects: 0,
-                        },
-                    ),
+                let request = made.request.clone().expect("an http_get's request");
+                match HttpExchange::unregistered(plan.addr, request) {
+                    Ok(exchange) => Io::Http {
+                        exchange,
+                        redirected: None,
+                        redirects: 0,
+                    },
                     Err(e) => {
                         if let Some(not_started) = unable(&target, &e) {
                             return not_started;
@@ -250,30 +271,54 @@ impl Runner {
                 }
             }
             Plan::Exec { cmd, display } => match ExecAttempt::start(registry, token, cmd) {
-                Ok(a) => (p.plan.target(), Io::Exec(a)),
+                Ok(a) => Io::Exec(a),
                 Err(e) => {
                     return Started::Unable(format!("cannot start exec probe {display}: {e}"))
                 }
             },
         };
-        self.attempts[probe] = Some(Attempt {
+        let registered = matches!(io, Io::Exec(_));
+        let a = Attempt {
             started: now,
             deadline,
             target,
             token,
+            registered,
             io,
-        });
+        };
+        // A network attempt goes as far as it can at once (on loopback: the
+        // whole tcp_socket attempt, an http_get's request sent).
+        if registered {
+            self.attempts[probe] = Some(a);
+        } else if let Some(outcome) = self.advance(probe, a, registry, now, Wake::Start) {
+            return Started::Done(outcome);
+        }
         Started::Running { deadline }
     }
 
-    /// A readiness event on a probe's token.
+    /// A readiness event on a probe's token; `closed`: the event says the
+    /// peer closed or the socket has an error.
     pub(crate) fn on_event(
         &mut self,
         probe: ProbeKind,
         registry: &Registry,
         now: Instant,
+        closed: bool,
     ) -> Option<Outcome> {
-        let mut a = self.attempts[probe].take()?;
+        let a = self.attempts[probe].take()?;
+        self.advance(probe, a, registry, now, Wake::Ready { closed })
+    }
+
+    /// Advances an attempt: its outcome, or `None` with the attempt kept
+    /// (and its socket registered) while it waits.
+    fn advance(
+        &mut self,
+        probe: ProbeKind,
+        mut a: Attempt,
+        registry: &Registry,
+        now: Instant,
+        wake: Wake,
+    ) -> Option<Outcome> {
         // The final response's status and challenge, for the evidence.
         let mut answered = (0, false);
         let step = match &mut a.io {
@@ -284,13 +329,24 @@ impl Runner {
             },
             Io::Http {
                 exchange,
-                plan,
+                redirected,
                 redirects,
-            } => match exchange.advance(now) {
+            } => match exchange.step(now, wake) {
                 HttpStep::Pending => Step::Pending,
                 HttpStep::Failed(why) => Step::done(false, why, Close::Reset),
                 HttpStep::Response(r) => {
                     answered = (r.status, r.www_authenticate);
+                    let plan = match (redirected.as_deref(), &self.plans[probe]) {
+                        (Some(plan), _) => plan,
+                        (
+                            None,
+                            Some(ProbePlan {
+                                plan: Plan::Http(plan),
+                                ..
+                            }),
+                        ) => plan,
+                        (None, _) => unreachable!("an http_get has an HTTP plan"),
+                    };
                     http_verdict(&r, plan, *redirects)
                 }
             },
@@ -301,6 +357,20 @@ impl Runner {
         };
         match step {
             Step::Pending => {
+                if !a.registered {
+                    let (source, interest) = match &mut a.io {
+                        Io::Tcp(s) => (s, Interest::WRITABLE | Interest::READABLE),
+                        Io::Http { exchange, .. } => {
+                            let interest = exchange.interest();
+                            (&mut exchange.stream, interest)
+                        }
+                        Io::Exec(_) => unreachable!("exec attempts register at their start"),
+                    };
+                    if let Err(e) = registry.register(source, a.token, interest) {
+                        return Some(self.unwatchable(a, &e, now));
+                    }
+                    a.registered = true;
+                }
                 self.attempts[probe] = Some(a);
                 None
             }
@@ -313,14 +383,15 @@ impl Runner {
                 else {
                     unreachable!("redirects are HTTP")
                 };
-                net::close(registry, exchange.stream, Close::Graceful);
+                net::close(exchange.stream, Close::Graceful);
                 match HttpExchange::start(registry, a.token, &next) {
                     Ok(exchange) => {
                         a.io = Io::Http {
                             exchange,
-                            plan: next,
+                            redirected: Some(Box::new(next)),
                             redirects: redirects + 1,
                         };
+                        a.registered = true;
                         self.attempts[probe] = Some(a);
                         None
                     }
@@ -343,7 +414,7 @@ impl Runner {
             } => {
                 let evidence = match a.io {
                     Io::Tcp(s) => {
-                        net::close(registry, s, close);
+                        net::close(s, close);
                         NetEvidence {
                             connected: success.then(|| now.saturating_duration_since(a.started)),
                             ..NetEvidence::default()
@@ -352,7 +423,7 @@ impl Runner {
                     Io::Http { exchange, .. } => {
                         let mut e = exchange.marks.evidence(a.started);
                         (e.status, e.www_authenticate) = answered;
-                        net::close(registry, exchange.stream, close);
+                        net::close(exchange.stream, close);
                         e
                     }
                     Io::Exec(_) => unreachable!("exec attempts end when reaped"),
@@ -386,12 +457,12 @@ impl Runner {
         match a.io {
             Io::Tcp(s) => {
                 evidence = Some(NetEvidence::default());
-                net::close(registry, s, Close::Reset)
+                net::close(s, Close::Reset)
             }
             Io::Http { exchange, .. } => {
                 message.push_str(&format!(" ({})", exchange.phase_name()));
                 evidence = Some(exchange.marks.evidence(a.started));
-                net::close(registry, exchange.stream, Close::Reset);
+                net::close(exchange.stream, Close::Reset);
             }
             Io::Exec(e) => {
                 let pid = e.pid;
@@ -406,6 +477,18 @@ impl Runner {
         let mut o = outcome(a.started, a.target, false, message, output, now);
         o.net = evidence;
         Some(o)
+    }
+
+    /// The attempt's socket could not be registered to wait (out of
+    /// memory or a limit of epoll's): it fails at once, reset.
+    fn unwatchable(&self, a: Attempt, e: &std::io::Error, now: Instant) -> Outcome {
+        let message = format!("cannot wait for the socket: {}", net::describe_io(e));
+        match a.io {
+            Io::Tcp(s) => net::close(s, Close::Reset),
+            Io::Http { exchange, .. } => net::close(exchange.stream, Close::Reset),
+            Io::Exec(_) => {}
+        }
+        outcome(a.started, a.target, false, message, String::new(), now)
     }
 
     /// A reaped pid: an exec probe's end, or not ours.

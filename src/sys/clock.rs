@@ -51,10 +51,11 @@ impl Clock {
         Ok(true)
     }
 
-    /// Consumes a ring (the fd is readable) so the next poll blocks again.
+    /// Takes note of a ring. The expiration count is not read (one system
+    /// call less per ring): the next `set` arms the timer again, which resets
+    /// it, and the loop's registration is edge-triggered, so an unread count
+    /// wakes no later poll; only a new expiration does.
     pub(crate) fn acknowledge(&mut self) {
-        // Non-blocking: EAGAIN when it had not rung, which is fine.
-        let _ = self.fd.wait();
         self.armed = None;
     }
 }
