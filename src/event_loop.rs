@@ -127,8 +127,10 @@ pub(crate) struct EventLoop {
     accept_pending: bool,
     /// The notify socket may have datagrams waiting.
     notify_pending: bool,
-    /// Names the cause of failed network probes (`None`: none configured).
+    /// Names the cause of failed probes and of the command's troubles.
     diagnoser: Option<Diagnoser>,
+    /// The command's diagnoses, reported with the supervisor's next changes.
+    diagnosed: Vec<Change>,
 }
 
 impl EventLoop {
@@ -184,6 +186,7 @@ impl EventLoop {
             accept_pending: false,
             notify_pending: false,
             diagnoser: None,
+            diagnosed: Vec::new(),
         })
     }
 
@@ -382,17 +385,38 @@ impl EventLoop {
         Ok(())
     }
 
-    /// Diagnoses failed network probes (`diagnose`).
+    /// Diagnoses failed probes and the command's troubles (`diagnose`).
     pub(crate) fn with_diagnoser(mut self, diagnoser: Diagnoser) -> Self {
         self.diagnoser = Some(diagnoser);
         self
     }
 
-    /// Each probe result goes to the diagnoser; a diagnosis follows its result.
-    fn diagnose(&mut self, changes: &mut Vec<Change>, supervisor: &Supervisor, now: Instant) {
+    /// Each probe result goes to the diagnoser; a diagnosis follows its
+    /// result. A signal passed to the command's process alone is checked
+    /// for a shell that would keep it from the server (before it is sent).
+    fn diagnose(
+        &mut self,
+        changes: &mut Vec<Change>,
+        actions: &[Action],
+        supervisor: &Supervisor,
+        now: Instant,
+    ) {
+        changes.splice(0..0, self.diagnosed.drain(..));
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
+        let command = supervisor.command(now).map(|c| c.pid);
+        for action in actions {
+            if let Action::Send {
+                target: Target::Process(pid),
+                signal,
+            } = *action
+            {
+                if Some(pid) == command {
+                    changes.extend(diagnoser.on_signal_to_command(pid, signal, now));
+                }
+            }
+        }
         let mut i = 0;
         while i < changes.len() {
             if let Change::ProbeResult { probe, outcome, .. } = &changes[i] {
@@ -417,7 +441,7 @@ impl EventLoop {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
             let mut output = supervisor.step(event, now);
-            self.diagnose(&mut output.changes, supervisor, now);
+            self.diagnose(&mut output.changes, &output.actions, supervisor, now);
             for change in &output.changes {
                 self.reporter.report(change);
             }
@@ -490,6 +514,11 @@ impl EventLoop {
                     }
                     // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
+                }
+                if let Some(diagnoser) = self.diagnoser.as_mut() {
+                    let lookup = self.command.lookup();
+                    let d = diagnoser.on_start_failure(&lookup, &err, Instant::now());
+                    self.diagnosed.extend(d);
                 }
             }
         }

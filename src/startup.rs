@@ -6,7 +6,6 @@
 
 use crate::cli::RunOptions;
 use crate::config;
-use crate::config::model::ProbeKind;
 use crate::diagnose::Diagnoser;
 use crate::event_loop::EventLoop;
 use crate::exit_status::code;
@@ -226,12 +225,10 @@ fn start_and_run(
             run
         })
     });
-    // Network probes get their failures diagnosed.
+    // Failed probes and the command's troubles get diagnosed.
     let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
-    let diagnoser = ProbeKind::ALL
-        .iter()
-        .any(|k| targets[*k].is_some())
-        .then(|| Diagnoser::new(targets, timings));
+    let programs = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.lookup()));
+    let diagnoser = Diagnoser::new(targets, timings).with_programs(programs);
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
         process_group: opts.process_group,
@@ -260,10 +257,7 @@ fn start_and_run(
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
-        .map(|l| match diagnoser {
-            Some(d) => l.with_diagnoser(d),
-            None => l,
-        })
+        .map(|l| l.with_diagnoser(diagnoser))
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
 }
