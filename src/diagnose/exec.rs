@@ -90,15 +90,6 @@ pub(crate) fn on_path(word: &str, path: Option<&str>) -> Option<String> {
     Some(found.to_string_lossy().into_owned())
 }
 
-/// `curl` and `wget` in an exec probe: an `http_get` probe does their job.
-pub(crate) fn http_tool_hint(name: &str) -> Option<&'static str> {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    matches!(base, "curl" | "wget").then_some(
-        "an http_get probe checks an HTTP endpoint with no program in the image: \
-         {\"http_get\": {\"path\": \"/health\", \"port\": 8000}}",
-    )
-}
-
 /// Characters that make a program name a shell line.
 fn shell_line(name: &str) -> bool {
     name.contains([' ', '\t', '|', '&', ';', '>', '<', '$', '`'])
@@ -195,7 +186,7 @@ pub(crate) fn start_failure(
     on_path: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Diagnosis> {
     let d = |kind, key: &str, text: String| Some(Diagnosis::new(kind, key.to_string(), text));
-    let hint = || match http_tool_hint(&e.name).filter(|_| e.probe) {
+    let hint = || match crate::config::program::http_tool_hint(&e.name).filter(|_| e.probe) {
         Some(h) => format!("; {h}"),
         None => String::new(),
     };
@@ -229,6 +220,12 @@ pub(crate) fn start_failure(
                 Some(path) => format!(
                     "{:?} is not in the image: no such program on the PATH searched ({path}); \
                      install it in the image or give its full path{}",
+                    e.name,
+                    hint()
+                ),
+                // An exec probe's program was found at start-up.
+                None if e.probe => format!(
+                    "{} is not there any more: it was when vigil started{}",
                     e.name,
                     hint()
                 ),
@@ -414,6 +411,9 @@ mod tests {
              Some("not_found: \"curl\" is not in the image: no such program on the PATH searched (/empty); install it in the image or give its full path; an http_get probe checks".into())),
             ("/app/run.sh", None, Errno::ENOENT, false, None,
              Some("not_found: /app/run.sh is not in the image: no such file; check the path".into())),
+            // An exec probe's program, found at start-up, since removed.
+            ("/usr/bin/wget", None, Errno::ENOENT, true, None,
+             Some("not_found: /usr/bin/wget is not there any more: it was when vigil started; an http_get probe checks".into())),
             ("python app.py --port 8000", path, Errno::ENOENT, false, None,
              Some(r#"shell_line: the program name "python app.py --port 8000" is a whole shell line in one argument: no shell splits it, so exec looked for a program of that name; python is /usr/bin/python: give each word its own argument (["python", "app.py", "--port", "8000"]), or run it with a shell (["sh", "-c", "python app.py --port 8000"])"#.into())),
             // The first word is not there either: not found, the whole name.
