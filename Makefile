@@ -5,7 +5,7 @@ MUSL := x86_64-unknown-linux-musl
 STATIC_DIR := target/static
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help build static test unit check bench demo integration clean test-deps soak
+.PHONY: help build static test unit check bench demo integration clean test-deps soak fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ SOAK_SECONDS ?= 120
 soak: static test-deps ## the soak, longer: SOAK_ATTEMPTS probe attempts, SOAK_REQUESTS status requests, SOAK_SECONDS of crash loop
 	SOAK_VIGIL=$(abspath $(STATIC_DIR)/vigil) SOAK_ATTEMPTS=$(SOAK_ATTEMPTS) SOAK_REQUESTS=$(SOAK_REQUESTS) \
 	  SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --test soak -- --include-ignored --nocapture
+
+fuzz: ## each fuzz target for FUZZ_SECONDS (default 60) under cargo-fuzz, installed if missing (docs/fuzzing.md)
+	scripts/fuzz.sh
 
 bench: static ## benchmarks against tini, dumb-init and catatonit; writes bench/out/ (see BENCHMARKS.md)
 	bench/run.sh $(STATIC_DIR)

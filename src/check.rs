@@ -8,10 +8,12 @@
 
 use crate::cli::CheckOptions;
 use crate::config::{
-    self, lint, Command, Diagnostic, Handler, Inputs, Probe, ProbeKind, Resolved, Severity,
+    self, lint, Command, Diagnostic, Handler, Inputs, Location, Probe, ProbeKind, Resolved,
+    Severity,
 };
 use crate::duration;
 use crate::exit_status::code;
+use crate::privileges::{self, Privileges};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -20,6 +22,8 @@ use std::io::{self, Write};
 struct Report<'a> {
     valid: bool,
     config: Option<&'a Resolved>,
+    /// What the command runs as: identity and capability sets after exec.
+    privileges: Option<privileges::Shown>,
     diagnostics: &'a [Diagnostic],
 }
 
@@ -69,6 +73,19 @@ fn check(
         }
         Err(diags) => (None, diags),
     };
+    // `--user` and the capability options, shown as the command would get
+    // them here; what only a run refuses (vigil not root) is a warning.
+    let privileges = privileges::resolve(&opts.privileges, privileges::Own::read(), false);
+    for (problems, error) in [(&privileges.errors, true), (&privileges.warnings, false)] {
+        for p in problems {
+            let at = Location::new(&p.source, "", None);
+            diags.push(match error {
+                true => Diagnostic::error(at, p.message.clone()),
+                false => Diagnostic::warning(at, p.message.clone()),
+            });
+        }
+    }
+    let privileges = privileges.privileges;
     sort_by_position(&mut diags);
     if opts.strict {
         for d in &mut diags {
@@ -80,6 +97,7 @@ fn check(
         let report = Report {
             valid,
             config: resolved.as_ref(),
+            privileges: privileges.as_ref().map(Privileges::json),
             diagnostics: &diags,
         };
         // One write: stdout is line-buffered, and the document has a line
@@ -90,6 +108,11 @@ fn check(
     } else {
         if let Some(r) = &resolved {
             out.write_all(table(r).as_bytes())?;
+        }
+        if let (Some(_), Some(p)) = (&resolved, &privileges) {
+            let groups = privileges::read_accounts_file("/etc/group");
+            let rows = p.rows(groups.as_deref());
+            out.write_all(format!("\n{}", columns(&rows)).as_bytes())?;
         }
         // One write: stderr is unbuffered, and a large file can have
         // thousands of diagnostics.

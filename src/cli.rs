@@ -12,6 +12,7 @@
 
 use crate::duration;
 use crate::exit_status::ExpectedCodes;
+use crate::privileges;
 use crate::restart;
 use crate::signal_name::{self, Rewrites};
 use std::ffi::OsString;
@@ -22,8 +23,8 @@ use std::time::Duration;
 mod dumb_init;
 pub use dumb_init::{is_dumb_init, parse as parse_dumb_init};
 
-pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--socket PATH] [--socket-mode MODE] [--ready-file PATH] [--drain DURATION] [--notify] [--watchdog DURATION] [--version] [--] [COMMAND [ARG...]]
-       vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
+pub const USAGE: &str = "usage: vigil [-h] [-s] [-g] [-p SIGNAL] [-e EXIT_CODE] [-v] [-w] [-l] [--grace DURATION] [--rewrite FROM:TO] [--config FILE] [--container N] [--startup JSON] [--liveness JSON] [--readiness JSON] [--no-default-readiness] [--restart POLICY] [--backoff-initial DURATION] [--backoff-max DURATION] [--backoff-reset DURATION] [--max-restarts N] [--socket PATH] [--socket-mode MODE] [--socket-group GROUP] [--ready-file PATH] [--drain DURATION] [--notify] [--watchdog DURATION] [--user USER[:GROUP]] [--drop-caps all|CAP,...] [--keep-caps CAP,...] [--no-new-privs] [--version] [--] [COMMAND [ARG...]]
+       vigil check [--json] [--strict] [--container N] [--no-default-readiness] [--user ...] [--drop-caps ...] [--keep-caps ...] [--no-new-privs] [FILE]
        vigil ready [--socket PATH]
        vigil status [--socket PATH] [--json]";
 
@@ -71,6 +72,7 @@ Options:
                        /readyz, /livez, /startupz, /status, /metrics, /events
                        (docs/status-socket.md).
   --socket-mode MODE   The socket's permissions, octal (default 0660).
+  --socket-group GROUP The socket's group (default: vigil's).
   --ready-file PATH    A file that exists exactly while vigil reports ready.
   --drain DURATION     On SIGTERM, report not ready for DURATION while the command
                        still serves, then pass the signal on (default 0).
@@ -78,6 +80,11 @@ Options:
                        needed for readiness, its STATUS= shows in /status.
   --watchdog DURATION  With --notify: the command must send WATCHDOG=1 this often, or
                        it is stopped like a failed liveness probe.
+  --user USER[:GROUP]  Run the command and exec probes as USER, with its groups and HOME.
+  --drop-caps all|CAP,...
+                       Remove these capabilities from the command and exec probes.
+  --keep-caps CAP,...  Give them only these capabilities, even as a --user.
+  --no-new-privs       Set no_new_privs for the command and exec probes.
 
 vigil check [--json] [--strict] [--container N] [--no-default-readiness] [FILE]
   Validate FILE (default: VIGIL_CONFIG), print the effective configuration and
@@ -108,6 +115,9 @@ Environment variables:
                                              Same as --socket, --ready-file, --drain, --watchdog
                                              (VIGIL_SOCKET is also where vigil ready/status ask).
   VIGIL_NOTIFY                               Same as --notify (any value, even empty).
+  VIGIL_USER, VIGIL_DROP_CAPS, VIGIL_KEEP_CAPS, VIGIL_NO_NEW_PRIVS
+                                             Same as --user, --drop-caps, --keep-caps and
+                                             --no-new-privs (the last: any value, even empty).
 
 Configuration precedence: defaults < file < environment < flags (docs/configuration.md).
 ";
@@ -135,6 +145,9 @@ pub struct RunOptions {
     pub command: Vec<OsString>,
     /// How vigil tells others what it knows.
     pub publish: Publish,
+    /// `--user`, `--drop-caps`, `--keep-caps`, `--no-new-privs`: for the
+    /// command and exec probes; resolved at start-up (`privileges::resolve`).
+    pub privileges: privileges::Request,
     /// What was accepted but is likely a mistake (`--max-restarts` with the
     /// policy `never`), for vigil to log as warnings before it starts.
     pub warnings: Vec<String>,
@@ -158,6 +171,8 @@ pub const DEFAULT_SOCKET_MODE: u32 = 0o660;
 pub struct Publish {
     pub socket: Option<PathBuf>,
     pub socket_mode: u32,
+    /// `--socket-group`: a name or a number, looked up at start-up.
+    pub socket_group: Option<String>,
     pub ready_file: Option<PathBuf>,
     /// Reported not ready for this long before a stop signal is passed on.
     pub drain: Duration,
@@ -171,6 +186,7 @@ impl Default for Publish {
         Publish {
             socket: None,
             socket_mode: DEFAULT_SOCKET_MODE,
+            socket_group: None,
             ready_file: None,
             drain: Duration::ZERO,
             notify: false,
@@ -201,6 +217,8 @@ pub struct CheckOptions {
     pub strict: bool,
     /// `--no-default-readiness` or `VIGIL_NO_DEFAULT_READINESS`.
     pub no_default_readiness: bool,
+    /// The privilege flags and variables, to show what the command gets.
+    pub privileges: privileges::Request,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -318,6 +336,7 @@ fn parse_check(
 
     let mut opts = CheckOptions {
         no_default_readiness: no_default_readiness(env),
+        privileges: privileges::Request::from_env(env),
         ..CheckOptions::default()
     };
     let mut parser = lexopt::Parser::from_args(args);
@@ -328,6 +347,12 @@ fn parse_check(
             Long("strict") => opts.strict = true,
             Long("container") => opts.container = Some(container_index(&mut parser)?),
             Long("no-default-readiness") => opts.no_default_readiness = true,
+            Long(key @ ("user" | "drop-caps" | "keep-caps")) => {
+                let key = key.to_string();
+                let v = parser.value()?.string()?;
+                opts.privileges.set(&key, v, &format!("--{key}"));
+            }
+            Long("no-new-privs") => opts.privileges.no_new_privs = true,
             Value(file) if opts.file.is_none() => opts.file = Some(file.into()),
             Value(extra) => {
                 return Err(UsageError(format!(
@@ -384,6 +409,7 @@ fn from_env(
             notify: env("VIGIL_NOTIFY").is_some(),
             ..Publish::default()
         },
+        privileges: privileges::Request::from_env(env),
         warnings: Vec::new(),
         dumb_init: None,
     };
@@ -460,6 +486,12 @@ fn long_option(
                     ))
                 })?;
         }
+        "socket-group" => opts.publish.socket_group = Some(parser.value()?.string()?),
+        "user" | "drop-caps" | "keep-caps" => {
+            let v = parser.value()?.string()?;
+            opts.privileges.set(key, v, &format!("--{key}"));
+        }
+        "no-new-privs" => opts.privileges.no_new_privs = true,
         "ready-file" => opts.publish.ready_file = Some(path_value(parser, "--ready-file")?),
         "drain" => opts.publish.drain = time(&parser.value()?.string()?, "--drain")?,
         "notify" => opts.publish.notify = true,
@@ -725,6 +757,7 @@ mod tests {
                 json: true,
                 strict: true,
                 no_default_readiness: false,
+                privileges: privileges::Request::default(),
             })
         );
         assert!(p(&["check", "a", "b"]).unwrap_err().0.contains("one FILE"));
@@ -843,6 +876,62 @@ mod tests {
         assert!(err.0.contains("--no-default-readiness"), "{err}");
         let err = parse(os(&["check", "--no-default-readiness=no"]), &|_| None).unwrap_err();
         assert!(err.0.contains("--no-default-readiness"), "{err}");
+    }
+
+    #[test]
+    fn privilege_flags_beat_their_variables() {
+        let env = [
+            ("VIGIL_USER", "1000"),
+            ("VIGIL_DROP_CAPS", "all"),
+            ("VIGIL_KEEP_CAPS", "chown"),
+        ];
+        let o = run(&["app"], &env).unwrap();
+        let p = &o.privileges;
+        assert_eq!(p.user.as_ref().unwrap().source, "VIGIL_USER");
+        assert_eq!(p.drop_caps.as_ref().unwrap().value, "all");
+        assert!(!p.no_new_privs);
+        let args = [
+            "--user",
+            "app:video",
+            "--keep-caps",
+            "NET_BIND_SERVICE",
+            "--no-new-privs",
+            "--socket-group",
+            "agents",
+            "app",
+            "--user",
+            "x",
+        ];
+        let o = run(&args, &env).unwrap();
+        let p = &o.privileges;
+        let user = p.user.as_ref().unwrap();
+        assert_eq!(
+            (user.source.as_str(), user.value.as_str()),
+            ("--user", "app:video")
+        );
+        assert_eq!(p.keep_caps.as_ref().unwrap().value, "NET_BIND_SERVICE");
+        // The variable stays where no flag replaces it.
+        assert_eq!(p.drop_caps.as_ref().unwrap().source, "VIGIL_DROP_CAPS");
+        assert!(p.no_new_privs);
+        assert_eq!(o.publish.socket_group.as_deref(), Some("agents"));
+        // After the command, `--user` is the command's.
+        assert_eq!(o.command, os(&["app", "--user", "x"]));
+        let o = run(&["app"], &[("VIGIL_NO_NEW_PRIVS", "")]).unwrap();
+        assert!(o.privileges.no_new_privs);
+        // `vigil check` takes them too.
+        let Invocation::Check(c) = parse(
+            os(&["check", "--user", "1:2", "--drop-caps", "all"]),
+            &|_| None,
+        )
+        .unwrap() else {
+            panic!("expected Check")
+        };
+        assert_eq!(c.privileges.user.unwrap().value, "1:2");
+        assert_eq!(c.privileges.drop_caps.unwrap().value, "all");
+        assert!(run(&["--user"], &[])
+            .unwrap_err()
+            .0
+            .contains("missing argument"));
     }
 
     #[test]

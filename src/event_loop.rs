@@ -391,9 +391,10 @@ impl EventLoop {
         self
     }
 
-    /// Each probe result goes to the diagnoser; a diagnosis follows its
-    /// result. A signal passed to the command's process alone is checked
-    /// for a shell that would keep it from the server (before it is sent).
+    /// Each change goes to the diagnoser; a diagnosis follows the change it
+    /// is about. The command's start diagnoses (`diagnosed`) come first. A
+    /// signal passed to the command's process alone is checked for a shell
+    /// that would keep it from the server (before it is sent).
     fn diagnose(
         &mut self,
         changes: &mut Vec<Change>,
@@ -419,17 +420,13 @@ impl EventLoop {
         }
         let mut i = 0;
         while i < changes.len() {
-            if let Change::ProbeResult { probe, outcome, .. } = &changes[i] {
-                let ctx = Context {
-                    command: match outcome.success {
-                        true => None,
-                        false => supervisor.command(now),
-                    },
-                };
-                if let Some(d) = diagnoser.on_result(*probe, outcome, &ctx, now) {
-                    i += 1;
-                    changes.insert(i, d);
-                }
+            let ctx = || Context {
+                command: supervisor.command(now),
+                settled: false,
+            };
+            if let Some(d) = diagnoser.on_change(&changes[i], ctx, now) {
+                i += 1;
+                changes.insert(i, d);
             }
             i += 1;
         }

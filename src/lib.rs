@@ -1,7 +1,8 @@
 //! vigil: a tiny PID-1 init for containers that serve models and web apps.
 //!
 //! Module map: `cli` (flags and env), `config` (service.json, `VIGIL_*` and
-//! flags merged into one plain value), `check` (`vigil check`), `supervisor`
+//! flags merged into one plain value), `check` (`vigil check`), `privileges`
+//! (`--user` and the capability options, for the command and exec probes), `supervisor`
 //! (the pure state machine that decides), `event_loop` (the one mio loop that
 //! performs), `sys` (every raw OS call), plus small helpers (`duration`,
 //! `signal_name`, `exit_status`, `timers`, `log`).
@@ -19,7 +20,10 @@ pub(crate) mod diagnose;
 pub(crate) mod duration;
 pub(crate) mod event_loop;
 pub(crate) mod exit_status;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod log;
+pub mod privileges;
 pub mod probe;
 pub(crate) mod ready_file;
 pub(crate) mod report;

@@ -10,6 +10,7 @@ use crate::diagnose::Diagnoser;
 use crate::event_loop::EventLoop;
 use crate::exit_status::code;
 use crate::log::{self, debug, fatal, notice, warn};
+use crate::privileges::{self, accounts, Privileges};
 use crate::probe::per_probe::PerProbe;
 use crate::probe::plan::{self, Configured};
 use crate::probe::runner::Runner;
@@ -98,7 +99,16 @@ fn publisher(
     let absolute = |p: &std::path::PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
     let server = match publish.socket.as_ref().map(absolute) {
         Some(path) => {
-            let listener = server::bind(&path, publish.socket_mode)
+            let group = match &publish.socket_group {
+                Some(spec) => {
+                    let groups = privileges::read_accounts_file("/etc/group");
+                    let gid = accounts::group_id(spec.trim(), groups.as_deref())
+                        .map_err(|e| StartError::Publish(format!("--socket-group {spec}: {e}")))?;
+                    Some(gid)
+                }
+                None => None,
+            };
+            let listener = server::bind(&path, publish.socket_mode, group)
                 .map_err(|e| StartError::Publish(format!("--socket {e}")))?;
             let max = server::max_connections(process::open_files_limit());
             if max < server::MAX_CONNECTIONS {
@@ -161,6 +171,7 @@ fn start_and_run(
         warn!("{w}");
     }
     let config = resolve_config(&opts)?;
+    let privileges = resolve_privileges(&opts)?;
     if let Some(sig) = opts.parent_death_signal {
         process::set_parent_death_signal(sig).map_err(StartError::ParentDeathSignal)?;
     }
@@ -170,11 +181,22 @@ fn start_and_run(
     } else if opts.dumb_init.is_none() {
         reaper_check();
     }
-    let mut env = config.command_env(std::env::vars_os().collect());
+    let mut inherited_env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    if let Some(home) = privileges.as_ref().and_then(Privileges::home) {
+        // The user's HOME replaces vigil's; the file's `env` still wins.
+        inherited_env.retain(|(k, _)| k != "HOME");
+        inherited_env.push(("HOME".into(), home.into()));
+    }
+    let mut env = config.command_env(inherited_env);
     // `--notify`: the socket exists before the command's environment names it.
     let notify = match opts.publish.notify {
         true => {
             let socket = NotifySocket::new().map_err(StartError::Notify)?;
+            if let Some(ids) = privileges.as_ref().and_then(|p| p.ids.as_ref()) {
+                socket
+                    .give_to(ids.uid, ids.gid)
+                    .map_err(StartError::Notify)?;
+            }
             env.retain(|(k, _)| {
                 k != "NOTIFY_SOCKET" && k != "WATCHDOG_USEC" && k != "WATCHDOG_PID"
             });
@@ -187,7 +209,7 @@ fn start_and_run(
         }
         false => None,
     };
-    let probes = configure_probes(&config, &env, &inherited)?;
+    let mut probes = configure_probes(&config, &env, &inherited)?;
     let mut restart = opts.restart;
     if let Some(w) = restart.clamp() {
         warn!("{w}");
@@ -215,6 +237,14 @@ fn start_and_run(
             }
         }
         dumb_init = Some(rules);
+    }
+    if let Some(child) = privileges.as_ref().and_then(Privileges::child) {
+        command.set_privileges(Some(child.clone()));
+        for (_, c) in probes.present_mut() {
+            if let plan::Plan::Exec { cmd, .. } = &mut c.run.plan {
+                cmd.set_privileges(Some(child.clone()));
+            }
+        }
     }
     let publisher = publisher(&opts, &probes)?;
     // Each probe's two halves, by kind: the supervisor's timing, the runner's plan.
@@ -323,6 +353,30 @@ fn resolve_config(opts: &RunOptions) -> Result<config::Resolved, StartError> {
             }
             Err(StartError::Config)
         }
+    }
+}
+
+/// `--user`, `--drop-caps`, `--keep-caps`, `--no-new-privs`: `None` when
+/// none is given. Every problem is printed, one per line, and means exit 2.
+fn resolve_privileges(opts: &RunOptions) -> Result<Option<Privileges>, StartError> {
+    if !privileges::requested(&opts.privileges) {
+        return Ok(None);
+    }
+    let resolution = privileges::resolve(&opts.privileges, privileges::Own::read(), true);
+    for e in &resolution.errors {
+        fatal!("{e}");
+    }
+    match resolution.privileges {
+        Some(p) => {
+            if log::enabled(log::Level::Debug) {
+                let groups = privileges::read_accounts_file("/etc/group");
+                for row in p.rows(groups.as_deref()) {
+                    debug!("the command's {}", row.join(": "));
+                }
+            }
+            Ok(Some(p))
+        }
+        None => Err(StartError::Config),
     }
 }
 

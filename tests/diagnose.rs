@@ -118,3 +118,69 @@ fn no_diagnosis_when_the_probe_succeeds_or_fails_for_another_reason() {
         run.log()
     );
 }
+
+#[test]
+fn a_slow_starter_stopped_by_liveness_is_told_the_startup_check_that_fits() {
+    let dir = TempDir::new("diag-slow");
+    let port = free_port();
+    // Run 1 listens after 0.3 s and answers; later runs take 30 s to load.
+    let script = format!(
+        "n=$(cat {runs} 2>/dev/null || echo 0); echo $((n+1)) > {runs}; \
+         if [ $n = 0 ]; then d=0.3; else d=30; fi; \
+         exec {app} http --port {port} --start-delay $d",
+        runs = dir.path("runs").display(),
+        app = testapp_str(),
+    );
+    let liveness = tcp_probe(port, r#", "failure_threshold": 10"#);
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let mut vigil = std::process::Command::new(vigil())
+        .args([
+            "-vv",
+            "--restart",
+            "on-failure",
+            "--max-restarts",
+            "1",
+            "--liveness",
+            &liveness,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(dir.path("log")).unwrap_or_default();
+    // Successes are debug lines (-vv).
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !read_log().contains("liveness probe succeeded") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run 1 never answered:\n{}",
+            read_log()
+        );
+        std::thread::sleep(POLL); // poll interval; the deadline bounds the wait
+    }
+    // Run 1 ends (its app is told to stop): run 2 loads too slowly.
+    let app = children_of(vigil.id())[0];
+    send("TERM", app);
+    let status = wait_exit(&mut vigil);
+    assert_eq!(status.code(), Some(3), "{}", read_log());
+    let log = read_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("the liveness check stopped the command after "))
+        .unwrap_or_else(|| panic!("no slow-start diagnosis:\n{log}"));
+    assert!(line.contains("liveness probe: "), "{line}");
+    assert!(
+        line.contains(": it never started listening; an earlier run started listening after "),
+        "{line}"
+    );
+    assert!(
+        line.contains(
+            "it is slow, not broken. add a startup_check with period_seconds 1 and failure_threshold 1 (liveness waits until startup succeeds)"
+        ),
+        "{line}"
+    );
+}

@@ -212,10 +212,15 @@ fn tini_kill_process_group_sends_signals_to_the_group() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn vigil");
-        wait_until("the command's child", || {
-            children_of(v.id())
-                .iter()
-                .any(|sh| !children_of(*sh).is_empty())
+        // Until the child has exec'd sleep, SIGUSR1 is still ignored in it
+        // (inherited from the shell's trap): wait for sleep itself.
+        wait_until("the command's child running sleep", || {
+            children_of(v.id()).iter().any(|sh| {
+                children_of(*sh).iter().any(|c| {
+                    std::fs::read_to_string(format!("/proc/{c}/comm"))
+                        .is_ok_and(|comm| comm.trim() == "sleep")
+                })
+            })
         });
         send("USR1", v.id());
         // The child died of SIGUSR1; the shell's `wait` returns its 138.

@@ -68,10 +68,12 @@ impl Diagnostic {
 
 /// `service.json:12:19: containers[0].liveness_check.http_get.port: expected ...`
 /// (the severity is left to whoever prints it: a log level or a prefix).
+/// Always one line: a control character that came from the input (a key
+/// `"a\nb"` is in the path) is written escaped, `\n`.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = &self.at;
-        f.write_str(&at.source)?;
+        one_line(f, &at.source)?;
         if let Some(line) = at.line {
             write!(f, ":{line}")?;
             if let Some(column) = at.column {
@@ -80,10 +82,23 @@ impl fmt::Display for Diagnostic {
         }
         f.write_str(": ")?;
         if !at.path.is_empty() {
-            write!(f, "{}: ", at.path)?;
+            one_line(f, &at.path)?;
+            f.write_str(": ")?;
         }
-        f.write_str(&self.message)
+        one_line(f, &self.message)
     }
+}
+
+/// Writes `text` with its control characters escaped.
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Where each value that was read came from, by source and JSON path, so
@@ -137,6 +152,17 @@ mod tests {
         assert_eq!(d.to_string(), "service.json:12:19: containers[0].port: bad");
         let d = Diagnostic::warning(Location::new("service.json", "", None), "too large");
         assert_eq!(d.to_string(), "service.json: too large");
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        // Found by fuzzing: a key "co\ntainers" put a raw newline in the path.
+        let at = Location::new("a\nb.json", "co\ntainers[0].\u{1b}[2J", None);
+        let d = Diagnostic::error(at, "expected \"x\",\r\n found \u{0}");
+        assert_eq!(
+            d.to_string(),
+            r#"a\nb.json: co\ntainers[0].\u{1b}[2J: expected "x",\r\n found \u{0}"#
+        );
     }
 
     /// A sort key that counts how often it is compared.

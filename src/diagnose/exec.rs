@@ -289,7 +289,7 @@ pub(crate) fn start_failure(
                         format!(
                             "{path} has execute bits (mode {mode:04o}) but the kernel refuses to \
                              run it: is its filesystem mounted noexec (a volume, /tmp), or is it \
-                             not executable by vigil's user?"
+                             not executable by the user the command runs as (--user)?"
                         ),
                     )
                 };

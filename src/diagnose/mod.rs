@@ -13,6 +13,7 @@
 //! signals from the server: `wrapper`) go out as `Change::CommandDiagnosis`,
 //! once per cause for vigil's whole run (a crash loop says it once).
 
+pub(crate) mod budget;
 pub(crate) mod exec;
 pub(crate) mod listeners;
 pub(crate) mod network;
@@ -107,6 +108,8 @@ impl Gate {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Context {
     pub command: Option<network::Command>,
+    /// The probe has failed its threshold in a row.
+    pub settled: bool,
 }
 
 pub(crate) struct Diagnoser {
@@ -120,6 +123,8 @@ pub(crate) struct Diagnoser {
     programs: PerProbe<Option<Lookup>>,
     /// The command's pid last checked for a shell wrapper (once per run).
     wrapper_checked: Option<i32>,
+    /// How long the app took to come up, over restarts.
+    budgets: budget::Budgets,
 }
 
 impl Diagnoser {
@@ -134,6 +139,7 @@ impl Diagnoser {
             listeners: None,
             programs: PerProbe::default(),
             wrapper_checked: None,
+            budgets: budget::Budgets::default(),
         }
     }
 
@@ -235,6 +241,50 @@ impl Diagnoser {
         self.listeners.as_ref().map_or(&[], |(_, l)| l)
     }
 
+    /// A change from the supervisor: the diagnosis to say, if any now.
+    /// `ctx` is asked for only when a probe failed.
+    pub(crate) fn on_change(
+        &mut self,
+        change: &Change,
+        ctx: impl FnOnce() -> Context,
+        now: Instant,
+    ) -> Option<Change> {
+        match change {
+            Change::Started { .. } => {
+                self.budgets.started(now);
+                None
+            }
+            Change::ProbeResult {
+                probe,
+                outcome,
+                run,
+                threshold,
+            } => {
+                let network = self.targets[*probe].is_some();
+                self.budgets.attempt(outcome, network, now);
+                let ctx = match outcome.success {
+                    true => Context::default(),
+                    false => Context {
+                        settled: run >= threshold,
+                        ..ctx()
+                    },
+                };
+                self.on_result(*probe, outcome, &ctx, now)
+            }
+            Change::ProbeStop { probe, .. } => {
+                let d = self.budgets.stopped(*probe, &self.timings, now)?;
+                self.gate
+                    .admit(*probe, &d, now)
+                    .then_some(Change::Diagnosis {
+                        probe: *probe,
+                        kind: d.kind,
+                        text: d.text,
+                    })
+            }
+            _ => None,
+        }
+    }
+
     /// A probe attempt ended: the diagnosis to say, if there is one now.
     pub(crate) fn on_result(
         &mut self,
@@ -286,6 +336,7 @@ impl Diagnoser {
             command,
             in_command: &in_command,
             budget,
+            settled: ctx.settled,
         })
     }
 }

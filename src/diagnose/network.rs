@@ -32,7 +32,14 @@ pub(crate) struct Refused<'a> {
     /// Whether the process `pid` is the command or one of its descendants.
     pub in_command: &'a dyn Fn(i32) -> bool,
     pub budget: Option<Budget>,
+    /// The probe has failed its threshold in a row (not a first refusal
+    /// while the app is still binding).
+    pub settled: bool,
 }
+
+/// Before this much running, a command that listens nowhere yet is not
+/// worth a line unless the probe has failed its threshold.
+const LOADING_AFTER: Duration = Duration::from_secs(1);
 
 fn owner(l: &Listener) -> String {
     match &l.owner {
@@ -124,6 +131,9 @@ pub(crate) fn refused(r: &Refused) -> Option<Diagnosis> {
             ),
         ));
     }
+    if !r.settled && command.running_for < LOADING_AFTER {
+        return None;
+    }
     let budget = match &r.budget {
         Some(b) if b.total > command.running_for => format!(
             " {} allows {} in all, {} left",
@@ -181,6 +191,7 @@ mod tests {
             }),
             in_command: &in_command,
             budget,
+            settled: false,
         })
         .map(|d| format!("{}: {}", d.kind, d.text))
     }
@@ -267,7 +278,36 @@ mod tests {
             command: None,
             in_command: &in_command,
             budget: None,
+            settled: true,
         });
         assert_eq!(d, None);
+    }
+
+    #[test]
+    fn a_command_that_just_started_is_given_a_moment_to_bind() {
+        let in_command = |_: i32| false;
+        let refused_after = |running_for: Duration, settled: bool| {
+            refused(&Refused {
+                addr: "10.0.0.5:8000".parse().unwrap(),
+                listeners: &[],
+                command: Some(Command {
+                    pid: 7,
+                    running_for,
+                }),
+                in_command: &in_command,
+                budget: None,
+                settled,
+            })
+            .map(|d| d.kind)
+        };
+        assert_eq!(refused_after(Duration::from_millis(5), false), None);
+        assert_eq!(
+            refused_after(Duration::from_millis(5), true),
+            Some("not_listening_yet")
+        );
+        assert_eq!(
+            refused_after(LOADING_AFTER, false),
+            Some("not_listening_yet")
+        );
     }
 }

@@ -69,8 +69,9 @@ pub(crate) fn max_connections(limit: Option<u64>) -> usize {
 }
 
 /// The socket's file: its directory made, a stale socket replaced, a live
-/// one refused. Errors name the path and the reason (exit 2 at start-up).
-pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, String> {
+/// one refused, its mode and (`--socket-group`) group set. Errors name the
+/// path and the reason (exit 2 at start-up).
+pub(crate) fn bind(path: &Path, mode: u32, group: Option<u32>) -> Result<UnixListener, String> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", path.display());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::DirBuilder::new()
@@ -104,6 +105,10 @@ pub(crate) fn bind(path: &Path, mode: u32) -> Result<UnixListener, String> {
         Err(e) => return Err(fail("cannot inspect the path", &e)),
     }
     let listener = UnixListener::bind(path).map_err(|e| fail("cannot listen", &e))?;
+    if let Some(gid) = group {
+        std::os::unix::fs::chown(path, None, Some(gid))
+            .map_err(|e| fail(&format!("cannot give it to group {gid}"), &e))?;
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| fail("cannot set its mode", &e))?;
     Ok(listener)
@@ -359,6 +364,9 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Res
                     Parsed::Bad => reply(conn, 400, "bad request\n", false, false),
                     Parsed::Request(req, len) => {
                         conn.input.drain(..len);
+                        if crate::log::enabled(crate::log::Level::Debug) {
+                            log_request(&conn.stream, &req);
+                        }
                         ctx.record.metrics.status_requests += 1;
                         answer(conn, &req, &ctx, streams, left);
                         answered += 1;
@@ -370,6 +378,25 @@ fn serve(conn: &mut Conn, ctx: Context<'_>, streams: usize, now: Instant) -> Res
                 }
             }
         }
+    }
+}
+
+/// The debug line of a request: what was asked, and who asked (the peer's
+/// pid and uid, SO_PEERCRED), so an operator can see which agent reads the
+/// socket. Off the idle path: only at `-vvv`.
+#[cold]
+#[inline(never)]
+fn log_request(stream: &UnixStream, req: &Request) {
+    let method = match req.method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Other => "(other method)",
+    };
+    match crate::sys::socket::peer_credentials(stream) {
+        Ok((pid, uid)) => {
+            crate::log::debug!("status: {method} {} from pid {pid} uid {uid}", req.path)
+        }
+        Err(e) => crate::log::debug!("status: {method} {} from an unknown peer: {e}", req.path),
     }
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod clock;
 pub(crate) mod memory;
 pub(crate) mod notify;
+pub(crate) mod privileges;
 pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod socket;

@@ -112,6 +112,17 @@ impl NotifySocket {
         })
     }
 
+    /// `--user`: the command's user owns the private directory and the
+    /// socket, so it can still send (and nobody else can). An abstract
+    /// socket has no owner.
+    pub(crate) fn give_to(&self, uid: u32, gid: u32) -> io::Result<()> {
+        if let Some(dir) = &self.dir {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+            std::os::unix::fs::chown(&self.name, Some(uid), Some(gid))?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

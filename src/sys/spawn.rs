@@ -12,6 +12,7 @@
 //! executable), the shell convention tini follows, or the status the
 //! personality asks for (dumb-init: 2).
 
+use super::privileges::ChildPrivileges;
 use super::signals::Inherited;
 use crate::exit_status::code;
 use nix::errno::Errno;
@@ -49,12 +50,16 @@ pub(crate) struct Prepared {
     new_session: bool,
     /// The child's exit status when a step before `exec` fails (`None`: 127/126).
     failure_status: Option<u8>,
+    /// `--user`, `--drop-caps`, ...: applied in the child only.
+    privileges: Option<ChildPrivileges>,
 }
 
 /// The step a child reports as failed.
 const STEP_EXEC: i32 = 0;
 const STEP_CHDIR: i32 = 1;
 const STEP_SETSID: i32 = 2;
+/// `--user`, `--drop-caps`...: this plus the privilege step's number.
+const STEP_PRIVILEGES: i32 = 16;
 
 fn cstring(bytes: Vec<u8>, what: &str) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| {
@@ -143,6 +148,7 @@ impl Prepared {
             cwd,
             new_session: false,
             failure_status: None,
+            privileges: None,
         })
     }
 
@@ -152,6 +158,11 @@ impl Prepared {
         self.new_session = new_session;
         self.failure_status = Some(2);
         self
+    }
+
+    /// The identity and capabilities each start gets (`None`: vigil's own).
+    pub(crate) fn set_privileges(&mut self, privileges: Option<ChildPrivileges>) {
+        self.privileges = privileges;
     }
 
     /// A command run from a known program path (found at start-up) rather than
@@ -300,12 +311,15 @@ pub(crate) enum StartFailure {
     Chdir(Errno),
     /// `setsid` failed.
     Setsid(Errno),
+    /// A step of `--user`, `--drop-caps`...: `step << 16 | errno`.
+    Privileges { word: i32 },
 }
 
 impl StartFailure {
     pub(crate) fn errno(&self) -> Errno {
         match self {
             StartFailure::Exec(e) | StartFailure::Chdir(e) | StartFailure::Setsid(e) => *e,
+            StartFailure::Privileges { word } => Errno::from_raw(word & 0xffff),
         }
     }
 }
@@ -320,6 +334,10 @@ impl std::fmt::Display for StartFailure {
                 write!(f, "cannot change to the directory vigil started in: {err}")
             }
             StartFailure::Setsid(_) => write!(f, "cannot start a new session: {err}"),
+            StartFailure::Privileges { word } => {
+                let e = super::privileges::reported_error(*word).to_string();
+                f.write_str(e.split(" (os error").next().unwrap_or(&e))
+            }
         }
     }
 }
@@ -334,6 +352,9 @@ impl Child {
                 let step = i32::from_ne_bytes(buf[..4].try_into().ok()?);
                 let errno = Errno::from_raw(i32::from_ne_bytes(buf[4..].try_into().ok()?));
                 Some(match step {
+                    s if s >= STEP_PRIVILEGES => StartFailure::Privileges {
+                        word: (s - STEP_PRIVILEGES) << 16 | errno as i32,
+                    },
                     STEP_CHDIR => StartFailure::Chdir(errno),
                     STEP_SETSID => StartFailure::Setsid(errno),
                     _ => StartFailure::Exec(errno),
@@ -474,9 +495,10 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
     // setsid, ioctl, chdir, getpid, tcsetpgrp, dup2, sigaction via signal,
     // sigprocmask as a raw system call, execve, open, read, close (`is_elf`),
-    // write, _exit); every pointer passed was built before clone and outlives
-    // the calls (argv/envp arrays are NULL-terminated and point into CStrings
-    // owned by `cmd` and `plan`).
+    // write, _exit; the privilege changes are raw system calls on numbers
+    // prepared before clone); every pointer passed was built before clone and
+    // outlives the calls (argv/envp arrays are NULL-terminated and point into
+    // CStrings owned by `cmd` and `plan`).
     unsafe {
         if cmd.new_session {
             if libc::setsid() < 0 {
@@ -504,6 +526,14 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         if cmd.foreground {
             // Errors (no controlling terminal) are fine: then there is no job control to give.
             libc::tcsetpgrp(0, libc::getpid());
+        }
+        if let Some(Err(word)) = cmd.privileges.as_ref().map(ChildPrivileges::apply) {
+            fail(
+                cmd,
+                report_fd,
+                STEP_PRIVILEGES + (word >> 16),
+                word & 0xffff,
+            );
         }
         if cmd.inherited.sigchld_ignored {
             libc::signal(libc::SIGCHLD, libc::SIG_IGN);
