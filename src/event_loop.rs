@@ -512,7 +512,9 @@ impl EventLoop {
                     // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
                 }
-                if let Some(diagnoser) = self.diagnoser.as_mut() {
+                // Not in dumb-init's words, which scripts match line for line.
+                let diagnoser = self.diagnoser.as_mut();
+                if let Some(diagnoser) = diagnoser.filter(|_| !self.command.is_dumb_init()) {
                     let lookup = self.command.lookup();
                     let d = diagnoser.on_start_failure(&lookup, &err, Instant::now());
                     self.diagnosed.extend(d);
