@@ -402,7 +402,9 @@ impl EventLoop {
         supervisor: &Supervisor,
         now: Instant,
     ) {
-        changes.splice(0..0, self.diagnosed.drain(..));
+        if !self.diagnosed.is_empty() {
+            prepend(changes, &mut self.diagnosed);
+        }
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
@@ -585,6 +587,14 @@ impl EventLoop {
         }
         None
     }
+}
+
+/// Puts `first` before `changes` (the command's start diagnoses, rare).
+#[cold]
+#[inline(never)]
+fn prepend(changes: &mut Vec<Change>, first: &mut Vec<Change>) {
+    first.append(changes);
+    std::mem::swap(changes, first);
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub(crate) fn probe_errno(message: &str) -> Option<Errno> {
 }
 
 /// Reads the evidence of a failed start (bounded; only after a failure).
+#[cold]
+#[inline(never)]
 pub(crate) fn gather(lookup: &Lookup, errno: Errno, probe: bool) -> Evidence {
     let found = lookup.candidates.iter().take(MAX_CANDIDATES).find_map(|c| {
         let meta = std::fs::metadata(c).ok()?;
@@ -180,6 +182,8 @@ fn interpreter(head: &[u8]) -> Option<String> {
 /// Why the program could not be started, when the evidence tells.
 /// `exists` says whether a file is there (an interpreter, a loader);
 /// `on_path` where a word is found on the PATH searched.
+#[cold]
+#[inline(never)]
 pub(crate) fn start_failure(
     e: &Evidence,
     exists: &dyn Fn(&str) -> bool,

@@ -149,7 +149,10 @@ impl Diagnoser {
         self
     }
 
-    /// The command could not be started: why, once per cause.
+    /// The command could not be started: why, once per cause. Cold: off
+    /// the pages of code the idle loop keeps mapped.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn on_start_failure(
         &mut self,
         lookup: &Lookup,
@@ -174,6 +177,8 @@ impl Diagnoser {
     /// `signal` goes to the command's process (`pid`) alone: a shell that
     /// runs the server without `exec` keeps it from the server. Checked
     /// once per run of the command.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn on_signal_to_command(
         &mut self,
         pid: i32,
@@ -315,11 +320,7 @@ impl Diagnoser {
         now: Instant,
     ) -> Option<Diagnosis> {
         if let Some(lookup) = &self.programs[probe] {
-            let errno = exec::probe_errno(&outcome.message)?;
-            let e = exec::gather(lookup, errno, true);
-            let path = e.path.clone();
-            let on_path = |w: &str| exec::on_path(w, path.as_deref());
-            return exec::start_failure(&e, &exec::exists, &on_path);
+            return exec_probe(lookup, outcome);
         }
         let addr = self.targets[probe]?;
         if !outcome.message.contains("connection refused") {
@@ -339,6 +340,17 @@ impl Diagnoser {
             settled: ctx.settled,
         })
     }
+}
+
+/// Why an exec probe's program could not run, if that is what failed.
+#[cold]
+#[inline(never)]
+fn exec_probe(lookup: &Lookup, outcome: &Outcome) -> Option<Diagnosis> {
+    let errno = exec::probe_errno(&outcome.message)?;
+    let e = exec::gather(lookup, errno, true);
+    let path = e.path.clone();
+    let on_path = |w: &str| exec::on_path(w, path.as_deref());
+    exec::start_failure(&e, &exec::exists, &on_path)
 }
 
 #[cfg(test)]
