@@ -161,6 +161,9 @@ pub struct DumbInit {
     /// The command runs in a new session (dumb-init's default; `-c` and
     /// `DUMB_INIT_SETSID=0` turn it off).
     pub setsid: bool,
+    /// `--grace` or `VIGIL_GRACE` was given: a stop signal's grace ends in
+    /// SIGKILL (dumb-init itself never sends one).
+    pub grace_given: bool,
 }
 
 /// The default `--socket-mode`.

@@ -5,7 +5,7 @@
 //! runner's, and only its outcomes reach the supervisor.
 
 use crate::config::model::ProbeKind;
-use crate::diagnose::{Context, Diagnoser};
+use crate::diagnose::{Checking, Context, Diagnoser};
 use crate::exit_status::ChildStatus;
 use crate::log::{fatal, warn};
 use crate::probe::outcome::Outcome;
@@ -44,6 +44,8 @@ enum Source {
     Notify,
     /// A connection to the status socket, by slot.
     StatusConn(usize),
+    /// A diagnosis' one-off check (`diagnose::check`).
+    Check,
 }
 
 /// The first token of the status socket's connections.
@@ -68,6 +70,7 @@ impl Source {
             Source::Probe(ProbeKind::Readiness) => 5,
             Source::Status => 6,
             Source::Notify => 7,
+            Source::Check => 8,
             Source::StatusConn(slot) => FIRST_CONN + slot,
         })
     }
@@ -82,6 +85,7 @@ impl Source {
             5 => Source::Probe(ProbeKind::Readiness),
             6 => Source::Status,
             7 => Source::Notify,
+            8 => Source::Check,
             n if (FIRST_CONN..FIRST_CONN + MAX_CONNECTIONS).contains(&n) => {
                 Source::StatusConn(n - FIRST_CONN)
             }
@@ -99,6 +103,8 @@ enum Deadline {
     ProbeTimeout(ProbeKind),
     /// A status socket connection must have sent its request (by slot).
     StatusConn(usize),
+    /// A diagnosis' one-off check reaches its current exchange's timeout.
+    Check,
 }
 
 pub(crate) struct EventLoop {
@@ -131,6 +137,9 @@ pub(crate) struct EventLoop {
     diagnoser: Option<Diagnoser>,
     /// The command's diagnoses, reported with the supervisor's next changes.
     diagnosed: Vec<Change>,
+    /// The command starts once (no restart policy): after its start vigil
+    /// lets go of the start directory.
+    single_start: bool,
 }
 
 impl EventLoop {
@@ -187,6 +196,7 @@ impl EventLoop {
             notify_pending: false,
             diagnoser: None,
             diagnosed: Vec::new(),
+            single_start: false,
         })
     }
 
@@ -254,6 +264,15 @@ impl EventLoop {
                             self.conns_ready.push_back(slot);
                         }
                     }
+                    Some(Source::Check) => {
+                        let now = Instant::now();
+                        let registry = self.poll.registry();
+                        let checking = self
+                            .diagnoser
+                            .as_mut()
+                            .and_then(|d| d.on_check_event(registry, now));
+                        self.on_checking(checking, &supervisor);
+                    }
                     Some(Source::Signals) | None => {}
                 }
             }
@@ -272,6 +291,14 @@ impl EventLoop {
                         }
                     }
                     Deadline::Supervisor(timer) => self.queue.push_back(Event::Timer(timer)),
+                    Deadline::Check => {
+                        let registry = self.poll.registry();
+                        let checking = self
+                            .diagnoser
+                            .as_mut()
+                            .and_then(|d| d.on_check_deadline(registry, now));
+                        self.on_checking(checking, &supervisor);
+                    }
                     Deadline::StatusConn(slot) => {
                         if let Some(server) =
                             self.publisher.as_mut().and_then(|p| p.server.as_mut())
@@ -386,6 +413,13 @@ impl EventLoop {
     }
 
     /// Diagnoses failed probes and the command's troubles (`diagnose`).
+    /// The command starts only once (no restart policy).
+    pub(crate) fn with_single_start(mut self) -> Self {
+        self.single_start = true;
+        self
+    }
+
+    /// Diagnoses failed network probes (`diagnose`).
     pub(crate) fn with_diagnoser(mut self, diagnoser: Diagnoser) -> Self {
         self.diagnoser = Some(diagnoser);
         self
@@ -434,8 +468,29 @@ impl EventLoop {
         }
     }
 
+    /// Where a diagnosis' one-off check went: its deadline armed again, or
+    /// its diagnosis said (outside the supervisor's turn: it changes no state).
+    fn on_checking(&mut self, checking: Option<Checking>, supervisor: &Supervisor) {
+        match checking {
+            None => {}
+            Some(Checking::Running(at)) => self.deadlines.arm(at, Deadline::Check),
+            Some(Checking::Over(said)) => {
+                self.deadlines.cancel(Deadline::Check);
+                if let Some(change) = said {
+                    self.reporter.report(&change);
+                    if let Some(publisher) = self.publisher.as_mut() {
+                        publisher.publish(&[change], supervisor, self.poll.registry());
+                    }
+                }
+            }
+        }
+    }
+
     /// Feeds queued events to the supervisor until none is left: its changes
-    /// go to the reporter, its actions are performed.
+    /// go to the reporter, its actions are performed. Never inlined: it runs
+    /// every turn and is laid out with the hot functions
+    /// (scripts/hot-functions.txt), which `run` is not.
+    #[inline(never)]
     fn dispatch(&mut self, supervisor: &mut Supervisor) -> Option<u8> {
         while let Some(event) = self.queue.pop_front() {
             let now = Instant::now();
@@ -447,6 +502,13 @@ impl EventLoop {
             if let Some(publisher) = self.publisher.as_mut() {
                 publisher.publish(&output.changes, supervisor, self.poll.registry());
             }
+            // A check a failure asked for starts after its attempt's line.
+            let registry = self.poll.registry();
+            let checking = self
+                .diagnoser
+                .as_mut()
+                .and_then(|d| d.start_check(registry, Source::Check.token(), now));
+            self.on_checking(checking, supervisor);
             for action in output.actions {
                 if let Some(code) = self.perform(action) {
                     return Some(code);
@@ -508,8 +570,8 @@ impl EventLoop {
             if let Some(err) = child.exec_error() {
                 match err {
                     // dumb-init's words, which scripts may read: "cmd: strerror".
-                    StartFailure::Exec(errno) if self.command.is_dumb_init() => {
-                        fatal!("{}: {}", self.command.display, errno.desc())
+                    StartFailure::Exec(_) if self.command.is_dumb_init() => {
+                        fatal!("{}: {err}", self.command.display)
                     }
                     // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
@@ -532,6 +594,9 @@ impl EventLoop {
                 Ok(child) => {
                     self.queue.push_back(Event::Spawned { pid: child.pid });
                     self.child = Some(child);
+                    if self.single_start {
+                        self.command.forget_directory();
+                    }
                 }
                 Err(e) => {
                     fatal!("cannot start {}: {e}", self.command.display);
@@ -571,6 +636,15 @@ impl EventLoop {
             Action::SuspendSelf => {
                 crate::log::flush();
                 process::stop_self();
+                // Continued: the SIGCONT discarded the stops the kernel still
+                // held; those already read with this batch go too, or one
+                // CONT would not wake both (dumb-init reads one at a time).
+                self.queue.retain(|e| {
+                    !matches!(
+                        e,
+                        Event::Signal(libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+                    )
+                });
             }
             Action::CheckGroup { pgid } => {
                 if !process::group_exists(pgid) {
@@ -612,13 +686,14 @@ mod tests {
             Source::Probe(ProbeKind::Readiness),
             Source::Status,
             Source::Notify,
+            Source::Check,
             Source::StatusConn(0),
             Source::StatusConn(MAX_CONNECTIONS - 1),
         ];
         for s in all {
             assert_eq!(Source::of(s.token()), Some(s));
         }
-        assert_eq!(Source::of(Token(8)), None);
+        assert_eq!(Source::of(Token(9)), None);
         assert_eq!(Source::of(Token(FIRST_CONN + MAX_CONNECTIONS)), None);
     }
 }

@@ -58,10 +58,6 @@ impl Reporter {
             ),
             Change::Rewritten { from, to } => debug!("rewriting {} to {}", name(*from), name(*to)),
             Change::Dropped { signal } => debug!("dropping {} (--rewrite to 0)", name(*signal)),
-            Change::IgnoredOnce { signal } => debug!(
-                "not passing on {}: the kernel sent it as vigil let go of its terminal",
-                name(*signal)
-            ),
             Change::Suspending { signal } => {
                 debug!("{} passed on: suspending vigil too", name(*signal))
             }

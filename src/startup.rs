@@ -6,13 +6,14 @@
 
 use crate::cli::RunOptions;
 use crate::config;
+use crate::config::model::ProbeKind;
 use crate::diagnose::Diagnoser;
 use crate::event_loop::EventLoop;
 use crate::exit_status::code;
 use crate::log::{self, debug, fatal, notice, warn};
 use crate::privileges::{self, accounts, Privileges};
 use crate::probe::per_probe::PerProbe;
-use crate::probe::plan::{self, Configured};
+use crate::probe::plan::{self, Configured, Plan};
 use crate::probe::runner::Runner;
 use crate::ready_file::ReadyFile;
 use crate::report::Reporter;
@@ -215,28 +216,37 @@ fn start_and_run(
         warn!("{w}");
     }
     let foreground = process::holds_terminal();
-    let new_session = opts.dumb_init.is_some_and(|d| d.setsid);
-    let mut command =
-        spawn::Prepared::new(&config.argv(), &env, inherited, foreground && !new_session)
-            .map_err(StartError::PrepareCommand)?;
+    let dumb = opts.dumb_init;
+    let new_session = dumb.is_some_and(|d| d.setsid);
+    // dumb-init's single-child mode keeps the command in vigil's group.
+    let own_group = dumb.is_none_or(|d| d.setsid);
+    let mut command = spawn::Prepared::new(
+        &config.argv(),
+        &env,
+        inherited,
+        foreground && !new_session && own_group,
+    )
+    .map_err(StartError::PrepareCommand)?;
     let mut dumb_init = None;
-    if opts.dumb_init.is_some() {
-        command = command.dumb_init(new_session);
-        let mut rules = DumbInitRules::default();
-        // The command's new session takes the terminal: vigil lets go of it.
+    if let Some(d) = dumb {
+        command = command.dumb_init(new_session, own_group);
+        // The command's new session takes the terminal: vigil lets go of
+        // it, and the SIGHUP and SIGCONT the kernel then sends a session
+        // leader are not the operator's.
         if new_session {
             match process::release_terminal() {
                 Some(true) => {
-                    debug!(
-                        "let go of the terminal; the first SIGHUP and SIGCONT are not passed on"
-                    );
-                    rules.ignore_once = vec![libc::SIGHUP, libc::SIGCONT];
+                    crate::sys::signals::discard_pending(&[libc::SIGHUP, libc::SIGCONT]);
+                    debug!("let go of the terminal (its SIGHUP and SIGCONT are not passed on)");
                 }
                 Some(false) => debug!("let go of the terminal (not a session leader)"),
                 None => debug!("no terminal to let go of"),
             }
         }
-        dumb_init = Some(rules);
+        dumb_init = Some(DumbInitRules {
+            kill_after_grace: d.grace_given,
+            own_group,
+        });
     }
     if let Some(child) = privileges.as_ref().and_then(Privileges::child) {
         command.set_privileges(Some(child.clone()));
@@ -258,7 +268,20 @@ fn start_and_run(
     // Failed probes and the command's troubles get diagnosed.
     let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
     let programs = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.lookup()));
-    let diagnoser = Diagnoser::new(targets, timings).with_programs(programs);
+    let http = PerProbe::from_fn(|kind| match probes[kind].as_ref().map(|p| &p.plan) {
+        Some(Plan::Http(plan)) => Some(plan.clone()),
+        _ => None,
+    });
+    let timeouts = PerProbe::from_fn(|kind| {
+        probes[kind]
+            .as_ref()
+            .map_or(Default::default(), |p| p.timeout)
+    });
+    // Every run has one: a command with no probes gets its start failures said.
+    let diagnoser = Diagnoser::new(targets, timings)
+        .with_probes(http, timeouts)
+        .with_programs(programs);
+    let single_start = restart.mode == crate::restart::Mode::Never;
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
         process_group: opts.process_group,
@@ -288,6 +311,10 @@ fn start_and_run(
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
         .map(|l| l.with_diagnoser(diagnoser))
+        .map(|l| match single_start {
+            true => l.with_single_start(),
+            false => l,
+        })
         .and_then(|l| l.run(supervisor))
         .map_err(StartError::EventLoop)
 }
@@ -400,6 +427,15 @@ fn configure_probes(
             reason: e.to_string(),
         }
     })?;
-    notice!("probes connect to {default_host} unless a probe names its host");
+    // Said when a probe connects there (not for exec probes only).
+    let uses_default = ProbeKind::ALL.iter().any(|k| {
+        probes[*k]
+            .as_ref()
+            .and_then(|c| c.run.plan.addr())
+            .is_some_and(|a| a.ip() == default_host)
+    });
+    if uses_default {
+        notice!("probes connect to {default_host} unless a probe names its host");
+    }
     Ok(probes)
 }

@@ -507,10 +507,12 @@ impl Supervisor {
     fn grace_from_now(&mut self, pid: i32, by: StopBy, now: Instant, out: &mut Out) {
         let kill_at = now + self.settings.grace;
         self.phase = Phase::Stopping { pid, by, kill_at };
-        out.act(Action::Arm {
-            timer: Timer::Grace,
-            at: kill_at,
-        });
+        if by != StopBy::Signal || self.kills_after_grace() {
+            out.act(Action::Arm {
+                timer: Timer::Grace,
+                at: kill_at,
+            });
+        }
         // Not ready at once, so the host agent drains traffic; no probe may
         // act on a command that is stopping.
         self.stop_probes(out);
@@ -521,7 +523,7 @@ impl Supervisor {
     /// grace, and the restart policy decides once it has ended.
     fn stop_for(&mut self, check: Check, pid: i32, now: Instant, out: &mut Out) {
         out.act(Action::Send {
-            target: Target::Group(pid),
+            target: self.command_target(pid),
             signal: self.stop_signal(),
         });
         self.grace_from_now(pid, StopBy::Check(check), now, out);
@@ -529,10 +531,7 @@ impl Supervisor {
 
     /// `may_drain`: the signal arrived now (not kept from before the start).
     fn on_signal(&mut self, sig: i32, may_drain: bool, now: Instant, out: &mut Out) {
-        if self.ignored_once(sig, out) {
-            return;
-        }
-        let stop = is_stop_signal(sig);
+        let stop = self.stops(sig);
         match &mut self.phase {
             // No command yet: the signal waits for it.
             Phase::Starting => self.keep_pending(sig),
@@ -549,10 +548,12 @@ impl Supervisor {
                         by: StopBy::Drain { .. },
                         ..
                     } if stop => {
-                        out.say(Change::Stopping {
-                            signal: sig,
-                            grace: self.settings.grace,
-                        });
+                        if self.kills_after_grace() {
+                            out.say(Change::Stopping {
+                                signal: sig,
+                                grace: self.settings.grace,
+                            });
+                        }
                         self.grace_from_now(pid, StopBy::Signal, now, out);
                     }
                     // A stop signal during a check's stop: no restart after it.
@@ -691,7 +692,7 @@ impl Supervisor {
                     grace: self.settings.grace,
                 });
                 out.act(Action::Send {
-                    target: Target::Group(*pid),
+                    target: self.command_target(*pid),
                     signal: libc::SIGKILL,
                 });
             }

@@ -103,6 +103,26 @@ fn a_script_with_crlf_line_endings() {
 }
 
 #[test]
+fn a_relative_path_is_read_from_the_start_directory() {
+    // vigil itself moves to `/`; the command starts where vigil was started.
+    let dir = TempDir::new("dx-rel");
+    write(&dir.path("start.sh"), b"#!/bin/sh\r\necho hello\r\n", 0o755);
+    let mut cmd = Command::new(vigil());
+    cmd.args(["--", "./start.sh"]).current_dir(&dir.0);
+    let out = run(&mut cmd);
+    let notes = command_notes(&stderr(&out));
+    let want = format!(
+        "{}/start.sh has Windows (CRLF) line endings",
+        dir.0.display()
+    );
+    assert!(
+        notes.len() == 1 && notes[0].starts_with(&want),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_script_whose_interpreter_is_missing() {
     let dir = TempDir::new("dx-interp");
     let script = dir.path("serve.py");

@@ -178,10 +178,9 @@ fn signals_reach_the_whole_group_and_the_rest_gets_sigterm_when_the_command_exit
     let dir = TempDir::new("di-group");
     let (mut vigil, child, grandchild) = tree(&dir, &[]);
     send("USR1", vigil.id());
-    wait_until("USR1 in the grandchild", || {
-        read(&grandchild).contains("SIGUSR1")
+    wait_until("USR1 in the child and the grandchild", || {
+        read(&grandchild).contains("SIGUSR1") && read(&child).contains("SIGUSR1")
     });
-    assert!(read(&child).contains("SIGUSR1"));
     // TERM to the group ends both; vigil exits with the command's status.
     send("TERM", vigil.id());
     assert_eq!(wait_exit(&mut vigil).code(), Some(0));
@@ -393,14 +392,12 @@ fn vigil_leaves_its_start_directory_while_the_command_and_probes_start_in_it() {
         // the ready file appear there.
         let ready = start_dir.join("ready");
         wait_until("the ready file", || ready.exists());
-        assert_eq!(
-            read(&start_dir.join("probe-cwd")).trim(),
-            start_dir.to_str().unwrap()
-        );
-        assert_eq!(
-            read(&start_dir.join("command-cwd")).trim(),
-            start_dir.to_str().unwrap()
-        );
+        // (Each is written in two steps, truncate then write: wait for it.)
+        for file in ["probe-cwd", "command-cwd"] {
+            wait_until(file, || {
+                read(&start_dir.join(file)).trim() == start_dir.to_str().unwrap()
+            });
+        }
         let guard = KillTree(vigil.id());
         let child = children_of(vigil.id())
             .into_iter()
@@ -424,4 +421,206 @@ fn vigil_leaves_its_start_directory_while_the_command_and_probes_start_in_it() {
             "{personality}: the ready file is removed at exit"
         );
     }
+}
+
+#[test]
+fn on_a_terminal_the_kernels_hand_off_signals_are_not_passed_on_and_the_operators_are() {
+    let dir = TempDir::new("di-tty");
+    let file = dir.path("signals");
+    let pid_file = dir.path("pid");
+    let link = dumb_init(&dir);
+    // `exec`: dumb-init leads the terminal's session, so letting go of the
+    // terminal makes the kernel send it SIGHUP and SIGCONT.
+    let cmd = format!(
+        "echo $$ > {pid}; exec {di} {app} signals --out {out}",
+        pid = pid_file.display(),
+        di = link.display(),
+        app = testapp_str(),
+        out = file.display()
+    );
+    let mut script = on_a_terminal(&cmd, &dir.path("typescript"));
+    wait_ready(&file);
+    let vigil: u32 = read(&pid_file).trim().parse().expect("vigil's pid");
+    let _guard = KillTree(vigil);
+    send("USR1", vigil);
+    wait_until("USR1", || read(&file).contains("SIGUSR1"));
+    // The hand-off SIGHUP/SIGCONT never reached the command (a SIGHUP before
+    // its handlers were in place would have killed it).
+    assert_eq!(read(&file), "ready\nSIGUSR1\n");
+    // The operator's first SIGHUP and SIGCONT are passed on.
+    send("HUP", vigil);
+    wait_until("HUP", || read(&file).contains("SIGHUP"));
+    send("CONT", vigil);
+    wait_until("CONT", || read(&file).contains("SIGCONT"));
+    send("TERM", vigil);
+    wait_exit(&mut script);
+}
+
+#[test]
+fn a_stop_signal_rewritten_to_0_changes_nothing() {
+    let dir = TempDir::new("di-drop-term");
+    let file = dir.path("signals");
+    let socket = dir.path("vigil.sock");
+    let app = testapp_str();
+    let mut vigil = start(
+        &dir,
+        &[
+            "-r",
+            "15:0",
+            "--socket",
+            socket.to_str().unwrap(),
+            &app,
+            "signals",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &[],
+    );
+    wait_ready(&file);
+    send("TERM", vigil.id());
+    send("USR1", vigil.id());
+    wait_until("USR1", || read(&file).contains("SIGUSR1"));
+    // Not stopping: the phase is still running, the command got no TERM.
+    let status = run(Command::new(support::vigil()).args([
+        "status",
+        "--json",
+        "--socket",
+        socket.to_str().unwrap(),
+    ]));
+    assert!(
+        stdout(&status).contains(r#""phase":"running""#),
+        "{}",
+        stdout(&status)
+    );
+    assert_eq!(read(&file), "ready\nSIGUSR1\n");
+    send("INT", vigil.id()); // passed on: the app records it, then TERM ends it
+    wait_until("INT", || read(&file).contains("SIGINT"));
+    send("KILL", children_of(vigil.id())[0]);
+    assert_eq!(wait_exit(&mut vigil).code(), Some(137));
+}
+
+#[test]
+fn the_command_gets_no_blocked_or_ignored_signal_from_vigils_parent() {
+    let dir = TempDir::new("di-mask");
+    let file = dir.path("status");
+    let link = dumb_init(&dir);
+    let report = format!(
+        "grep -E '^(SigBlk|SigIgn)' /proc/self/status > {}",
+        file.display()
+    );
+    let out = run(Command::new(testapp()).args([
+        "with-mask",
+        "--block",
+        "USR1,TERM",
+        "--ignore",
+        "USR2,INT",
+        "--",
+        link.to_str().unwrap(),
+        "sh",
+        "-c",
+        &report,
+    ]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let got = read(&file);
+    // Signals 1-31, as dumb-init resets them (real-time ones it leaves).
+    let low = |field: &str| {
+        got.lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .map(|m| m & 0x7fff_ffff)
+    };
+    assert_eq!(low("SigBlk:"), Some(0), "{got}");
+    assert_eq!(low("SigIgn:"), Some(0), "{got}");
+}
+
+#[test]
+fn two_stops_in_a_row_are_undone_by_one_sigcont() {
+    let dir = TempDir::new("di-two-stops");
+    let file = dir.path("signals");
+    let app = testapp_str();
+    let mut vigil = start(
+        &dir,
+        &[&app, "signals", "--out", file.to_str().unwrap()],
+        &[],
+    );
+    wait_ready(&file);
+    let child = children_of(vigil.id())[0];
+    send("TSTP", vigil.id());
+    send("TTIN", vigil.id());
+    wait_until("both stopped", || {
+        state(vigil.id()) == "T" && state(child) == "T"
+    });
+    send("CONT", vigil.id());
+    wait_until("both running after one CONT", || {
+        state(vigil.id()) != "T" && state(child) != "T"
+    });
+    send("TERM", vigil.id());
+    assert_eq!(wait_exit(&mut vigil).code(), Some(0));
+}
+
+#[test]
+fn in_single_child_mode_the_command_stays_in_vigils_process_group() {
+    let dir = TempDir::new("di-c-group");
+    let file = dir.path("signals");
+    let app = testapp_str();
+    for (flags, same) in [(&["-c"][..], true), (&[][..], false)] {
+        let _ = std::fs::remove_file(&file);
+        let mut args = flags.to_vec();
+        args.extend([app.as_str(), "signals", "--out", file.to_str().unwrap()]);
+        let mut vigil = start(&dir, &args, &[]);
+        wait_ready(&file);
+        let child = children_of(vigil.id())[0];
+        let pgid = |pid: u32| stat_field(pid, 5).unwrap_or_default();
+        assert_eq!(pgid(child) == pgid(vigil.id()), same, "{flags:?}");
+        send("TERM", vigil.id());
+        assert_eq!(wait_exit(&mut vigil).code(), Some(0));
+    }
+}
+
+#[test]
+fn restarts_and_exec_probes_start_in_the_start_directory_even_once_it_is_gone() {
+    let dir = TempDir::new("di-cwd-gone");
+    let start_dir = dir.path("start");
+    std::fs::create_dir_all(&start_dir).unwrap();
+    let runs = dir.path("runs");
+    let script = format!(
+        "readlink /proc/$$/cwd >> {}; exec sleep 1000",
+        runs.display()
+    );
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let mut vigil = Command::new(support::vigil())
+        .args([
+            "-s",
+            "-vvv",
+            "--restart",
+            "always",
+            "--liveness",
+            r#"{"exec":{"command":["sh","-c","pwd >/dev/null"]},"period_seconds":0.05,"failure_threshold":1}"#,
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .current_dir(&start_dir)
+        .stdin(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _guard = KillTree(vigil.id());
+    let log = || read(&dir.path("log"));
+    wait_until("the first run", || read(&runs).lines().count() == 1);
+    std::fs::remove_dir(&start_dir).unwrap();
+    // The exec probe keeps succeeding in the deleted directory...
+    let before = log().matches("liveness probe succeeded").count();
+    wait_until("5 more probe successes", || {
+        log().matches("liveness probe succeeded").count() >= before + 5
+    });
+    assert!(!log().contains("liveness probe failed"), "{}", log());
+    // ... and a restart starts there too.
+    send("TERM", children_of(vigil.id())[0]);
+    wait_until("the second run", || read(&runs).lines().count() == 2);
+    let second = read(&runs).lines().nth(1).unwrap().to_string();
+    assert_eq!(second, format!("{} (deleted)", start_dir.display()));
+    send("TERM", vigil.id());
+    wait_exit(&mut vigil);
 }

@@ -108,6 +108,7 @@ pub fn parse(
     let (mut opts, mut given) = from_env(env, false)?;
     let mut setsid = true;
     let mut debug = false;
+    let mut grace_given = env("VIGIL_GRACE").is_some_and(|v| !v.is_empty());
     let mut parser = lexopt::Parser::from_args(args);
     loop {
         let arg = match parser.next() {
@@ -158,6 +159,7 @@ pub fn parse(
             }
             Long(key) => {
                 let key = key.to_owned();
+                grace_given |= key == "grace";
                 match long_option(&key, &mut parser, &mut opts, &mut given) {
                     Ok(true) => {}
                     Ok(false) => {
@@ -193,7 +195,10 @@ pub fn parse(
         }
     }
     opts.process_group = opts.process_group || setsid;
-    opts.dumb_init = Some(DumbInit { setsid });
+    opts.dumb_init = Some(DumbInit {
+        setsid,
+        grace_given,
+    });
     if opts.command.is_empty() && opts.config.file.is_none() && env("VIGIL_CONFIG").is_none() {
         return Ok(say(format!(
             "Usage: {name} [option] program [args]\nTry {name} --help for full usage.\n"
@@ -244,7 +249,13 @@ mod tests {
     #[test]
     fn defaults_are_a_new_session_and_the_group() {
         let o = run(&["app", "-c"], &[]);
-        assert_eq!(o.dumb_init, Some(DumbInit { setsid: true }));
+        assert_eq!(
+            o.dumb_init,
+            Some(DumbInit {
+                setsid: true,
+                grace_given: false
+            })
+        );
         assert!(o.process_group);
         assert_eq!(o.command, ["app", "-c"].map(OsString::from));
         assert_eq!(o.verbosity, 1);
@@ -261,13 +272,13 @@ mod tests {
             (&["app"], &[("DUMB_INIT_SETSID", "0")]),
         ] {
             let o = run(args, env);
-            assert_eq!(o.dumb_init, Some(DumbInit { setsid: false }), "{args:?}");
+            assert_eq!(o.dumb_init.map(|d| d.setsid), Some(false), "{args:?}");
             assert!(!o.process_group);
             assert_eq!(o.rewrites.apply(libc::SIGTSTP), Some(libc::SIGTSTP));
         }
         // Only "0" turns it off, as in dumb-init.
         let o = run(&["app"], &[("DUMB_INIT_SETSID", "no")]);
-        assert_eq!(o.dumb_init, Some(DumbInit { setsid: true }));
+        assert_eq!(o.dumb_init.map(|d| d.setsid), Some(true));
     }
 
     #[test]
@@ -346,6 +357,13 @@ mod tests {
         let o = run(&["--restart", "always", "--grace", "2s", "--", "app"], &[]);
         assert_eq!(o.restart.mode, crate::restart::Mode::Always);
         assert_eq!(o.grace, std::time::Duration::from_secs(2));
+        assert_eq!(o.dumb_init.map(|d| d.grace_given), Some(true));
+        let o = run(&["app"], &[("VIGIL_GRACE", "5s")]);
+        assert_eq!(o.dumb_init.map(|d| d.grace_given), Some(true));
+        assert_eq!(
+            run(&["app"], &[]).dumb_init.map(|d| d.grace_given),
+            Some(false)
+        );
         let (text, _) = said(&["--grace", "soon", "app"]);
         assert!(text.starts_with("[dumb-init] --grace: "), "{text}");
         // TINI_* variables are tini's, VIGIL_* vigil's.

@@ -150,6 +150,7 @@ mod tests {
             target: "tcp 10.0.0.5:8000".into(),
             output: String::new(),
             duration: Duration::ZERO,
+            net: None,
         }
     }
 

@@ -12,20 +12,29 @@
 //! The command's own causes (a failed start: `exec`; a shell that keeps
 //! signals from the server: `wrapper`) go out as `Change::CommandDiagnosis`,
 //! once per cause for vigil's whole run (a crash loop says it once).
+//! A diagnosis that needs a one-off check (`check`) is said when the check
+//! is over; the loop runs the check's connection under its own token.
 
+pub(crate) mod answer;
 pub(crate) mod budget;
+pub(crate) mod check;
 pub(crate) mod exec;
 pub(crate) mod listeners;
 pub(crate) mod network;
+pub(crate) mod timing;
 pub(crate) mod wrapper;
 
 use crate::config::model::ProbeKind;
-use crate::probe::outcome::Outcome;
+use crate::probe::outcome::{NetEvidence, Outcome};
 use crate::probe::per_probe::PerProbe;
+use crate::probe::plan::HttpPlan;
 use crate::probe::state::Timing;
 use crate::supervisor::Change;
 use crate::sys::spawn::{Lookup, StartFailure};
+use answer::{Check, Failed, Finding};
+use check::{CheckStep, OneOff};
 use listeners::Listener;
+use mio::{Registry, Token};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -112,10 +121,37 @@ pub(crate) struct Context {
     pub settled: bool,
 }
 
+/// Checks whose results are kept (each runs once per probe address, path
+/// and kind of check).
+const MAX_CHECKED: usize = 8;
+
+/// Where a one-off check is, for the loop.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Checking {
+    /// Its current exchange ends by this deadline.
+    Running(Instant),
+    /// Over, with the diagnosis to say, if any.
+    Over(Option<Change>),
+}
+
+#[derive(Debug)]
+struct Running {
+    probe: ProbeKind,
+    check: Check,
+    one: OneOff,
+    /// The probe succeeded meanwhile: the result is kept, not said.
+    stale: bool,
+}
+
 pub(crate) struct Diagnoser {
     /// Where each network probe connects.
     targets: PerProbe<Option<SocketAddr>>,
     timings: PerProbe<Option<Timing>>,
+    /// Each `http_get` probe's request, and each probe's timeout.
+    http: PerProbe<Option<HttpPlan>>,
+    timeouts: PerProbe<Duration>,
+    /// Each network probe's recent attempt durations.
+    windows: PerProbe<timing::Window>,
     gate: Gate,
     /// The last listener snapshot and when it was taken.
     listeners: Option<(Instant, Vec<Listener>)>,
@@ -123,6 +159,11 @@ pub(crate) struct Diagnoser {
     programs: PerProbe<Option<Lookup>>,
     /// The command's pid last checked for a shell wrapper (once per run).
     wrapper_checked: Option<i32>,
+    /// A check the last failure asked for, for the loop to start.
+    wanted: Option<(ProbeKind, Check)>,
+    running: Option<Running>,
+    /// The checks that have run: (address, path, check) and the diagnosis.
+    checked: Vec<(SocketAddr, String, Check, Diagnosis)>,
     /// How long the app took to come up, over restarts.
     budgets: budget::Budgets,
 }
@@ -135,10 +176,16 @@ impl Diagnoser {
         Diagnoser {
             targets,
             timings,
+            http: PerProbe::default(),
+            timeouts: PerProbe::default(),
+            windows: PerProbe::default(),
             gate: Gate::default(),
             listeners: None,
             programs: PerProbe::default(),
             wrapper_checked: None,
+            wanted: None,
+            running: None,
+            checked: Vec::new(),
             budgets: budget::Budgets::default(),
         }
     }
@@ -214,6 +261,18 @@ impl Diagnoser {
                 kind: d.kind,
                 text: d.text,
             })
+    }
+
+    /// The `http_get` probes' requests and every probe's timeout, for the
+    /// diagnoses of what the app answered and of timeouts.
+    pub(crate) fn with_probes(
+        mut self,
+        http: PerProbe<Option<HttpPlan>>,
+        timeouts: PerProbe<Duration>,
+    ) -> Diagnoser {
+        self.http = http;
+        self.timeouts = timeouts;
+        self
     }
 
     /// The probe that can stop a command that is slow to come up, and how
@@ -298,11 +357,35 @@ impl Diagnoser {
         ctx: &Context,
         now: Instant,
     ) -> Option<Change> {
+        if self.targets[probe].is_some() {
+            self.windows[probe].push(outcome.duration);
+        }
         if outcome.success {
             self.gate.success(probe);
+            if let Some(r) = self.running.as_mut().filter(|r| r.probe == probe) {
+                r.stale = true;
+            }
             return None;
         }
-        let d = self.diagnose(probe, outcome, ctx, now)?;
+        if self.running.as_ref().is_some_and(|r| r.probe == probe) {
+            return None; // its line comes when the check is over
+        }
+        let d = match self.diagnose(probe, outcome, ctx, now)? {
+            Finding::Say(d) => d,
+            Finding::Check(check) => match self.checked(probe, check) {
+                Some(d) => d,
+                None => {
+                    if self.running.is_none() {
+                        self.wanted = Some((probe, check));
+                    }
+                    return None;
+                }
+            },
+        };
+        self.say(probe, d, now)
+    }
+
+    fn say(&mut self, probe: ProbeKind, d: Diagnosis, now: Instant) -> Option<Change> {
         self.gate
             .admit(probe, &d, now)
             .then_some(Change::Diagnosis {
@@ -312,19 +395,121 @@ impl Diagnoser {
             })
     }
 
+    /// The diagnosis of a check that has already run for this probe's request.
+    fn checked(&self, probe: ProbeKind, check: Check) -> Option<Diagnosis> {
+        let plan = self.http[probe].as_ref()?;
+        self.checked
+            .iter()
+            .find(|(a, p, c, _)| *a == plan.addr && *p == plan.path && *c == check)
+            .map(|(.., d)| d.clone())
+    }
+
+    /// Starts the check the last failure asked for, if any.
+    pub(crate) fn start_check(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+    ) -> Option<Checking> {
+        let (probe, check) = self.wanted.take()?;
+        if self.running.is_some() {
+            return None;
+        }
+        let plan = self.http[probe].as_ref()?;
+        let (one, step) = OneOff::start(check, plan, self.timeouts[probe], registry, token, now);
+        self.running = Some(Running {
+            probe,
+            check,
+            one,
+            stale: false,
+        });
+        Some(self.progress(step, now))
+    }
+
+    /// A readiness event on the check's token.
+    pub(crate) fn on_check_event(&mut self, registry: &Registry, now: Instant) -> Option<Checking> {
+        let step = self.running.as_mut()?.one.on_event(registry, now);
+        Some(self.progress(step, now))
+    }
+
+    /// The check's deadline passed.
+    pub(crate) fn on_check_deadline(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+    ) -> Option<Checking> {
+        let step = self.running.as_mut()?.one.on_deadline(registry, now);
+        Some(self.progress(step, now))
+    }
+
+    fn progress(&mut self, step: CheckStep, now: Instant) -> Checking {
+        let found = match step {
+            CheckStep::Pending(at) => return Checking::Running(at),
+            CheckStep::Done(found) => found,
+        };
+        let Some(r) = self.running.take() else {
+            return Checking::Over(None);
+        };
+        let Some(plan) = self.http[r.probe].as_ref() else {
+            return Checking::Over(None);
+        };
+        let host = plan.host_header();
+        let d = answer::after_check(
+            &Failed {
+                addr: plan.addr,
+                path: &plan.path,
+                host: &host,
+                message: "",
+                body: "",
+                net: &NetEvidence::default(),
+            },
+            r.check,
+            found,
+        );
+        if self.checked.len() == MAX_CHECKED {
+            self.checked.remove(0);
+        }
+        self.checked
+            .push((plan.addr, plan.path.clone(), r.check, d.clone()));
+        if r.stale {
+            return Checking::Over(None);
+        }
+        Checking::Over(self.say(r.probe, d, now))
+    }
+
+    /// Never inlined: `on_result` runs on every result (and is laid out
+    /// with the hot functions), the analyses on failures only.
+    #[inline(never)]
     fn diagnose(
         &mut self,
         probe: ProbeKind,
         outcome: &Outcome,
         ctx: &Context,
         now: Instant,
-    ) -> Option<Diagnosis> {
+    ) -> Option<Finding> {
         if let Some(lookup) = &self.programs[probe] {
-            return exec_probe(lookup, outcome);
+            return exec_probe(lookup, outcome).map(Finding::Say);
         }
         let addr = self.targets[probe]?;
         if !outcome.message.contains("connection refused") {
-            return None;
+            let net = outcome.net.as_ref()?;
+            if outcome.message.starts_with("timeout after") {
+                return Some(Finding::Say(timing::timed_out(&timing::TimedOut {
+                    addr,
+                    net,
+                    timeout: self.timeouts[probe],
+                    window: &self.windows[probe],
+                })));
+            }
+            let plan = self.http[probe].as_ref()?;
+            return answer::failed(&Failed {
+                addr,
+                path: &plan.path,
+                host: &plan.host_header(),
+                message: &outcome.message,
+                body: &outcome.output,
+                net,
+            });
         }
         let budget = self.budget();
         let command = ctx.command.clone();
@@ -339,6 +524,7 @@ impl Diagnoser {
             budget,
             settled: ctx.settled,
         })
+        .map(Finding::Say)
     }
 }
 

@@ -22,6 +22,8 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 pub(crate) struct Response {
     pub status: u16,
     pub location: Option<String>,
+    /// The response asked for credentials (a `WWW-Authenticate` header).
+    pub www_authenticate: bool,
     /// The first bytes of the body (at most `MAX_BODY_BYTES`).
     pub body: Vec<u8>,
     pub truncated: bool,
@@ -154,6 +156,9 @@ impl ResponseReader {
                     self.response = Some(Response {
                         status,
                         location: header(hs, "location").map(str::to_string),
+                        // Looked for only where it can matter (not on a success).
+                        www_authenticate: matches!(status, 401 | 403)
+                            && header(hs, "www-authenticate").is_some(),
                         body: Vec::new(),
                         truncated: false,
                     });
@@ -294,6 +299,7 @@ mod tests {
         Progress::Done(Response {
             status,
             location: None,
+            www_authenticate: false,
             body: body.to_vec(),
             truncated: false,
         })
@@ -323,6 +329,18 @@ mod tests {
             panic!("{got:?}")
         };
         assert_eq!((r.status, r.location.as_deref()), (302, Some("/healthz")));
+        assert!(!r.www_authenticate);
+    }
+
+    #[test]
+    fn a_credentials_challenge_is_noted() {
+        let got = read(&[
+            b"HTTP/1.1 401 No\r\nWWW-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n",
+        ]);
+        let Progress::Done(r) = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!((r.status, r.www_authenticate), (401, true));
     }
 
     #[test]

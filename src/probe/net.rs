@@ -4,12 +4,13 @@
 //! whole attempt by the probe's timeout.
 
 use super::http_response::{Progress, Response, ResponseReader};
+use super::outcome::NetEvidence;
 use super::plan::HttpPlan;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a probe socket closes: after a complete exchange with a plain close
 /// (the kernel finishes the FIN handshake in the background), after a timeout
@@ -74,6 +75,34 @@ enum Phase {
     Reading,
 }
 
+/// When an exchange reached each phase (the loop's clock at the readiness
+/// event that got it there: no clock read of its own), and the response's
+/// first two bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Marks {
+    pub connected: Option<Instant>,
+    pub sent: Option<Instant>,
+    pub first_byte: Option<Instant>,
+    pub last_byte: Option<Instant>,
+    pub lead: [u8; 2],
+}
+
+impl Marks {
+    /// The marks as evidence, counted from `started`.
+    pub(crate) fn evidence(&self, started: Instant) -> NetEvidence {
+        let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(started));
+        NetEvidence {
+            connected: since(self.connected),
+            sent: since(self.sent),
+            first_byte: since(self.first_byte),
+            last_byte: since(self.last_byte),
+            lead: self.lead,
+            status: 0,
+            www_authenticate: false,
+        }
+    }
+}
+
 /// One HTTP exchange on one connection.
 #[derive(Debug)]
 pub(crate) struct HttpExchange {
@@ -81,6 +110,7 @@ pub(crate) struct HttpExchange {
     phase: Phase,
     request: Vec<u8>,
     reader: ResponseReader,
+    pub marks: Marks,
 }
 
 /// What an HTTP exchange came to.
@@ -102,6 +132,7 @@ impl HttpExchange {
             phase: Phase::Connecting,
             request: plan.request(),
             reader: ResponseReader::new(),
+            marks: Marks::default(),
         })
     }
 
@@ -114,17 +145,23 @@ impl HttpExchange {
         }
     }
 
-    /// Advances on a readiness event as far as the socket allows.
-    pub(crate) fn advance(&mut self) -> HttpStep {
+    /// Advances on a readiness event (seen at `now`) as far as the socket allows.
+    pub(crate) fn advance(&mut self, now: Instant) -> HttpStep {
         loop {
             match self.phase {
                 Phase::Connecting => match connected(&self.stream) {
-                    Ok(true) => self.phase = Phase::Writing { sent: 0 },
+                    Ok(true) => {
+                        self.marks.connected = Some(now);
+                        self.phase = Phase::Writing { sent: 0 }
+                    }
                     Ok(false) => return HttpStep::Pending,
                     Err(e) => return HttpStep::Failed(describe_io(&e)),
                 },
                 Phase::Writing { sent } => match self.stream.write(&self.request[sent..]) {
-                    Ok(n) if sent + n == self.request.len() => self.phase = Phase::Reading,
+                    Ok(n) if sent + n == self.request.len() => {
+                        self.marks.sent = Some(now);
+                        self.phase = Phase::Reading
+                    }
                     Ok(n) => self.phase = Phase::Writing { sent: sent + n },
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return HttpStep::Pending,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -139,7 +176,13 @@ impl HttpExchange {
                     let mut buf = [0u8; 4096];
                     let progress = match self.stream.read(&mut buf) {
                         Ok(0) => self.reader.eof(),
-                        Ok(n) => self.reader.feed(&buf[..n]),
+                        Ok(n) => {
+                            if self.marks.first_byte.is_none() {
+                                self.marks.first_byte = Some(now);
+                                self.marks.lead = [buf[0], if n > 1 { buf[1] } else { 0 }];
+                            }
+                            self.reader.feed(&buf[..n])
+                        }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             return HttpStep::Pending
                         }
@@ -153,7 +196,10 @@ impl HttpExchange {
                     };
                     match progress {
                         Progress::NeedMore => {}
-                        Progress::Done(r) => return HttpStep::Response(r),
+                        Progress::Done(r) => {
+                            self.marks.last_byte = Some(now);
+                            return HttpStep::Response(r);
+                        }
                         Progress::Failed(why) => return HttpStep::Failed(why),
                     }
                 }

@@ -89,6 +89,18 @@ impl HttpPlan {
         }
     }
 
+    /// The Host header the request sends: the user's, else `host:port`.
+    pub(crate) fn host_header(&self) -> String {
+        match self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        {
+            Some((_, v)) => v.clone(),
+            None => authority(&self.host, self.addr.port()),
+        }
+    }
+
     pub(crate) fn url(&self) -> String {
         format!(
             "http://{}{}",

@@ -5,7 +5,7 @@
 
 use super::exec::ExecAttempt;
 use super::net::{self, Close, HttpExchange, HttpStep};
-use super::outcome::Outcome;
+use super::outcome::{NetEvidence, Outcome};
 use super::per_probe::PerProbe;
 use super::plan::{HttpPlan, Plan, ProbePlan};
 use crate::config::model::ProbeKind;
@@ -80,6 +80,7 @@ fn outcome(
         target,
         output,
         duration: now.saturating_duration_since(started),
+        net: None,
     }
 }
 
@@ -203,6 +204,7 @@ impl Runner {
                 target,
                 output: String::new(),
                 duration: Duration::ZERO,
+                net: None,
             })
         };
         // Out of descriptors or memory is vigil's own state, not the app's:
@@ -272,6 +274,8 @@ impl Runner {
         now: Instant,
     ) -> Option<Outcome> {
         let mut a = self.attempts[probe].take()?;
+        // The final response's status and challenge, for the evidence.
+        let mut answered = (0, false);
         let step = match &mut a.io {
             Io::Tcp(stream) => match net::connected(stream) {
                 Ok(false) => Step::Pending,
@@ -282,10 +286,13 @@ impl Runner {
                 exchange,
                 plan,
                 redirects,
-            } => match exchange.advance() {
+            } => match exchange.advance(now) {
                 HttpStep::Pending => Step::Pending,
                 HttpStep::Failed(why) => Step::done(false, why, Close::Reset),
-                HttpStep::Response(r) => http_verdict(&r, plan, *redirects),
+                HttpStep::Response(r) => {
+                    answered = (r.status, r.www_authenticate);
+                    http_verdict(&r, plan, *redirects)
+                }
             },
             Io::Exec(e) => {
                 e.drain(registry);
@@ -334,13 +341,25 @@ impl Runner {
                 output,
                 close,
             } => {
-                match a.io {
-                    Io::Tcp(s) => net::close(registry, s, close),
-                    Io::Http { exchange, .. } => net::close(registry, exchange.stream, close),
+                let evidence = match a.io {
+                    Io::Tcp(s) => {
+                        net::close(registry, s, close);
+                        NetEvidence {
+                            connected: success.then(|| now.saturating_duration_since(a.started)),
+                            ..NetEvidence::default()
+                        }
+                    }
+                    Io::Http { exchange, .. } => {
+                        let mut e = exchange.marks.evidence(a.started);
+                        (e.status, e.www_authenticate) = answered;
+                        net::close(registry, exchange.stream, close);
+                        e
+                    }
                     Io::Exec(_) => unreachable!("exec attempts end when reaped"),
-                }
+                };
                 let mut o = outcome(a.started, a.target, success, message, output, now);
                 o.warning = warning;
+                o.net = Some(evidence);
                 Some(o)
             }
         }
@@ -362,11 +381,16 @@ impl Runner {
             .map_or(Duration::ZERO, |p| p.timeout);
         let mut message = format!("timeout after {}", duration::display(timeout));
         let mut output = String::new();
+        let mut evidence = None;
         let a = self.attempts[probe].take().expect("attempt");
         match a.io {
-            Io::Tcp(s) => net::close(registry, s, Close::Reset),
+            Io::Tcp(s) => {
+                evidence = Some(NetEvidence::default());
+                net::close(registry, s, Close::Reset)
+            }
             Io::Http { exchange, .. } => {
                 message.push_str(&format!(" ({})", exchange.phase_name()));
+                evidence = Some(exchange.marks.evidence(a.started));
                 net::close(registry, exchange.stream, Close::Reset);
             }
             Io::Exec(e) => {
@@ -379,7 +403,9 @@ impl Runner {
                 message.push_str(": the probe's process group got SIGKILL");
             }
         }
-        Some(outcome(a.started, a.target, false, message, output, now))
+        let mut o = outcome(a.started, a.target, false, message, output, now);
+        o.net = evidence;
+        Some(o)
     }
 
     /// A reaped pid: an exec probe's end, or not ours.

@@ -128,9 +128,6 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
         Change::Dropped { signal: s } => {
             o.str("event", "dropped").str("signal", &signal(s));
         }
-        Change::IgnoredOnce { signal: s } => {
-            o.str("event", "ignored_once").str("signal", &signal(s));
-        }
         Change::Suspending { signal: s } => {
             o.str("event", "suspending").str("signal", &signal(s));
         }
@@ -328,6 +325,7 @@ mod tests {
                 target: "tcp 127.0.0.1:8000".into(),
                 output: String::new(),
                 duration: Duration::from_micros(120),
+                net: None,
             },
             run,
             threshold: 3,

@@ -184,6 +184,7 @@ mod tests {
             target: "tcp 127.0.0.1:8000".into(),
             output: output.into(),
             duration: Duration::from_micros(us),
+            net: None,
         }
     }
 

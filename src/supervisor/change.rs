@@ -41,9 +41,6 @@ pub(crate) enum Change {
     StoppedFromTerminal { signal: i32 },
     /// The command ended.
     Ended { pid: i32, status: ChildStatus },
-    /// dumb-init: the first SIGHUP or SIGCONT after vigil let go of its
-    /// terminal came from the kernel, not the operator: not forwarded.
-    IgnoredOnce { signal: i32 },
     /// dumb-init: a job-control stop was forwarded; vigil stops too.
     Suspending { signal: i32 },
     /// Another process (an orphan, a member of the command's group) was reaped.

@@ -8,16 +8,21 @@
 //! - SIGTSTP, SIGTTIN and SIGTTOU are forwarded, then vigil stops itself, so
 //!   job control works under a shell; SIGCONT (forwarded like any signal)
 //!   wakes both.
-//! - When vigil, a session leader, let go of its terminal for the command's
-//!   new session, the kernel sent it a SIGHUP and a SIGCONT: the first of
-//!   each is not the operator's and is not forwarded.
+//! - A stop signal is passed on and that is all: no grace, no SIGKILL after
+//!   it (dumb-init never escalates), unless `--grace` was given; a stop
+//!   signal rewritten to 0 does nothing. vigil's own stops (a failed check)
+//!   keep their grace.
+//! - In single-child mode the command stays in vigil's process group (no
+//!   group of its own, no terminal handed over), so Ctrl-Z stops both.
 
 use super::*;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct DumbInitRules {
-    /// Signals whose first arrival is not forwarded.
-    pub ignore_once: Vec<i32>,
+    /// `--grace` was given: a stop signal's grace ends in SIGKILL.
+    pub kill_after_grace: bool,
+    /// The command has a process group of its own (not in single-child mode).
+    pub own_group: bool,
 }
 
 fn is_job_control_stop(sig: i32) -> bool {
@@ -31,18 +36,24 @@ impl Supervisor {
         self
     }
 
-    /// Whether `sig` is one to let pass once (it is then forgotten).
-    pub(super) fn ignored_once(&mut self, sig: i32, out: &mut Out) -> bool {
-        let Some(rules) = self.dumb_init.as_mut() else {
-            return false;
-        };
-        match rules.ignore_once.iter().position(|s| *s == sig) {
-            Some(i) => {
-                rules.ignore_once.remove(i);
-                out.say(Change::IgnoredOnce { signal: sig });
-                true
-            }
-            None => false,
+    /// Whether a stop by signal ends in SIGKILL after the grace.
+    pub(super) fn kills_after_grace(&self) -> bool {
+        self.dumb_init.is_none_or(|r| r.kill_after_grace)
+    }
+
+    /// Whether `sig`, a stop signal, stops the command: under dumb-init's
+    /// rules one rewritten to 0 is dropped and does nothing more.
+    pub(super) fn stops(&self, sig: i32) -> bool {
+        is_stop_signal(sig)
+            && (self.dumb_init.is_none() || self.settings.rewrites.apply(sig).is_some())
+    }
+
+    /// How vigil's own signals reach the command (`pid`): its group, or
+    /// itself when it has none of its own (dumb-init's single-child mode).
+    pub(super) fn command_target(&self, pid: i32) -> Target {
+        match self.dumb_init {
+            Some(r) if !r.own_group => Target::Process(pid),
+            _ => Target::Group(pid),
         }
     }
 

@@ -22,6 +22,10 @@ fn setsid() -> Settings {
 }
 
 fn running(settings: Settings, rules: DumbInitRules) -> Supervisor {
+    let rules = DumbInitRules {
+        own_group: rules.own_group || settings.process_group,
+        ..rules
+    };
     let mut sup = Supervisor::new(settings).with_dumb_init(rules);
     sup.start();
     sup.step(Event::Spawned { pid: PID }, at(0));
@@ -154,23 +158,97 @@ fn job_control_stops_are_forwarded_then_vigil_suspends() {
     assert_eq!(out.actions, vec![send(Target::Process(PID), libc::SIGTSTP)]);
 }
 
-#[test]
-fn the_first_sighup_and_sigcont_after_letting_go_of_the_terminal_are_not_forwarded() {
-    let rules = DumbInitRules {
-        ignore_once: vec![libc::SIGHUP, libc::SIGCONT],
-    };
-    let mut sup = Supervisor::new(setsid()).with_dumb_init(rules);
-    // They arrive before the command exists (vigil let go before spawning).
-    for sig in [libc::SIGHUP, libc::SIGCONT] {
-        let out = sup.step(Event::Signal(sig), at(0));
-        assert_eq!(out.actions, vec![]);
-        assert_eq!(out.changes, vec![Change::IgnoredOnce { signal: sig }]);
+/// dumb-init's rules as the personality sets them.
+fn rules(own_group: bool, kill_after_grace: bool) -> DumbInitRules {
+    DumbInitRules {
+        kill_after_grace,
+        own_group,
     }
-    let out = sup.step(Event::Spawned { pid: PID }, at(0));
-    assert!(!out.actions.iter().any(|a| matches!(a, Action::Send { .. })));
-    // The next ones are the operator's.
-    for sig in [libc::SIGHUP, libc::SIGCONT] {
-        let out = sup.step(Event::Signal(sig), at(1));
-        assert_eq!(out.actions, vec![send(Target::Group(PID), sig)]);
+}
+
+#[test]
+fn a_stop_signal_is_passed_on_with_no_sigkill_after_unless_grace_was_given() {
+    // (rules, the grace timer armed)
+    for (r, armed) in [(rules(true, false), false), (rules(true, true), true)] {
+        let mut sup = running(setsid(), r);
+        let out = sup.step(Event::Signal(libc::SIGTERM), at(1));
+        assert_eq!(
+            out.actions.first(),
+            Some(&send(Target::Group(PID), libc::SIGTERM)),
+            "{r:?}"
+        );
+        let grace = out.actions.iter().any(|a| {
+            matches!(
+                a,
+                Action::Arm {
+                    timer: Timer::Grace,
+                    ..
+                }
+            )
+        });
+        assert_eq!(grace, armed, "{r:?}: {:?}", out.actions);
+        // Either way the command's exit ends vigil with its status.
+        let out = sup.step(exited(0), at(2));
+        assert_eq!(out.actions.last(), Some(&Action::Exit(0)), "{r:?}");
+    }
+}
+
+#[test]
+fn a_stop_signal_rewritten_to_0_does_nothing() {
+    let mut settings = setsid();
+    settings.rewrites.set(libc::SIGTERM, 0);
+    let mut sup = running(settings, rules(true, true));
+    let out = sup.step(Event::Signal(libc::SIGTERM), at(1));
+    assert_eq!(out.actions, vec![]);
+    assert!(
+        matches!(sup.phase(), Phase::Running { .. }),
+        "{:?}",
+        sup.phase()
+    );
+    // Under vigil's own name it still stops (its documented rule).
+    let mut settings = setsid();
+    settings.rewrites.set(libc::SIGTERM, 0);
+    let mut sup = Supervisor::new(settings);
+    sup.step(Event::Spawned { pid: PID }, at(0));
+    sup.step(Event::Signal(libc::SIGTERM), at(1));
+    assert!(
+        matches!(sup.phase(), Phase::Stopping { .. }),
+        "{:?}",
+        sup.phase()
+    );
+}
+
+#[test]
+fn in_single_child_mode_vigils_own_stops_go_to_the_command_itself() {
+    // The command has no group of its own: a failed check's stop and the
+    // SIGKILL after the grace go to its pid, not to a group that is vigil's.
+    // (rows: rules, where vigil's own signals go)
+    for (r, target) in [
+        (rules(false, false), Target::Process(PID)),
+        (rules(true, false), Target::Group(PID)),
+    ] {
+        let mut sup = Supervisor::new(super::tests::settings()).with_dumb_init(r);
+        sup.step(Event::Spawned { pid: PID }, at(0));
+        let mut out = Out {
+            actions: Vec::new(),
+            changes: Vec::new(),
+            ready: false,
+        };
+        sup.stop_for(Check::Watchdog, PID, at(1), &mut out);
+        assert_eq!(
+            out.actions.first(),
+            Some(&send(target, libc::SIGTERM)),
+            "{r:?}"
+        );
+        // A check's stop keeps its grace under dumb-init's rules too.
+        assert!(out.actions.iter().any(|a| matches!(
+            a,
+            Action::Arm {
+                timer: Timer::Grace,
+                ..
+            }
+        )));
+        let out = sup.step(Event::Timer(Timer::Grace), at(31));
+        assert_eq!(out.actions, vec![send(target, libc::SIGKILL)], "{r:?}");
     }
 }

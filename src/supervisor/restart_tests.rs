@@ -190,6 +190,7 @@ fn failure() -> Event {
             target: "GET http://10.0.0.5:8000/".into(),
             output: String::new(),
             duration: Duration::from_millis(1),
+            net: None,
         },
     }
 }

@@ -49,6 +49,7 @@ pub(super) fn readiness_succeeds(sup: &mut Supervisor, t: Instant, message: &str
                 target: "GET http://10.0.0.5:8000/".into(),
                 output: String::new(),
                 duration: Duration::from_millis(1),
+                net: None,
             },
         },
         t,

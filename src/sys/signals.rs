@@ -117,6 +117,34 @@ pub(crate) fn take_over() -> io::Result<Inherited> {
     })
 }
 
+/// Takes `signals` off the pending set, if they are pending (they are
+/// blocked): the SIGHUP and SIGCONT the kernel sends a session leader that
+/// lets go of its terminal are not the operator's.
+pub(crate) fn discard_pending(signals: &[i32]) {
+    let set = Mask::of(signals);
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    for _ in signals {
+        // SAFETY: `set` is a live kernel sigset of 8 bytes (the size passed),
+        // the info pointer may be null, `zero` is a live timespec: a poll
+        // that returns at once with a pending signal of `set` or EAGAIN.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigtimedwait,
+                &set.0 as *const u64,
+                std::ptr::null_mut::<libc::siginfo_t>(),
+                &zero as *const libc::timespec,
+                8usize,
+            )
+        };
+        if rc <= 0 {
+            return;
+        }
+    }
+}
+
 /// The signals that end vigil while nothing has started.
 const STARTUP_STOP: [i32; 2] = [libc::SIGINT, libc::SIGTERM];
 

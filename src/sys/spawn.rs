@@ -3,8 +3,11 @@
 //! paths, the signal state to restore) built before, so the child runs only
 //! async-signal-safe calls until `exec`.
 //!
-//! The child starts in the directory vigil was started in (vigil itself
-//! moves to `/` so it keeps no mount busy; `Prepared` notes the directory).
+//! The child starts in the directory vigil was started in: vigil itself
+//! moves to `/`, and `Prepared` keeps an `O_PATH` descriptor of the start
+//! directory for `fchdir` (the same directory even when it was deleted,
+//! renamed, lazily unmounted, or longer than PATH_MAX), which the caller
+//! drops once nothing more will start there (`forget_directory`).
 //!
 //! A failed step in the child (`exec`, `chdir`, `setsid`) is reported to
 //! vigil through a close-on-exec pipe (the step and the errno, four bytes
@@ -22,7 +25,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// execvp's search path when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -44,14 +47,39 @@ pub(crate) struct Prepared {
     envp_ptrs: Vec<*const libc::c_char>,
     inherited: Inherited,
     foreground: bool,
-    /// Where the child starts (`None`: where vigil is, `/` or unknown).
-    cwd: Option<CString>,
+    /// Where the child starts (an `O_PATH` descriptor of vigil's start
+    /// directory; `None`: where vigil is).
+    cwd: Option<OwnedFd>,
+    /// That directory's path, for diagnoses of a failed start (kept after
+    /// `forget_directory`).
+    start_dir: Option<PathBuf>,
     /// A new session for the child (dumb-init) rather than a new process group.
     new_session: bool,
+    /// No process group of its own (dumb-init's single-child mode).
+    same_group: bool,
+    /// Every standard signal back to its default action and none blocked
+    /// (dumb-init), rather than what vigil inherited (tini).
+    reset_signals: bool,
     /// The child's exit status when a step before `exec` fails (`None`: 127/126).
     failure_status: Option<u8>,
     /// `--user`, `--drop-caps`, ...: applied in the child only.
     privileges: Option<ChildPrivileges>,
+}
+
+/// An `O_PATH` descriptor of the current directory, unless that is `/`.
+fn start_directory() -> Option<OwnedFd> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // O_PATH: no access to the directory itself is needed (nor kept).
+    let here = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(".")
+        .ok()?;
+    let is_root = match (here.metadata(), std::fs::metadata("/")) {
+        (Ok(h), Ok(r)) => h.dev() == r.dev() && h.ino() == r.ino(),
+        _ => false,
+    };
+    (!is_root).then(|| OwnedFd::from(here))
 }
 
 /// The step a child reports as failed.
@@ -130,11 +158,9 @@ impl Prepared {
             })
             .collect::<io::Result<Vec<_>>>()?;
         let envp_ptrs = null_terminated(envp.iter().map(CString::as_c_str));
-        // The directory vigil was started in, while it is still there to read.
-        let cwd = std::env::current_dir()
-            .ok()
-            .filter(|d| d != Path::new("/"))
-            .and_then(|d| CString::new(d.into_os_string().into_vec()).ok());
+        // The directory vigil was started in, before vigil leaves it.
+        let cwd = start_directory();
+        let start_dir = cwd.as_ref().and_then(|_| std::env::current_dir().ok());
         Ok(Prepared {
             display: argv0.to_string_lossy().into_owned(),
             program: None,
@@ -146,16 +172,29 @@ impl Prepared {
             inherited,
             foreground,
             cwd,
+            start_dir,
             new_session: false,
+            same_group: false,
+            reset_signals: false,
             failure_status: None,
             privileges: None,
         })
     }
 
+    /// Nothing more will start in the start directory: let go of it, so
+    /// vigil keeps no mount busy.
+    pub(crate) fn forget_directory(&mut self) {
+        self.cwd = None;
+    }
+
     /// dumb-init's way: the child in a new session (taking stdin's terminal
-    /// as its own when it can), exit status 2 when it cannot be run.
-    pub(crate) fn dumb_init(mut self, new_session: bool) -> Prepared {
+    /// as its own when it can) or, without one, in vigil's own process
+    /// group (`own_group` false); every standard signal at its default
+    /// action and unblocked; exit status 2 when it cannot be run.
+    pub(crate) fn dumb_init(mut self, new_session: bool, own_group: bool) -> Prepared {
         self.new_session = new_session;
+        self.same_group = !own_group;
+        self.reset_signals = true;
         self.failure_status = Some(2);
         self
     }
@@ -263,10 +302,7 @@ impl Prepared {
                 .clone()
                 .unwrap_or_else(|| OsString::from(DEFAULT_PATH))
         });
-        let cwd = self
-            .cwd
-            .as_ref()
-            .map(|d| Path::new(OsStr::from_bytes(d.as_bytes())));
+        let cwd = &self.start_dir;
         let candidates = candidates(&self.argv0, self.path.as_deref())
             .into_iter()
             .map(|c| match cwd {
@@ -326,8 +362,9 @@ impl StartFailure {
 
 impl std::fmt::Display for StartFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // strerror's words, as tini and dumb-init print them.
-        let err = self.errno().desc();
+        // The C library's words (strerror), as tini and dumb-init print them.
+        let err = io::Error::from_raw_os_error(self.errno() as i32).to_string();
+        let err = err.split(" (os error").next().unwrap_or(&err);
         match self {
             StartFailure::Exec(_) => write!(f, "{err}"),
             StartFailure::Chdir(_) => {
@@ -444,7 +481,7 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
     // to it at once (`-g`, a probe stop) cannot miss it. EACCES (the child
     // already exec'd) and ESRCH are fine. A child in a new session has made
     // it before `clone` returned (CLONE_VFORK).
-    if !cmd.new_session {
+    if !cmd.new_session && !cmd.same_group {
         let _ = nix::unistd::setpgid(child, child);
     }
     drop(write_end);
@@ -508,11 +545,11 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
             // this session's own; without one (or still another session's)
             // this fails, as it does for dumb-init, and that is fine.
             libc::ioctl(0, libc::TIOCSCTTY, 0);
-        } else {
+        } else if !cmd.same_group {
             libc::setpgid(0, 0);
         }
         if let Some(dir) = &cmd.cwd {
-            if libc::chdir(dir.as_ptr()) < 0 {
+            if libc::fchdir(dir.as_raw_fd()) < 0 {
                 fail(cmd, report_fd, STEP_CHDIR, Errno::last_raw());
             }
         }
@@ -535,10 +572,21 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
                 word & 0xffff,
             );
         }
-        if cmd.inherited.sigchld_ignored {
-            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+        if cmd.reset_signals {
+            // dumb-init's child: handlers reset at exec, nothing ignored or
+            // blocked. (The child has its own dispositions: no CLONE_SIGHAND.)
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            super::signals::restore_mask_in_child(&super::signals::Mask(0));
+        } else {
+            if cmd.inherited.sigchld_ignored {
+                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            }
+            super::signals::restore_mask_in_child(&cmd.inherited.mask);
         }
-        super::signals::restore_mask_in_child(&cmd.inherited.mask);
         let mut err = libc::ENOENT;
         let mut saw_eacces = false;
         for (path, script_argv) in plan.paths.iter().zip(&plan.script_argvs) {

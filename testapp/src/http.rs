@@ -18,6 +18,12 @@
 //!   garbage              bytes that are not HTTP, then close
 //!   reset                half a status line, then a reset (RST, not FIN)
 //!   exit N               answer 200, then the whole server exits with N
+//!   answer N FILE        answer N with FILE: header lines, a blank line, the body
+//!   tls-alert            a TLS alert record (15 03 01 00 02 02 46), then close,
+//!                        as a server that speaks HTTPS on the port
+//!   close                close at once without a byte
+//!   host-only NAME       200 when the Host header (without port) is NAME, else
+//!                        400 "Bad Request (400)" (as Django's ALLOWED_HOSTS)
 //! `--requests FILE` appends each request's head (and a blank line) to FILE.
 
 use std::io::{Read, Write};
@@ -207,6 +213,32 @@ fn serve(mut conn: TcpStream, opts: &Opts) {
             respond(&mut conn, 200, "", "bye\n");
             let _ = conn.flush();
             std::process::exit(arg(1).parse().unwrap_or(1));
+        }
+        Some("answer") => {
+            let code: u16 = arg(1).parse().unwrap_or(500);
+            let text = std::fs::read_to_string(arg(2)).unwrap_or_default();
+            let (headers, body) = text.split_once("\n\n").unwrap_or(("", &text));
+            let extra: String = headers.lines().map(|h| format!("{h}\r\n")).collect();
+            respond(&mut conn, code, &extra, body);
+        }
+        Some("tls-alert") => {
+            let _ = conn.write_all(b"\x15\x03\x01\x00\x02\x02\x46");
+        }
+        Some("close") => drop(conn),
+        Some("host-only") => {
+            let host = head
+                .lines()
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+                })
+                .map(|(_, v)| v.trim())
+                .unwrap_or("");
+            let name = host.rsplit_once(':').map_or(host, |(n, _)| n);
+            match name == arg(1) {
+                true => respond(&mut conn, 200, "", "ok\n"),
+                false => respond(&mut conn, 400, "", "Bad Request (400)\n"),
+            }
         }
         Some(other) => respond(
             &mut conn,

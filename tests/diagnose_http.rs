@@ -1,0 +1,340 @@
+//! Diagnosis of failed http_get (and tcp_socket) probes from what the app
+//! answered, the protocol its port speaks and where the time of an attempt
+//! went, each with a real process making the mistake (the test app, or a
+//! Python `http.server`): the exact line, said once.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use support::probes::{free_port, http_probe, Run};
+use support::*;
+
+/// The readiness diagnosis lines (after "readiness probe: "), every
+/// duration (`0.2ms`, `1s`) masked as `T` and "the last N attempts" as N.
+/// A first attempt before the app has bound its port is rightly diagnosed
+/// as not listening yet: those lines are left out.
+fn diagnoses(run: &Run) -> Vec<String> {
+    run.log()
+        .lines()
+        .filter(|l| l.contains("NOTE  vigil") && !l.contains("nothing listens on port"))
+        .filter_map(|l| l.split_once("] readiness probe: ").map(|(_, t)| masked(t)))
+        .collect()
+}
+
+fn masked(s: &str) -> String {
+    let s = times_masked(s);
+    match s.split_once("the last ") {
+        Some((before, after)) => {
+            let rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+            format!("{before}the last N{rest}")
+        }
+        None => s,
+    }
+}
+
+fn times_masked(s: &str) -> String {
+    let mut out = String::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'.' && i > start)) {
+            i += 1;
+        }
+        let unit = if s[i..].starts_with("ms") {
+            2
+        } else if s[i..].starts_with('s') && !s[i + 1..].starts_with(|c: char| c.is_alphabetic()) {
+            1
+        } else {
+            0
+        };
+        if i > start && unit > 0 {
+            out.push('T');
+            i += unit;
+        } else if i > start {
+            out.push_str(&s[start..i]);
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn failures(run: &Run) -> usize {
+    run.log()
+        .lines()
+        .filter(|l| l.contains("readiness probe failed"))
+        .count()
+}
+
+/// Runs the test app under vigil with a readiness http_get probe at `path`
+/// and the app's `rules`; waits for `want` (masked) to be said, then for
+/// more failures, and asserts it was said once and alone.
+fn said_once(
+    tag: &str,
+    rules: &str,
+    path: &str,
+    extra: &str,
+    want: &dyn Fn(&Run) -> String,
+) -> Run {
+    let dir = TempDir::new(tag);
+    std::fs::write(dir.path("control"), rules).unwrap();
+    let port = free_port();
+    let probe = http_probe(port, path, extra);
+    let run = Run::start_in(dir, port, &["--readiness", &probe], &[]);
+    let want = want(&run);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !diagnoses(&run).contains(&want) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no diagnosis {want:?} in:\n{}",
+            run.log()
+        );
+        std::thread::sleep(POLL); // poll interval; the deadline bounds the wait
+    }
+    let seen = failures(&run);
+    wait_until("5 more failed attempts", || failures(&run) >= seen + 5);
+    assert_eq!(diagnoses(&run), vec![want], "{}", run.log());
+    run
+}
+
+/// How many requests for `path` the app received.
+fn requests_for(run: &Run, path: &str) -> usize {
+    let needle = format!("GET {path} HTTP/1.1");
+    run.requests().lines().filter(|l| *l == needle).count()
+}
+
+#[test]
+fn a_wrong_path_is_named_with_the_health_path_that_answers() {
+    let run = said_once(
+        "diag-404",
+        "/healthz status 200\n* status 404\n",
+        "/helth",
+        "",
+        &|_: &Run| {
+            "the app answered GET /helth with 404 Not Found: the app serves no such path; \
+             GET /healthz answers 2xx on the same server: set the probe's path to /healthz"
+                .into()
+        },
+    );
+    // The one-off check asked each path once, up to the one that answered.
+    assert_eq!(requests_for(&run, "/health"), 1, "{}", run.requests());
+    assert_eq!(requests_for(&run, "/healthz"), 1, "{}", run.requests());
+    assert_eq!(requests_for(&run, "/ready"), 0, "{}", run.requests());
+    // Not counted as attempts: the probe is still at its first failure count.
+    assert!(!run.log().contains("/healthz)"), "{}", run.log());
+}
+
+#[test]
+fn a_wrong_method_without_a_health_path_is_named() {
+    let run = said_once("diag-405", "* status 405\n", "/predict", "", &|_: &Run| {
+        "the app answered GET /predict with 405 Method Not Allowed: the path exists but takes \
+         another method than the GET probes send; none of /health, /healthz, /ready, /ping \
+         answers 2xx either (tried once): set the probe's path to one the app serves to GET"
+            .into()
+    });
+    assert_eq!(requests_for(&run, "/ping"), 1, "{}", run.requests());
+}
+
+#[test]
+fn a_health_path_behind_auth_is_named() {
+    let dir = TempDir::new("diag-401");
+    let answer = dir.path("answer");
+    std::fs::write(
+        &answer,
+        "WWW-Authenticate: Basic realm=\"app\"\n\nunauthorized\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path("control"),
+        format!("* answer 401 {}\n", answer.display()),
+    )
+    .unwrap();
+    let port = free_port();
+    let run = Run::start_in(
+        dir,
+        port,
+        &["--readiness", &http_probe(port, "/health", "")],
+        &[],
+    );
+    let want = "the app answered 401 with a WWW-Authenticate challenge to GET /health: the health \
+                path sits behind authentication, and probes send no credentials: exempt the path \
+                from auth (or give the probe an Authorization header in http_get.http_headers)";
+    wait_until("the diagnosis", || {
+        diagnoses(&run).iter().any(|d| d == want)
+    });
+    let seen = failures(&run);
+    wait_until("5 more failed attempts", || failures(&run) >= seen + 5);
+    assert_eq!(diagnoses(&run), vec![want.to_string()], "{}", run.log());
+}
+
+#[test]
+fn an_app_that_rejects_the_pod_ip_as_host_is_named_with_the_header_to_set() {
+    let run = said_once(
+        "diag-host",
+        "* host-only localhost\n",
+        "/",
+        "",
+        &|r: &Run| {
+            let port = r.port;
+            let ip = default_ip(r);
+            format!(
+                "the app answers GET / with 400 for Host: {ip}:{port} but 2xx for Host: \
+                 localhost: it rejects the pod IP as Host (an allowed-hosts list such as Django's \
+                 ALLOWED_HOSTS): allow the pod IP, or send a Host it accepts: \"http_headers\": \
+                 [{{\"name\": \"Host\", \"value\": \"localhost\"}}] in the http_get"
+            )
+        },
+    );
+    let retried = run
+        .requests()
+        .lines()
+        .filter(|l| *l == "Host: localhost")
+        .count();
+    assert_eq!(retried, 1, "{}", run.requests());
+}
+
+/// The address vigil probes by default, as its start-up line names it.
+fn default_ip(run: &Run) -> String {
+    run.wait_log("probes connect to ");
+    let log = run.log();
+    let (_, rest) = log
+        .split_once("probes connect to ")
+        .expect("the start-up line naming the default address");
+    rest.split_whitespace().next().unwrap_or("").to_string()
+}
+
+#[test]
+fn a_port_that_speaks_tls_is_named() {
+    said_once("diag-tls", "* tls-alert\n", "/", "", &|r: &Run| {
+        let port = r.port;
+        format!(
+            "port {port} answered the probe's plain HTTP request with a TLS alert (bytes 15 03): \
+             the app serves HTTPS there, and http_get speaks plain HTTP (vigil does not probe \
+             HTTPS): point the probe at a plain-HTTP port of the app, or check this port with \
+             tcp_socket"
+        )
+    });
+}
+
+#[test]
+fn a_port_that_closes_at_once_is_named() {
+    said_once("diag-close", "* close\n", "/", "", &|r: &Run| {
+        let port = r.port;
+        format!(
+            "the app accepted the probe's connection on port {port} (in T) and closed it \
+             without sending a byte: it speaks another protocol on this port (gRPC, a database, \
+             raw TCP), or its handler died on the request (Python's http.server closes the \
+             connection on an uncaught exception: see the app's own log)"
+        )
+    });
+}
+
+#[test]
+fn a_timeout_says_which_phase_used_the_time() {
+    said_once("diag-hang", "* hang\n", "/", "", &|_: &Run| {
+        "attempts time out: accepted but no worker answered: connected in T, request sent, \
+             no first byte in T (every worker busy or blocked: a long request, a lock, a \
+             single-threaded server at work); the last N attempts took p50 T, p95 T against \
+             timeout_seconds T"
+            .into()
+    });
+    said_once("diag-slow", "* slow-body\n", "/", "", &|_: &Run| {
+        "attempts time out: the answer started but did not end: first byte after T, no last \
+             byte in T (a slow or endless body); the last N attempts took p50 T, p95 T against \
+             timeout_seconds T"
+            .into()
+    });
+}
+
+/// vigil with `probe` as its readiness check over a Python program.
+fn python(tag: &str, probe: &str, script: &str, port: u16) -> Run {
+    let dir = TempDir::new(tag);
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let child = Command::new(vigil())
+        .args(["--readiness", probe, "--", "python3", "-c", script])
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn vigil");
+    Run { child, dir, port }
+}
+
+/// A handler that reads a JSON request body, as a model's predict route.
+const JSON_HANDLER: &str = r#"
+import json, sys, traceback
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            n = int(self.headers.get("Content-Length", 0))
+            json.loads(self.rfile.read(n))
+            code, body = 200, b"ok"
+        except Exception:
+            code, body = 500, traceback.format_exc().encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn a_handler_that_expects_a_json_body_is_named() {
+    let port = free_port();
+    let run = python(
+        "diag-json",
+        &http_probe(port, "/predict", ""),
+        JSON_HANDLER,
+        port,
+    );
+    let want = "the app answered 500 to GET /predict with a JSON decoding error \
+                (`json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)`): the \
+                handler expects a request body, and probes send a GET with no body, no query and \
+                no credentials: give the probe its own path that reads nothing (a /health route \
+                that answers 200)";
+    wait_until("the diagnosis", || {
+        diagnoses(&run).iter().any(|d| d == want)
+    });
+    let seen = failures(&run);
+    wait_until("5 more failed attempts", || failures(&run) >= seen + 5);
+    assert_eq!(diagnoses(&run), vec![want.to_string()], "{}", run.log());
+}
+
+/// Listens with a backlog of one that it fills itself and never accepts:
+/// the kernel drops further SYNs, so a connect does not complete.
+const FULL_BACKLOG: &str = r#"
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen(0)
+held = []
+for _ in range(2):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", int(sys.argv[1])))
+    held.append(c)
+time.sleep(3600)
+"#;
+
+#[test]
+fn a_tcp_probe_whose_connect_never_completes_is_named() {
+    let port = free_port();
+    let probe = format!(
+        r#"{{"tcp_socket": {{"port": {port}, "host": "127.0.0.1"}}, "period_seconds": 0.1, "timeout_seconds": 0.2}}"#
+    );
+    let run = python("diag-backlog", &probe, FULL_BACKLOG, port);
+    let want = format!(
+        "attempts time out: no connection: the connect to 127.0.0.1:{port} did not complete in T \
+         (the app listens but does not accept, its accept queue full; or packets are dropped); \
+         the last N attempts took p50 T, p95 T against timeout_seconds T"
+    );
+    wait_until("the diagnosis", || diagnoses(&run).contains(&want));
+    assert_eq!(diagnoses(&run).iter().filter(|d| **d == want).count(), 1);
+}
