@@ -442,16 +442,13 @@ impl EventLoop {
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
-        let command = supervisor.command(now).map(|c| c.pid);
         for action in actions {
             if let Action::Send {
                 target: Target::Process(pid),
                 signal,
             } = *action
             {
-                if Some(pid) == command {
-                    changes.extend(diagnoser.on_signal_to_command(pid, signal, now));
-                }
+                signal_to_command(diagnoser, changes, supervisor, pid, signal, now);
             }
         }
         let mut i = 0;
@@ -660,6 +657,23 @@ impl EventLoop {
             }
         }
         None
+    }
+}
+
+/// A signal goes to `pid` alone: if that is the command, is it a shell
+/// that keeps it from the server? (Off the idle loop's pages.)
+#[cold]
+#[inline(never)]
+fn signal_to_command(
+    diagnoser: &mut Diagnoser,
+    changes: &mut Vec<Change>,
+    supervisor: &Supervisor,
+    pid: i32,
+    signal: i32,
+    now: Instant,
+) {
+    if supervisor.command(now).is_some_and(|c| c.pid == pid) {
+        changes.extend(diagnoser.on_signal_to_command(pid, signal, now));
     }
 }
 
