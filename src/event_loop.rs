@@ -142,8 +142,10 @@ pub(crate) struct EventLoop {
     accept_pending: bool,
     /// The notify socket may have datagrams waiting.
     notify_pending: bool,
-    /// Names the cause of failed network probes (`None`: none configured).
+    /// Names the cause of failed probes and of the command's troubles.
     diagnoser: Option<Diagnoser>,
+    /// The command's diagnoses, reported with the supervisor's next changes.
+    diagnosed: Vec<Change>,
     /// The command starts once (no restart policy): after its start vigil
     /// lets go of the start directory.
     single_start: bool,
@@ -202,6 +204,7 @@ impl EventLoop {
             accept_pending: false,
             notify_pending: false,
             diagnoser: None,
+            diagnosed: Vec::new(),
             single_start: false,
         })
     }
@@ -442,6 +445,7 @@ impl EventLoop {
         Ok(())
     }
 
+    /// Diagnoses failed probes and the command's troubles (`diagnose`).
     /// The command starts only once (no restart policy).
     pub(crate) fn with_single_start(mut self) -> Self {
         self.single_start = true;
@@ -454,11 +458,32 @@ impl EventLoop {
         self
     }
 
-    /// Each change goes to the diagnoser; a diagnosis follows the change it is about.
-    fn diagnose(&mut self, changes: &mut Vec<Change>, supervisor: &Supervisor, now: Instant) {
+    /// Each change goes to the diagnoser; a diagnosis follows the change it
+    /// is about. The command's start diagnoses (`diagnosed`) come first. A
+    /// signal passed to the command's process alone is checked for a shell
+    /// that would keep it from the server (before it is sent).
+    fn diagnose(
+        &mut self,
+        changes: &mut Vec<Change>,
+        actions: &[Action],
+        supervisor: &Supervisor,
+        now: Instant,
+    ) {
+        if !self.diagnosed.is_empty() {
+            prepend(changes, &mut self.diagnosed);
+        }
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
+        for action in actions {
+            if let Action::Send {
+                target: Target::Process(pid),
+                signal,
+            } = *action
+            {
+                signal_to_command(diagnoser, changes, supervisor, pid, signal, now);
+            }
+        }
         let mut i = 0;
         while i < changes.len() {
             let ctx = || Context {
@@ -507,12 +532,11 @@ impl EventLoop {
             let now = Instant::now();
             let signal = matches!(event, Event::Signal(_));
             supervisor.step_into(event, now, output);
-            // Diagnosis reads its evidence before a stop it comes with is
-            // sent (a liveness stop would take the listener away). A signal
-            // brings no probe result: it waits for nothing.
-            if !signal {
-                self.diagnose(&mut output.changes, supervisor, now);
-            }
+            // Diagnosis reads its evidence before the stop or signal it
+            // comes with is sent (a liveness stop would take the listener
+            // away; a shell wrapping the server is seen before its SIGTERM).
+            // For a signal this costs nothing unless the command is a shell.
+            self.diagnose(&mut output.changes, &output.actions, supervisor, now);
             let sends = output
                 .actions
                 .iter()
@@ -649,6 +673,13 @@ impl EventLoop {
                     // tini's words, which a script may match to the end of the line.
                     _ => fatal!("exec {} failed: {err}", self.command.display),
                 }
+                // Not in dumb-init's words, which scripts match line for line.
+                let diagnoser = self.diagnoser.as_mut();
+                if let Some(diagnoser) = diagnoser.filter(|_| !self.command.is_dumb_init()) {
+                    let lookup = self.command.lookup();
+                    let d = diagnoser.on_start_failure(&lookup, &err, Instant::now());
+                    self.diagnosed.extend(d);
+                }
             }
         }
     }
@@ -727,6 +758,31 @@ impl EventLoop {
         }
         None
     }
+}
+
+/// A signal goes to `pid` alone: if that is the command, is it a shell
+/// that keeps it from the server? (Off the idle loop's pages.)
+#[cold]
+#[inline(never)]
+fn signal_to_command(
+    diagnoser: &mut Diagnoser,
+    changes: &mut Vec<Change>,
+    supervisor: &Supervisor,
+    pid: i32,
+    signal: i32,
+    now: Instant,
+) {
+    if supervisor.command(now).is_some_and(|c| c.pid == pid) {
+        changes.extend(diagnoser.on_signal_to_command(pid, signal, now));
+    }
+}
+
+/// Puts `first` before `changes` (the command's start diagnoses, rare).
+#[cold]
+#[inline(never)]
+fn prepend(changes: &mut Vec<Change>, first: &mut Vec<Change>) {
+    first.append(changes);
+    std::mem::swap(changes, first);
 }
 
 #[cfg(test)]

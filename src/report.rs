@@ -149,6 +149,7 @@ impl Reporter {
                 }
             }
             Change::Diagnosis { probe, text, .. } => notice!("{} probe: {text}", probe.name()),
+            Change::CommandDiagnosis { text, .. } => notice!("command: {text}"),
             Change::StartupSucceeded { attempts } => {
                 notice!("startup: succeeded after {}", counted(*attempts, "attempt"))
             }

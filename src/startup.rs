@@ -275,8 +275,9 @@ fn start_and_run(
             run
         })
     });
-    // Probes get their failures diagnosed.
+    // Failed probes and the command's troubles get diagnosed.
     let targets = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.addr()));
+    let programs = PerProbe::from_fn(|kind| probes[kind].as_ref().and_then(|p| p.plan.lookup()));
     let http = PerProbe::from_fn(|kind| match probes[kind].as_ref().map(|p| &p.plan) {
         Some(Plan::Http(plan)) => Some(plan.clone()),
         _ => None,
@@ -286,10 +287,11 @@ fn start_and_run(
             .as_ref()
             .map_or(Default::default(), |p| p.timeout)
     });
-    let diagnoser = ProbeKind::ALL
-        .iter()
-        .any(|k| timings[*k].is_some())
-        .then(|| Diagnoser::new(targets, timings).with_probes(http, timeouts));
+    // Every run has one: a command with no probes gets its start failures said.
+    let diagnoser = Diagnoser::new(targets, timings)
+        .with_probes(http, timeouts)
+        .with_programs(programs)
+        .with_shell_command(&command.display);
     let single_start = restart.mode == crate::restart::Mode::Never;
     let mut supervisor = Supervisor::new(Settings {
         grace: opts.grace,
@@ -319,10 +321,7 @@ fn start_and_run(
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
     EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
-        .map(|l| match diagnoser {
-            Some(d) => l.with_diagnoser(d),
-            None => l,
-        })
+        .map(|l| l.with_diagnoser(diagnoser))
         .map(|l| match single_start {
             true => l.with_single_start(),
             false => l,

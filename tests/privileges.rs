@@ -887,7 +887,7 @@ fn an_exec_probe_that_the_user_cannot_run_names_the_user() {
     assert_ne!(code(&out), 0, "{err}");
     assert!(
         err.contains(
-            "cannot run the probe's program as uid 4242 gid 0 (--user): Permission denied"
+            "cannot run the probe's program: Permission denied (as uid 4242 gid 0, --user)"
         ),
         "{err}"
     );

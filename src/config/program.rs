@@ -31,6 +31,15 @@ pub fn find(name: &str, path: Option<&str>) -> Option<PathBuf> {
         .find(|p| is_executable_file(p))
 }
 
+/// `curl` and `wget` in an exec probe: an `http_get` probe does their job.
+pub fn http_tool_hint(name: &str) -> Option<&'static str> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    matches!(base, "curl" | "wget").then_some(
+        "an http_get probe checks an HTTP endpoint with no program in the image: \
+         {\"http_get\": {\"path\": \"/health\", \"port\": 8000}}",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

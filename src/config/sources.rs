@@ -313,7 +313,12 @@ fn prepare_exec(
                 path.as_deref().unwrap_or(program::DEFAULT_PATH)
             )
         };
-        let message = format!("expected a program the probe can run, found {name:?}: {searched}");
+        let hint = match program::http_tool_hint(name) {
+            Some(h) => format!("; {h}"),
+            None => String::new(),
+        };
+        let message =
+            format!("expected a program the probe can run, found {name:?}: {searched}{hint}");
         (join(&command_path, "[0]"), message)
     };
     Err(Diagnostic::error(

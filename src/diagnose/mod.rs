@@ -9,15 +9,20 @@
 //!
 //! The event loop owns the `Diagnoser` and feeds it every probe result; a
 //! diagnosis goes out as `Change::Diagnosis` (the log, `/events`, `/status`).
+//! The command's own causes (a failed start: `exec`; a shell that keeps
+//! signals from the server: `wrapper`) go out as `Change::CommandDiagnosis`,
+//! once per cause for vigil's whole run (a crash loop says it once).
 //! A diagnosis that needs a one-off check (`check`) is said when the check
 //! is over; the loop runs the check's connection under its own token.
 
 pub(crate) mod answer;
 pub(crate) mod budget;
 pub(crate) mod check;
+pub(crate) mod exec;
 pub(crate) mod listeners;
 pub(crate) mod network;
 pub(crate) mod timing;
+pub(crate) mod wrapper;
 
 use crate::config::model::ProbeKind;
 use crate::probe::outcome::{NetEvidence, Outcome};
@@ -25,6 +30,7 @@ use crate::probe::per_probe::PerProbe;
 use crate::probe::plan::HttpPlan;
 use crate::probe::state::Timing;
 use crate::supervisor::Change;
+use crate::sys::spawn::{Lookup, StartFailure};
 use answer::{Check, Failed, Finding};
 use check::{CheckStep, OneOff};
 use listeners::Listener;
@@ -58,6 +64,8 @@ impl Diagnosis {
 struct Gate {
     /// The cause last said for each probe since it last succeeded.
     last: PerProbe<Option<(&'static str, String)>>,
+    /// The command's cause last said (never forgotten: restarts do not repeat it).
+    command: Option<(&'static str, String)>,
     said: VecDeque<Instant>,
 }
 
@@ -67,7 +75,26 @@ impl Gate {
     }
 
     fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> bool {
-        if self.last[probe].as_ref() == Some(&(d.kind, d.key.clone())) {
+        let mut last = self.last[probe].take();
+        let admitted = self.admit_in(&mut last, d, now);
+        self.last[probe] = last;
+        admitted
+    }
+
+    fn admit_command(&mut self, d: &Diagnosis, now: Instant) -> bool {
+        let mut last = self.command.take();
+        let admitted = self.admit_in(&mut last, d, now);
+        self.command = last;
+        admitted
+    }
+
+    fn admit_in(
+        &mut self,
+        last: &mut Option<(&'static str, String)>,
+        d: &Diagnosis,
+        now: Instant,
+    ) -> bool {
+        if last.as_ref() == Some(&(d.kind, d.key.clone())) {
             return false;
         }
         while self
@@ -81,7 +108,7 @@ impl Gate {
             return false; // said later, if the cause stays
         }
         self.said.push_back(now);
-        self.last[probe] = Some((d.kind, d.key.clone()));
+        *last = Some((d.kind, d.key.clone()));
         true
     }
 }
@@ -128,6 +155,14 @@ pub(crate) struct Diagnoser {
     gate: Gate,
     /// The last listener snapshot and when it was taken.
     listeners: Option<(Instant, Vec<Listener>)>,
+    /// Where each exec probe's program is.
+    programs: PerProbe<Option<Lookup>>,
+    /// The command's pid last checked for a shell wrapper (once per run).
+    wrapper_checked: Option<i32>,
+    /// The command is a shell (by its program's name): only then is the
+    /// shell-without-exec check made, so a forwarded signal waits for no
+    /// `/proc` reading otherwise.
+    shell_command: bool,
     /// A check the last failure asked for, for the loop to start.
     wanted: Option<(ProbeKind, Check)>,
     running: Option<Running>,
@@ -150,11 +185,87 @@ impl Diagnoser {
             windows: PerProbe::default(),
             gate: Gate::default(),
             listeners: None,
+            programs: PerProbe::default(),
+            wrapper_checked: None,
+            shell_command: false,
             wanted: None,
             running: None,
             checked: Vec::new(),
             budgets: budget::Budgets::default(),
         }
+    }
+
+    /// Exec probes get their programs' start failures diagnosed.
+    pub(crate) fn with_programs(mut self, programs: PerProbe<Option<Lookup>>) -> Diagnoser {
+        self.programs = programs;
+        self
+    }
+
+    /// The command could not be started: why, once per cause. Cold: off
+    /// the pages of code the idle loop keeps mapped.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn on_start_failure(
+        &mut self,
+        lookup: &Lookup,
+        failure: &StartFailure,
+        now: Instant,
+    ) -> Option<Change> {
+        let StartFailure::Exec(errno) = failure else {
+            return None;
+        };
+        let e = exec::gather(lookup, *errno, false);
+        let path = e.path.clone();
+        let on_path = |w: &str| exec::on_path(w, path.as_deref());
+        let d = exec::start_failure(&e, &exec::exists, &on_path)?;
+        self.gate
+            .admit_command(&d, now)
+            .then_some(Change::CommandDiagnosis {
+                kind: d.kind,
+                text: d.text,
+            })
+    }
+
+    /// `signal` goes to the command's process (`pid`) alone: a shell that
+    /// runs the server without `exec` keeps it from the server. Checked
+    /// once per run of the command.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn on_signal_to_command(
+        &mut self,
+        pid: i32,
+        signal: i32,
+        now: Instant,
+    ) -> Option<Change> {
+        if !self.shell_command || self.wrapper_checked.replace(pid) == Some(pid) {
+            return None;
+        }
+        let command = wrapper::read_proc(pid)?;
+        let children = wrapper::children(pid);
+        let snapshot = std::cell::OnceCell::new();
+        let listening = |child: i32| {
+            snapshot
+                .get_or_init(listeners::snapshot)
+                .iter()
+                .any(|l: &Listener| {
+                    l.owner
+                        .as_ref()
+                        .is_some_and(|o| listeners::descends_from(o.pid, child))
+                })
+        };
+        let d = wrapper::shell_without_exec(&wrapper::Wrapped {
+            command: &command,
+            children: &children,
+            listening: &listening,
+            now: wrapper::now_ticks(),
+            signal,
+        })?;
+        self.gate
+            .admit_command(&d, now)
+            .then_some(Change::CommandDiagnosis {
+                kind: d.kind,
+                text: d.text,
+            })
     }
 
     /// The `http_get` probes' requests and every probe's timeout, for the
@@ -197,6 +308,13 @@ impl Diagnoser {
             self.listeners = Some((now, listeners::snapshot()));
         }
         self.listeners.as_ref().map_or(&[], |(_, l)| l)
+    }
+
+    /// The command's program, by name, is a shell (`sh -c '...'`).
+    pub(crate) fn with_shell_command(mut self, program: &str) -> Self {
+        let name = program.rsplit('/').next().unwrap_or(program);
+        self.shell_command = wrapper::is_shell(name);
+        self
     }
 
     /// A change from the supervisor: the diagnosis to say, if any now.
@@ -381,6 +499,9 @@ impl Diagnoser {
         ctx: &Context,
         now: Instant,
     ) -> Option<Finding> {
+        if let Some(lookup) = &self.programs[probe] {
+            return exec_probe(lookup, outcome).map(Finding::Say);
+        }
         let addr = self.targets[probe]?;
         if !outcome.message.contains("connection refused") {
             let net = outcome.net.as_ref()?;
@@ -429,6 +550,17 @@ impl Diagnoser {
     }
 }
 
+/// Why an exec probe's program could not run, if that is what failed.
+#[cold]
+#[inline(never)]
+fn exec_probe(lookup: &Lookup, outcome: &Outcome) -> Option<Diagnosis> {
+    let errno = exec::probe_errno(&outcome.message)?;
+    let e = exec::gather(lookup, errno, true);
+    let path = e.path.clone();
+    let on_path = |w: &str| exec::on_path(w, path.as_deref());
+    exec::start_failure(&e, &exec::exists, &on_path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +581,24 @@ mod tests {
         assert!(g.admit(r, &d("loopback_only", "9000"), t));
         g.success(r);
         assert!(g.admit(r, &d("loopback_only", "9000"), t)); // failing anew
+    }
+
+    #[test]
+    fn the_command_s_cause_is_said_once_for_the_whole_run() {
+        let mut g = Gate::default();
+        let t = Instant::now();
+        assert!(g.admit_command(&d("not_found", "app"), t));
+        // Restarts, probe successes: still the same cause, not said again.
+        g.success(ProbeKind::Readiness);
+        assert!(!g.admit_command(&d("not_found", "app"), t + WINDOW));
+        // Not the probes' slot either way.
+        assert!(g.admit(ProbeKind::Readiness, &d("not_found", "app"), t));
+        assert!(g.admit_command(&d("crlf", "app"), t));
+        // The rate limit is shared.
+        for i in 0..MAX_LINES {
+            g.admit(ProbeKind::Liveness, &d("port_mismatch", &i.to_string()), t);
+        }
+        assert!(!g.admit_command(&d("no_exec_bit", "app"), t));
     }
 
     #[test]

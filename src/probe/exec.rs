@@ -15,6 +15,10 @@ use std::os::fd::AsRawFd;
 
 pub(crate) const MAX_OUTPUT: usize = 10 * 1024;
 
+/// The start of an attempt's message when its program could not run (the
+/// errno's text follows: `diagnose::exec` reads it back).
+pub(crate) const CANNOT_RUN: &str = "cannot run the probe's program: ";
+
 #[derive(Debug)]
 pub(crate) struct ExecAttempt {
     pub pid: i32,
@@ -96,15 +100,13 @@ impl ExecAttempt {
         self.close_pipe(registry);
         let output = String::from_utf8_lossy(&self.output).into_owned();
         if let Some(err) = self.child.exec_error() {
+            // Who it ran as, when not vigil's own identity (a program only
+            // root may run fails for the user).
             let who = match self.run_as {
-                Some((uid, gid)) => format!(" as uid {uid} gid {gid} (--user)"),
+                Some((uid, gid)) => format!(" (as uid {uid} gid {gid}, --user)"),
                 None => String::new(),
             };
-            return (
-                false,
-                format!("cannot run the probe's program{who}: {err}"),
-                output,
-            );
+            return (false, format!("{CANNOT_RUN}{err}{who}"), output);
         }
         let ok = status == ChildStatus::Exited(0);
         let how = match status {

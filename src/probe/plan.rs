@@ -48,6 +48,14 @@ impl Plan {
         }
     }
 
+    /// Where an exec probe's program is (`None` for network probes).
+    pub(crate) fn lookup(&self) -> Option<spawn::Lookup> {
+        match self {
+            Plan::Exec { cmd, .. } => Some(cmd.lookup()),
+            _ => None,
+        }
+    }
+
     /// What an attempt probes, as logs and `/status` name it:
     /// `GET http://10.0.0.5:8000/`, `tcp 10.0.0.5:8000`, `exec ["cat", "/tmp/ok"]`.
     pub(crate) fn target(&self) -> String {

@@ -192,6 +192,12 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
                 .str("kind", kind)
                 .str("text", text);
         }
+        Change::CommandDiagnosis { kind, text } => {
+            o.str("event", "diagnosis")
+                .raw("probe", "null")
+                .str("kind", kind)
+                .str("text", text);
+        }
         Change::StartupSucceeded { attempts } => {
             o.str("event", "startup_succeeded")
                 .raw("attempts", attempts);

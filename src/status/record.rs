@@ -88,6 +88,8 @@ pub(crate) struct Record {
     last_success: PerProbe<Option<bool>>,
     /// Each failing probe's diagnosis (when, kind, text) until it succeeds.
     pub diagnoses: PerProbe<Option<(SystemTime, &'static str, String)>>,
+    /// The command's latest diagnosis (kept across restarts: said once).
+    pub command_diagnosis: Option<(SystemTime, &'static str, String)>,
 }
 
 fn truncated(s: &str, max: usize) -> String {
@@ -109,6 +111,7 @@ impl Record {
             ready_since: now,
             last_success: PerProbe::default(),
             diagnoses: PerProbe::default(),
+            command_diagnosis: None,
         }
     }
 
@@ -127,6 +130,9 @@ impl Record {
             Change::Ended { .. } | Change::Reaped { .. } => m.reaped += 1,
             Change::Diagnosis { probe, kind, text } => {
                 self.diagnoses[*probe] = Some((now, kind, text.clone()));
+            }
+            Change::CommandDiagnosis { kind, text } => {
+                self.command_diagnosis = Some((now, kind, text.clone()));
             }
             Change::ProbeResult { probe, outcome, .. } => {
                 if outcome.success {

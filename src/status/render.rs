@@ -191,6 +191,14 @@ pub(crate) fn status_json(out: &mut String, status: &Status, record: &Record) {
                             .end();
                     }
                 })
+                .with("diagnosis", |out| match &record.command_diagnosis {
+                    Some((at, kind, text)) => Object::new(out)
+                        .str("at", &timestamp(*at))
+                        .str("kind", kind)
+                        .str("text", text)
+                        .end(),
+                    None => out.push_str("null"),
+                })
                 .end();
         })
         .with("notify", |out| match &status.notify {

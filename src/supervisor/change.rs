@@ -72,6 +72,9 @@ pub(crate) enum Change {
         kind: &'static str,
         text: String,
     },
+    /// The command's cause of trouble (a failed start, a shell that keeps
+    /// signals from the server), with the evidence and the fix (`diagnose`).
+    CommandDiagnosis { kind: &'static str, text: String },
     /// Startup succeeded after `attempts` attempts.
     StartupSucceeded { attempts: u64 },
     /// The readiness probe's result flipped.

@@ -25,7 +25,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// execvp's search path when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -50,6 +50,9 @@ pub(crate) struct Prepared {
     /// Where the child starts (an `O_PATH` descriptor of vigil's start
     /// directory; `None`: where vigil is).
     cwd: Option<OwnedFd>,
+    /// That directory's path, for diagnoses of a failed start (kept after
+    /// `forget_directory`).
+    start_dir: Option<PathBuf>,
     /// A new session for the child (dumb-init) rather than a new process group.
     new_session: bool,
     /// No process group of its own (dumb-init's single-child mode).
@@ -157,6 +160,7 @@ impl Prepared {
         let envp_ptrs = null_terminated(envp.iter().map(CString::as_c_str));
         // The directory vigil was started in, before vigil leaves it.
         let cwd = start_directory();
+        let start_dir = cwd.as_ref().and_then(|_| std::env::current_dir().ok());
         Ok(Prepared {
             display: argv0.to_string_lossy().into_owned(),
             program: None,
@@ -168,6 +172,7 @@ impl Prepared {
             inherited,
             foreground,
             cwd,
+            start_dir,
             new_session: false,
             same_group: false,
             reset_signals: false,
@@ -274,7 +279,53 @@ impl std::fmt::Display for SpawnError {
     }
 }
 
+/// Where a start looks for the program: what `diagnose::exec` reads when
+/// the start fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    /// The program as looked for: argv[0], or the path found at start-up.
+    pub name: OsString,
+    /// The PATH searched (`None` when the name holds a slash).
+    pub path: Option<OsString>,
+    /// The paths tried, in order, relative ones made absolute from the
+    /// directory the child starts in (vigil itself is in `/`).
+    pub candidates: Vec<OsString>,
+}
+
 impl Prepared {
+    /// Where each start looks for the program (computed anew: off the hot path).
+    pub(crate) fn lookup(&self) -> Lookup {
+        if let Some(p) = &self.program {
+            let name = OsString::from_vec(p.as_bytes().to_vec());
+            return Lookup {
+                candidates: vec![name.clone()],
+                name,
+                path: None,
+            };
+        }
+        let path = (!self.argv0.as_bytes().contains(&b'/')).then(|| {
+            self.path
+                .clone()
+                .unwrap_or_else(|| OsString::from(DEFAULT_PATH))
+        });
+        let cwd = &self.start_dir;
+        let candidates = candidates(&self.argv0, self.path.as_deref())
+            .into_iter()
+            .map(|c| match cwd {
+                Some(dir) if !c.as_bytes().starts_with(b"/") => {
+                    let rel = c.as_bytes().strip_prefix(b"./").unwrap_or(c.as_bytes());
+                    dir.join(OsStr::from_bytes(rel)).into_os_string()
+                }
+                _ => c,
+            })
+            .collect();
+        Lookup {
+            name: self.argv0.clone(),
+            path,
+            candidates,
+        }
+    }
+
     /// Whether it runs the dumb-init way (`Prepared::dumb_init`).
     pub(crate) fn is_dumb_init(&self) -> bool {
         self.failure_status.is_some()
@@ -465,15 +516,32 @@ fn fail(cmd: &Prepared, report_fd: RawFd, step: i32, err: i32) -> ! {
     }
 }
 
+/// In the child: whether the file at `path` starts with the ELF magic
+/// (open, read and close only, all async-signal-safe; no allocation).
+fn is_elf(path: &CStr) -> bool {
+    let mut magic = [0u8; 4];
+    // SAFETY: `path` is a live NUL-terminated string; `magic` a live local
+    // buffer of the length passed; the fd is ours and closed before return.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let n = libc::read(fd, magic.as_mut_ptr().cast(), magic.len());
+        libc::close(fd);
+        n == 4 && magic == *b"\x7fELF"
+    }
+}
+
 /// Runs in the child: async-signal-safe calls only, no allocation.
 fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
     // setsid, ioctl, chdir, getpid, tcsetpgrp, dup2, sigaction via signal,
-    // sigprocmask as a raw system call, execve, write, _exit; the privilege
-    // changes are raw system calls on numbers prepared before clone); every
-    // pointer passed was built before clone and outlives the calls (argv/envp
-    // arrays are NULL-terminated and point into CStrings owned by `cmd` and
-    // `plan`).
+    // sigprocmask as a raw system call, execve, open, read, close (`is_elf`),
+    // write, _exit; the privilege changes are raw system calls on numbers
+    // prepared before clone); every pointer passed was built before clone and
+    // outlives the calls (argv/envp arrays are NULL-terminated and point into
+    // CStrings owned by `cmd` and `plan`).
     unsafe {
         if cmd.new_session {
             if libc::setsid() < 0 {
@@ -534,6 +602,11 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
                 libc::EACCES => saw_eacces = true,
                 libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ELOOP | libc::ENAMETOOLONG => {}
                 libc::ENOEXEC => {
+                    // An ELF the kernel cannot run (another machine's) is no
+                    // script: report it rather than have /bin/sh choke on it.
+                    if is_elf(path) {
+                        break;
+                    }
                     // No `#!` line: glibc's execvp (tini's) runs it with
                     // /bin/sh; if that fails too, the file's own error stands.
                     libc::execve(
