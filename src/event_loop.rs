@@ -106,7 +106,14 @@ enum Deadline {
     StatusConn(usize),
     /// A diagnosis' one-off check reaches its current exchange's timeout.
     Check,
+    /// Start-up's read-ahead has landed: the code range is released again
+    /// (`sys::memory`), once.
+    ReleaseCode,
 }
+
+/// When the code range is released a second time: start-up's read-ahead,
+/// still in flight at the first release, has been cached by then.
+const SECOND_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A turn's buffers for signals, reaped children and probe outcomes, kept
 /// by `run` so a turn does not allocate them again.
@@ -224,6 +231,8 @@ impl EventLoop {
         // first start, so that the descriptor it opens for a moment is gone
         // by the time the command exists.)
         crate::sys::memory::release_code();
+        self.deadlines
+            .arm(Instant::now() + SECOND_RELEASE, Deadline::ReleaseCode);
         for action in supervisor.start() {
             if let Some(code) = self.perform(action) {
                 return Ok(code);
@@ -339,6 +348,7 @@ impl EventLoop {
                             server.on_deadline(slot, self.poll.registry(), now);
                         }
                     }
+                    Deadline::ReleaseCode => crate::sys::memory::release_code(),
                 }
             }
         }
