@@ -26,6 +26,9 @@ pub(crate) struct Budgets {
     slowest: Option<(Option<Duration>, Duration)>,
     /// Runs that answered, in all.
     answered_runs: u32,
+    /// This run answered a request with an error that is not "still
+    /// loading" (a status other than 503): broken, not slow.
+    answered_error: bool,
 }
 
 /// Whether an attempt reached a listener (anything but a refused or
@@ -42,6 +45,7 @@ impl Budgets {
         self.started = Some(now);
         self.listening = None;
         self.answered = None;
+        self.answered_error = false;
     }
 
     /// An attempt of a network probe ended (`exec` probes say nothing of listening).
@@ -52,6 +56,10 @@ impl Budgets {
         let since = now.saturating_duration_since(started);
         if network && self.listening.is_none() && reached(outcome) {
             self.listening = Some(since);
+        }
+        let status = outcome.net.as_ref().map_or(0, |n| n.status);
+        if !outcome.success && status != 0 && status != 503 {
+            self.answered_error = true;
         }
         if outcome.success && self.answered.is_none() {
             self.answered = Some(since);
@@ -71,7 +79,9 @@ impl Budgets {
         timings: &PerProbe<Option<Timing>>,
         now: Instant,
     ) -> Option<Diagnosis> {
-        if self.answered.is_some() || probe == ProbeKind::Readiness {
+        // An app that answered (even with an error other than 503) is not
+        // loading: its failure has another cause, said by its own line.
+        if self.answered.is_some() || self.answered_error || probe == ProbeKind::Readiness {
             return None;
         }
         let ran = now.saturating_duration_since(self.started?);
@@ -227,5 +237,24 @@ mod tests {
             "{}",
             d.text
         );
+    }
+
+    #[test]
+    fn an_app_that_answers_an_error_is_not_a_slow_starter() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        // (status answered, a slow-start line): 503 is "still loading".
+        for (status, said) in [(404, false), (500, false), (503, true)] {
+            let mut b = Budgets::default();
+            b.started(s(0));
+            let mut o = outcome(false, "HTTP probe failed");
+            o.net = Some(crate::probe::outcome::NetEvidence {
+                status,
+                ..Default::default()
+            });
+            b.attempt(&o, true, s(5));
+            let d = b.stopped(ProbeKind::Liveness, &timings(), s(40));
+            assert_eq!(d.is_some(), said, "{status}");
+        }
     }
 }

@@ -61,9 +61,16 @@ pub(crate) fn gather(lookup: &Lookup, errno: Errno, probe: bool) -> Evidence {
             return Some(Found::Dir(path));
         }
         let mut head = Vec::new();
-        if meta.is_file() {
-            // Never a FIFO or a device: opening one could block.
-            if let Ok(f) = std::fs::File::open(c) {
+        // Never a FIFO or a device, nor a file that reports no size
+        // (procfs, sysfs: reading one such as trace_pipe can block forever);
+        // and opened non-blocking.
+        if meta.is_file() && meta.len() > 0 {
+            use std::os::unix::fs::OpenOptionsExt;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(c);
+            if let Ok(f) = file {
                 let _ = f.take(HEAD).read_to_end(&mut head);
             }
         }

@@ -12,6 +12,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 const MAX_LISTENERS: usize = 256;
 const MAX_PROCESSES: usize = 1024;
 const MAX_FDS: usize = 4096;
+/// Descriptors read in all, across processes, for one snapshot: the scan
+/// stops there (a listener held outside vigil's PID namespace, such as a
+/// sidecar's, is never found, and would otherwise make every snapshot walk
+/// the whole bound).
+const MAX_LINKS: usize = 8192;
 
 /// The kernel's TCP_LISTEN state in /proc/net/tcp.
 const LISTEN: &str = "0A";
@@ -121,6 +126,39 @@ pub(crate) fn snapshot() -> Vec<Listener> {
     listeners
 }
 
+/// Whether process `pid` itself holds a listening TCP socket: the listeners'
+/// inodes (read up to the first connection) against its own descriptors
+/// only (at most `MAX_FDS`), no scan of other processes.
+pub(crate) fn holds_listener(pid: i32) -> bool {
+    let mut listeners = Vec::new();
+    for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(f) = std::fs::File::open(path) {
+            parse(BufReader::new(f), &mut listeners);
+        }
+    }
+    if listeners.is_empty() {
+        return false;
+    }
+    let mut inodes: Vec<u64> = listeners.iter().map(|l| l.inode).collect();
+    inodes.sort_unstable();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.take(MAX_FDS).filter_map(Result::ok).any(|fd| {
+        std::fs::read_link(fd.path())
+            .ok()
+            .and_then(|l| {
+                let l = l
+                    .to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string();
+                l.parse::<u64>().ok()
+            })
+            .is_some_and(|i| inodes.binary_search(&i).is_ok())
+    })
+}
+
 /// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded).
 fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
     inodes.sort_unstable();
@@ -131,11 +169,16 @@ fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
     let pids = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .take(MAX_PROCESSES);
+    let mut links = 0usize;
     for pid in pids {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
         for fd in fds.take(MAX_FDS).filter_map(Result::ok) {
+            links += 1;
+            if links > MAX_LINKS {
+                return found;
+            }
             let Ok(link) = std::fs::read_link(fd.path()) else {
                 continue;
             };

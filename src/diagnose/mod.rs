@@ -62,39 +62,39 @@ impl Diagnosis {
 /// When a diagnosis is said.
 #[derive(Debug, Default)]
 struct Gate {
-    /// The cause last said for each probe since it last succeeded.
-    last: PerProbe<Option<(&'static str, String)>>,
-    /// The command's cause last said (never forgotten: restarts do not repeat it).
-    command: Option<(&'static str, String)>,
+    /// The causes said for each probe since it last succeeded (a crash loop
+    /// that alternates two causes says each once).
+    last: PerProbe<Said>,
+    /// The command's causes said (never forgotten: restarts do not repeat them).
+    command: Said,
     said: VecDeque<Instant>,
 }
 
+/// Causes said, the last `MAX_REMEMBERED` of them.
+type Said = Vec<(&'static str, String)>;
+const MAX_REMEMBERED: usize = 8;
+
 impl Gate {
     fn success(&mut self, probe: ProbeKind) {
-        self.last[probe] = None;
+        self.last[probe].clear();
     }
 
     fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> bool {
-        let mut last = self.last[probe].take();
+        let mut last = std::mem::take(&mut self.last[probe]);
         let admitted = self.admit_in(&mut last, d, now);
         self.last[probe] = last;
         admitted
     }
 
     fn admit_command(&mut self, d: &Diagnosis, now: Instant) -> bool {
-        let mut last = self.command.take();
+        let mut last = std::mem::take(&mut self.command);
         let admitted = self.admit_in(&mut last, d, now);
         self.command = last;
         admitted
     }
 
-    fn admit_in(
-        &mut self,
-        last: &mut Option<(&'static str, String)>,
-        d: &Diagnosis,
-        now: Instant,
-    ) -> bool {
-        if last.as_ref() == Some(&(d.kind, d.key.clone())) {
+    fn admit_in(&mut self, last: &mut Said, d: &Diagnosis, now: Instant) -> bool {
+        if last.iter().any(|(k, key)| *k == d.kind && *key == d.key) {
             return false;
         }
         while self
@@ -108,7 +108,10 @@ impl Gate {
             return false; // said later, if the cause stays
         }
         self.said.push_back(now);
-        *last = Some((d.kind, d.key.clone()));
+        if last.len() == MAX_REMEMBERED {
+            last.remove(0);
+        }
+        last.push((d.kind, d.key.clone()));
         true
     }
 }
@@ -242,17 +245,9 @@ impl Diagnoser {
         }
         let command = wrapper::read_proc(pid)?;
         let children = wrapper::children(pid);
-        let snapshot = std::cell::OnceCell::new();
-        let listening = |child: i32| {
-            snapshot
-                .get_or_init(listeners::snapshot)
-                .iter()
-                .any(|l: &Listener| {
-                    l.owner
-                        .as_ref()
-                        .is_some_and(|o| listeners::descends_from(o.pid, child))
-                })
-        };
+        // No scan of all processes here (this runs before a signal is
+        // passed on): only the child's own descriptors against the listeners.
+        let listening = |child: i32| listeners::holds_listener(child);
         let d = wrapper::shell_without_exec(&wrapper::Wrapped {
             command: &command,
             children: &children,
@@ -579,6 +574,9 @@ mod tests {
         assert!(g.admit(ProbeKind::Liveness, &d("port_mismatch", "8000"), t)); // per probe
         assert!(g.admit(r, &d("port_mismatch", "9000"), t)); // the cause changed
         assert!(g.admit(r, &d("loopback_only", "9000"), t));
+        // A crash loop alternating two causes says each once.
+        assert!(!g.admit(r, &d("port_mismatch", "8000"), t));
+        assert!(!g.admit(r, &d("loopback_only", "9000"), t));
         g.success(r);
         assert!(g.admit(r, &d("loopback_only", "9000"), t)); // failing anew
     }
