@@ -230,7 +230,7 @@ impl EventLoop {
         // Start-up is over: its code need not stay resident. (Before the
         // first start, so that the descriptor it opens for a moment is gone
         // by the time the command exists.)
-        crate::sys::memory::release_code();
+        crate::sys::memory::release_code(false);
         self.deadlines
             .arm(Instant::now() + SECOND_RELEASE, Deadline::ReleaseCode);
         for action in supervisor.start() {
@@ -348,7 +348,7 @@ impl EventLoop {
                             server.on_deadline(slot, self.poll.registry(), now);
                         }
                     }
-                    Deadline::ReleaseCode => crate::sys::memory::release_code(),
+                    Deadline::ReleaseCode => crate::sys::memory::release_code(true),
                 }
             }
         }
@@ -505,7 +505,7 @@ impl EventLoop {
                 changes.insert(i, d);
                 // The evidence's code (reading /proc, formatting) ran once:
                 // it leaves the resident set again, as start-up code does.
-                crate::sys::memory::release_code();
+                crate::sys::memory::release_code(false);
             }
             i += 1;
         }
