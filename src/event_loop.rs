@@ -545,8 +545,16 @@ impl EventLoop {
             // Diagnosis reads its evidence before the stop or signal it
             // comes with is sent (a liveness stop would take the listener
             // away; a shell wrapping the server is seen before its SIGTERM).
-            // For a signal this costs nothing unless the command is a shell.
-            self.diagnose(&mut output.changes, &output.actions, supervisor, now);
+            // A signal skips it unless the command is a shell (the check
+            // of a shell running the server without exec).
+            if !signal
+                || self
+                    .diagnoser
+                    .as_ref()
+                    .is_some_and(Diagnoser::watches_signals)
+            {
+                self.diagnose(&mut output.changes, &output.actions, supervisor, now);
+            }
             let sends = output
                 .actions
                 .iter()

@@ -305,6 +305,11 @@ impl Diagnoser {
         self.listeners.as_ref().map_or(&[], |(_, l)| l)
     }
 
+    /// Whether a signal to the command is worth a look (the command is a shell).
+    pub(crate) fn watches_signals(&self) -> bool {
+        self.shell_command
+    }
+
     /// The command's program, by name, is a shell (`sh -c '...'`).
     pub(crate) fn with_shell_command(mut self, program: &str) -> Self {
         let name = program.rsplit('/').next().unwrap_or(program);
