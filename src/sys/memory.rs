@@ -21,7 +21,8 @@
 //! binary cached for the next start, and read-ahead still in flight at
 //! start-up has landed by then. The price: pages the loop first touches
 //! after that (the first forwarded signal's path) are read from the file
-//! once. Three probes and the status socket: 620-740 KiB -> 476-504 KiB.
+//! once. Three probes and the status socket, steady state: 620-740 KiB ->
+//! 616-620 KiB (BENCHMARKS.md, session 2026-11-30 third).
 
 use std::ops::Range;
 
