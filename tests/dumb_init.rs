@@ -36,6 +36,19 @@ fn start(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Child {
         .expect("start dumb-init")
 }
 
+/// `dumb-init FLAGS testapp signals --out DIR/signals`, once the app records:
+/// vigil, the command's pid and the file it records in.
+fn recorder(dir: &TempDir, flags: &[&str]) -> (Child, u32, PathBuf) {
+    let file = dir.path("signals");
+    let app = testapp_str();
+    let mut args = flags.to_vec();
+    args.extend([app.as_str(), "signals", "--out", file.to_str().unwrap()]);
+    let vigil = start(dir, &args, &[]);
+    wait_ready(&file);
+    let child = children_of(vigil.id())[0];
+    (vigil, child, file)
+}
+
 /// Field `n` (1-based, as proc(5) numbers them) of /proc/PID/stat.
 fn stat_field(pid: u32, n: usize) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -257,16 +270,8 @@ fn verbose_output_from_the_flag_or_the_variable() {
 #[test]
 fn job_control_stops_vigil_and_the_command_and_sigcont_resumes_both() {
     let dir = TempDir::new("di-tstp");
-    let file = dir.path("signals");
-    let app = testapp_str();
     // Not PID 1 (the kernel would not stop a namespace's init).
-    let mut vigil = start(
-        &dir,
-        &[&app, "signals", "--out", file.to_str().unwrap()],
-        &[],
-    );
-    wait_ready(&file);
-    let child = children_of(vigil.id())[0];
+    let (mut vigil, child, file) = recorder(&dir, &[]);
     for sig in ["TSTP", "TTIN", "TTOU"] {
         send(sig, vigil.id());
         wait_until(&format!("both stopped after {sig}"), || {
@@ -289,14 +294,7 @@ fn job_control_stops_vigil_and_the_command_and_sigcont_resumes_both() {
 #[test]
 fn in_single_child_mode_the_stop_is_passed_on_as_received() {
     let dir = TempDir::new("di-tstp-c");
-    let file = dir.path("signals");
-    let app = testapp_str();
-    let mut vigil = start(
-        &dir,
-        &["-c", &app, "signals", "--out", file.to_str().unwrap()],
-        &[],
-    );
-    wait_ready(&file);
+    let (mut vigil, _child, file) = recorder(&dir, &["-c"]);
     send("TSTP", vigil.id());
     wait_until("vigil stopped", || state(vigil.id()) == "T");
     wait_until("TSTP recorded", || read(&file).contains("SIGTSTP"));
@@ -536,15 +534,7 @@ fn the_command_gets_no_blocked_or_ignored_signal_from_vigils_parent() {
 #[test]
 fn two_stops_in_a_row_are_undone_by_one_sigcont() {
     let dir = TempDir::new("di-two-stops");
-    let file = dir.path("signals");
-    let app = testapp_str();
-    let mut vigil = start(
-        &dir,
-        &[&app, "signals", "--out", file.to_str().unwrap()],
-        &[],
-    );
-    wait_ready(&file);
-    let child = children_of(vigil.id())[0];
+    let (mut vigil, child, _file) = recorder(&dir, &[]);
     send("TSTP", vigil.id());
     send("TTIN", vigil.id());
     wait_until("both stopped", || {
@@ -562,14 +552,9 @@ fn two_stops_in_a_row_are_undone_by_one_sigcont() {
 fn in_single_child_mode_the_command_stays_in_vigils_process_group() {
     let dir = TempDir::new("di-c-group");
     let file = dir.path("signals");
-    let app = testapp_str();
     for (flags, same) in [(&["-c"][..], true), (&[][..], false)] {
         let _ = std::fs::remove_file(&file);
-        let mut args = flags.to_vec();
-        args.extend([app.as_str(), "signals", "--out", file.to_str().unwrap()]);
-        let mut vigil = start(&dir, &args, &[]);
-        wait_ready(&file);
-        let child = children_of(vigil.id())[0];
+        let (mut vigil, child, _) = recorder(&dir, flags);
         let pgid = |pid: u32| stat_field(pid, 5).unwrap_or_default();
         assert_eq!(pgid(child) == pgid(vigil.id()), same, "{flags:?}");
         send("TERM", vigil.id());
