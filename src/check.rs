@@ -29,6 +29,7 @@ struct Report<'a> {
 
 /// Runs the check; `env` is the process environment (`VIGIL_CONFIG` and the
 /// probe variables take part, as they would at start-up).
+#[inline(never)] // not in `main`'s frame, which stays live under the event loop
 pub(crate) fn run(
     opts: &CheckOptions,
     env: &dyn Fn(&str) -> Option<OsString>,

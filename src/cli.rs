@@ -549,6 +549,7 @@ fn finish(
     Ok(opts)
 }
 
+#[inline(never)] // not in `main`'s frame, which stays live under the event loop
 pub fn parse(
     args: Vec<OsString>,
     env: &dyn Fn(&str) -> Option<OsString>,

@@ -49,12 +49,14 @@ Show a running vigil's state: the command, readiness and each probe's last attem
 ";
 
 /// `vigil ready [--socket PATH]`; `args` are those after `ready`.
+#[inline(never)] // not in `main`'s frame, which stays live under the event loop
 pub(crate) fn ready(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> u8 {
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     run(Verb::Ready, args, env, &mut out, &mut err)
 }
 
 /// `vigil status [--socket PATH] [--json]`; `args` are those after `status`.
+#[inline(never)] // not in `main`'s frame, which stays live under the event loop
 pub(crate) fn status(args: Vec<OsString>, env: &dyn Fn(&str) -> Option<OsString>) -> u8 {
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     run(Verb::Status, args, env, &mut out, &mut err)

@@ -156,6 +156,9 @@ pub(crate) struct EventLoop {
     /// The command starts once (no restart policy): after its start vigil
     /// lets go of the start directory.
     single_start: bool,
+    /// The binary's page cache was dropped (2 s after start): later
+    /// releases drop what they read since, too.
+    code_evicted: bool,
 }
 
 impl EventLoop {
@@ -213,6 +216,7 @@ impl EventLoop {
             diagnoser: None,
             diagnosed: Vec::new(),
             single_start: false,
+            code_evicted: false,
         })
     }
 
@@ -348,7 +352,10 @@ impl EventLoop {
                             server.on_deadline(slot, self.poll.registry(), now);
                         }
                     }
-                    Deadline::ReleaseCode => crate::sys::memory::release_code(true),
+                    Deadline::ReleaseCode => {
+                        crate::sys::memory::release_code(true);
+                        self.code_evicted = true;
+                    }
                 }
             }
         }
@@ -482,6 +489,7 @@ impl EventLoop {
         if !self.diagnosed.is_empty() {
             prepend(changes, &mut self.diagnosed);
         }
+        let evict = self.code_evicted;
         let Some(diagnoser) = self.diagnoser.as_mut() else {
             return;
         };
@@ -504,8 +512,9 @@ impl EventLoop {
                 i += 1;
                 changes.insert(i, d);
                 // The evidence's code (reading /proc, formatting) ran once:
-                // it leaves the resident set again, as start-up code does.
-                crate::sys::memory::release_code(false);
+                // it leaves the resident set again, as start-up code does
+                // (and, after the first 2 s, the page cache).
+                crate::sys::memory::release_code(evict);
             }
             i += 1;
         }

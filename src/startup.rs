@@ -152,7 +152,11 @@ fn publisher(
     }))
 }
 
-/// Runs the command under vigil; returns vigil's exit status.
+/// Runs the command under vigil; returns vigil's exit status. (In a frame
+/// of its own, as `start_and_run` and `prepare`: the frames under the event
+/// loop stay live and resident for vigil's whole life, so each holds only
+/// what the loop needs.)
+#[inline(never)]
 pub(crate) fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) -> u8 {
     match start_and_run(opts, inherited, startup) {
         Ok(code) => code,
@@ -166,11 +170,27 @@ pub(crate) fn run(opts: RunOptions, inherited: Inherited, startup: StartupStop) 
     }
 }
 
+#[inline(never)]
 fn start_and_run(
     opts: RunOptions,
     inherited: Inherited,
     startup: StartupStop,
 ) -> Result<u8, StartError> {
+    let (event_loop, supervisor) = prepare(opts, inherited, startup)?;
+    event_loop.run(supervisor).map_err(StartError::EventLoop)
+}
+
+/// Everything before the loop, in a stack frame of its own: its locals
+/// (about 28 KiB of stack: the configuration, the environment, the plans
+/// before they are split) are dead once it returns, so the loop does not
+/// run below them and `sys::memory::release_code` gives their pages back
+/// with start-up's code.
+#[inline(never)]
+fn prepare(
+    opts: RunOptions,
+    inherited: Inherited,
+    startup: StartupStop,
+) -> Result<(EventLoop, Supervisor), StartError> {
     log::set_verbosity(opts.verbosity);
     if opts.dumb_init.is_some() {
         log::set_dumb_init_style();
@@ -320,14 +340,14 @@ fn start_and_run(
     }
     // From here on every signal is queued for the event loop, and forwarded.
     startup.end().map_err(StartError::Signals)?;
-    EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
-        .map(|l| l.with_diagnoser(diagnoser))
-        .map(|l| match single_start {
-            true => l.with_single_start(),
-            false => l,
-        })
-        .and_then(|l| l.run(supervisor))
-        .map_err(StartError::EventLoop)
+    let event_loop = EventLoop::new(command, Runner::new(probes), reporter, publisher, notify)
+        .map_err(StartError::EventLoop)?
+        .with_diagnoser(diagnoser);
+    let event_loop = match single_start {
+        true => event_loop.with_single_start(),
+        false => event_loop,
+    };
+    Ok((event_loop, supervisor))
 }
 
 /// Warns when orphans will not come to vigil: it is not PID 1 and not a child

@@ -97,6 +97,7 @@ fn rewrite(arg: &str) -> Option<(i32, i32)> {
 }
 
 /// Parses dumb-init's command line (`args` after argv[0]).
+#[inline(never)] // not in `main`'s frame, which stays live under the event loop
 pub fn parse(
     argv0: &OsStr,
     args: Vec<OsString>,
