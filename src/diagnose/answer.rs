@@ -22,6 +22,8 @@ pub(crate) struct Failed<'a> {
     /// The probe's path and the Host header it sent.
     pub path: &'a str,
     pub host: &'a str,
+    /// The User-Agent it sent (`None`: none).
+    pub user_agent: Option<&'a str>,
     /// The attempt's message and the start of the body (printable).
     pub message: &'a str,
     pub body: &'a str,
@@ -199,10 +201,11 @@ pub(crate) fn failed(f: &Failed) -> Option<Finding> {
             format!(
                 "the app answered 403 to GET {} without asking for credentials: an access rule \
                  refuses the probe (an IP allow-list, an origin or CSRF check); the probe comes \
-                 from inside the pod to {} with User-Agent {}",
+                 from inside the pod to {} with {}",
                 f.path,
                 f.addr.ip(),
-                crate::probe::plan::USER_AGENT
+                f.user_agent
+                    .map_or("no User-Agent".into(), |ua| format!("User-Agent {ua}"))
             ),
         ),
         _ => None,
@@ -318,6 +321,7 @@ mod tests {
             addr: "10.0.0.5:8000".parse().unwrap(),
             path: "/predict",
             host: "10.0.0.5",
+            user_agent: Some(crate::probe::plan::USER_AGENT),
             message,
             body,
             net,
@@ -383,6 +387,24 @@ mod tests {
             let got = say(&attempt(net, message, body));
             assert!(got.starts_with(want), "{body:?}:\n got {got}\nwant {want}");
         }
+    }
+
+    #[test]
+    fn forbidden_names_the_user_agent_the_probe_sent() {
+        let net = answered(403, false);
+        let mut f = attempt(&net, "", "");
+        f.user_agent = Some("my-checker/2");
+        assert!(
+            say(&f).ends_with("to 10.0.0.5 with User-Agent my-checker/2"),
+            "{}",
+            say(&f)
+        );
+        f.user_agent = None;
+        assert!(
+            say(&f).ends_with("to 10.0.0.5 with no User-Agent"),
+            "{}",
+            say(&f)
+        );
     }
 
     #[test]

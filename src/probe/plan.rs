@@ -101,6 +101,20 @@ impl HttpPlan {
         }
     }
 
+    /// The User-Agent the request sends: the user's, else the kubelet's;
+    /// `None` when the user's is empty (no User-Agent is sent).
+    pub(crate) fn user_agent(&self) -> Option<&str> {
+        match self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+        {
+            Some((_, v)) if v.is_empty() => None,
+            Some((_, v)) => Some(v),
+            None => Some(USER_AGENT),
+        }
+    }
+
     pub(crate) fn url(&self) -> String {
         format!(
             "http://{}{}",
@@ -308,6 +322,16 @@ mod tests {
         assert!(t.contains("Host: app.example\r\n") && !t.contains("Host: 10.0.0.5"));
         let t = text(&plan(&[("user-agent", "")]));
         assert!(!t.contains("User-Agent") && !t.contains("user-agent"));
+    }
+
+    #[test]
+    fn the_user_agent_sent_is_named() {
+        assert_eq!(plan(&[]).user_agent(), Some(USER_AGENT));
+        assert_eq!(
+            plan(&[("user-agent", "mine/1")]).user_agent(),
+            Some("mine/1")
+        );
+        assert_eq!(plan(&[("User-Agent", "")]).user_agent(), None);
     }
 
     #[test]
