@@ -150,6 +150,7 @@ impl Reporter {
             }
             Change::Diagnosis { probe, text, .. } => notice!("{} probe: {text}", probe.name()),
             Change::CommandDiagnosis { text, .. } => notice!("command: {text}"),
+            Change::DiagnosisHeld { .. } => {} // rate limited: /status only
             Change::StartupSucceeded { attempts } => {
                 notice!("startup: succeeded after {}", counted(*attempts, "attempt"))
             }

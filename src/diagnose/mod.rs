@@ -59,6 +59,18 @@ impl Diagnosis {
     }
 }
 
+/// What the gate makes of a diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admit {
+    /// A new cause: said (the log, `/events`, `/status`).
+    Say,
+    /// Said already (since the probe last succeeded; the command's: ever).
+    Repeat,
+    /// A new cause the rate limit holds back: `/status` shows it; said
+    /// once the window has moved on, if it still holds.
+    Held,
+}
+
 /// When a diagnosis is said.
 #[derive(Debug, Default)]
 struct Gate {
@@ -79,23 +91,23 @@ impl Gate {
         self.last[probe].clear();
     }
 
-    fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> bool {
+    fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> Admit {
         let mut last = std::mem::take(&mut self.last[probe]);
         let admitted = self.admit_in(&mut last, d, now);
         self.last[probe] = last;
         admitted
     }
 
-    fn admit_command(&mut self, d: &Diagnosis, now: Instant) -> bool {
+    fn admit_command(&mut self, d: &Diagnosis, now: Instant) -> Admit {
         let mut last = std::mem::take(&mut self.command);
         let admitted = self.admit_in(&mut last, d, now);
         self.command = last;
         admitted
     }
 
-    fn admit_in(&mut self, last: &mut Said, d: &Diagnosis, now: Instant) -> bool {
+    fn admit_in(&mut self, last: &mut Said, d: &Diagnosis, now: Instant) -> Admit {
         if last.iter().any(|(k, key)| *k == d.kind && *key == d.key) {
-            return false;
+            return Admit::Repeat;
         }
         while self
             .said
@@ -105,14 +117,14 @@ impl Gate {
             self.said.pop_front();
         }
         if self.said.len() >= MAX_LINES {
-            return false; // said later, if the cause stays
+            return Admit::Held; // said later, if the cause stays
         }
         self.said.push_back(now);
         if last.len() == MAX_REMEMBERED {
             last.remove(0);
         }
         last.push((d.kind, d.key.clone()));
-        true
+        Admit::Say
     }
 }
 
@@ -221,12 +233,7 @@ impl Diagnoser {
         let path = e.path.clone();
         let on_path = |w: &str| exec::on_path(w, path.as_deref());
         let d = exec::start_failure(&e, &exec::exists, &on_path)?;
-        self.gate
-            .admit_command(&d, now)
-            .then_some(Change::CommandDiagnosis {
-                kind: d.kind,
-                text: d.text,
-            })
+        self.gated(None, d, now)
     }
 
     /// `signal` goes to the command's process (`pid`) alone: a shell that
@@ -255,12 +262,7 @@ impl Diagnoser {
             now: wrapper::now_ticks(),
             signal,
         })?;
-        self.gate
-            .admit_command(&d, now)
-            .then_some(Change::CommandDiagnosis {
-                kind: d.kind,
-                text: d.text,
-            })
+        self.gated(None, d, now)
     }
 
     /// The `http_get` probes' requests and every probe's timeout, for the
@@ -349,13 +351,7 @@ impl Diagnoser {
             }
             Change::ProbeStop { probe, .. } => {
                 let d = self.budgets.stopped(*probe, &self.timings, now)?;
-                self.gate
-                    .admit(*probe, &d, now)
-                    .then_some(Change::Diagnosis {
-                        probe: *probe,
-                        kind: d.kind,
-                        text: d.text,
-                    })
+                self.gated(Some(*probe), d, now)
             }
             _ => None,
         }
@@ -398,13 +394,24 @@ impl Diagnoser {
     }
 
     fn say(&mut self, probe: ProbeKind, d: Diagnosis, now: Instant) -> Option<Change> {
-        self.gate
-            .admit(probe, &d, now)
-            .then_some(Change::Diagnosis {
-                probe,
-                kind: d.kind,
-                text: d.text,
-            })
+        self.gated(Some(probe), d, now)
+    }
+
+    /// The change for `d` (a probe's, or the command's when `probe` is
+    /// `None`), as the gate admits it: said, held back for `/status`, or
+    /// nothing (said already).
+    fn gated(&mut self, probe: Option<ProbeKind>, d: Diagnosis, now: Instant) -> Option<Change> {
+        let admit = match probe {
+            Some(p) => self.gate.admit(p, &d, now),
+            None => self.gate.admit_command(&d, now),
+        };
+        let (kind, text) = (d.kind, d.text);
+        match (admit, probe) {
+            (Admit::Repeat, _) => None,
+            (Admit::Held, probe) => Some(Change::DiagnosisHeld { probe, kind, text }),
+            (Admit::Say, Some(probe)) => Some(Change::Diagnosis { probe, kind, text }),
+            (Admit::Say, None) => Some(Change::CommandDiagnosis { kind, text }),
+        }
     }
 
     /// The diagnosis of a check that has already run for this probe's request.
@@ -576,34 +583,67 @@ mod tests {
         let mut g = Gate::default();
         let t = Instant::now();
         let r = ProbeKind::Readiness;
-        assert!(g.admit(r, &d("port_mismatch", "8000"), t));
-        assert!(!g.admit(r, &d("port_mismatch", "8000"), t)); // same cause: once
-        assert!(g.admit(ProbeKind::Liveness, &d("port_mismatch", "8000"), t)); // per probe
-        assert!(g.admit(r, &d("port_mismatch", "9000"), t)); // the cause changed
-        assert!(g.admit(r, &d("loopback_only", "9000"), t));
+        assert_eq!(g.admit(r, &d("port_mismatch", "8000"), t), Admit::Say);
+        assert_eq!(g.admit(r, &d("port_mismatch", "8000"), t), Admit::Repeat); // same cause: once
+        assert_eq!(
+            g.admit(ProbeKind::Liveness, &d("port_mismatch", "8000"), t),
+            Admit::Say
+        ); // per probe
+        assert_eq!(g.admit(r, &d("port_mismatch", "9000"), t), Admit::Say); // the cause changed
+        assert_eq!(g.admit(r, &d("loopback_only", "9000"), t), Admit::Say);
         // A crash loop alternating two causes says each once.
-        assert!(!g.admit(r, &d("port_mismatch", "8000"), t));
-        assert!(!g.admit(r, &d("loopback_only", "9000"), t));
+        assert_eq!(g.admit(r, &d("port_mismatch", "8000"), t), Admit::Repeat);
+        assert_eq!(g.admit(r, &d("loopback_only", "9000"), t), Admit::Repeat);
         g.success(r);
-        assert!(g.admit(r, &d("loopback_only", "9000"), t)); // failing anew
+        assert_eq!(g.admit(r, &d("loopback_only", "9000"), t), Admit::Say); // failing anew
     }
 
     #[test]
     fn the_command_s_cause_is_said_once_for_the_whole_run() {
         let mut g = Gate::default();
         let t = Instant::now();
-        assert!(g.admit_command(&d("not_found", "app"), t));
+        assert_eq!(g.admit_command(&d("not_found", "app"), t), Admit::Say);
         // Restarts, probe successes: still the same cause, not said again.
         g.success(ProbeKind::Readiness);
-        assert!(!g.admit_command(&d("not_found", "app"), t + WINDOW));
+        assert_eq!(
+            g.admit_command(&d("not_found", "app"), t + WINDOW),
+            Admit::Repeat
+        );
         // Not the probes' slot either way.
-        assert!(g.admit(ProbeKind::Readiness, &d("not_found", "app"), t));
-        assert!(g.admit_command(&d("crlf", "app"), t));
+        assert_eq!(
+            g.admit(ProbeKind::Readiness, &d("not_found", "app"), t),
+            Admit::Say
+        );
+        assert_eq!(g.admit_command(&d("crlf", "app"), t), Admit::Say);
         // The rate limit is shared.
         for i in 0..MAX_LINES {
             g.admit(ProbeKind::Liveness, &d("port_mismatch", &i.to_string()), t);
         }
-        assert!(!g.admit_command(&d("no_exec_bit", "app"), t));
+        assert_eq!(g.admit_command(&d("no_exec_bit", "app"), t), Admit::Held);
+    }
+
+    #[test]
+    fn a_cause_held_back_by_the_rate_limit_goes_to_status() {
+        let mut dg = Diagnoser::new(PerProbe::default(), PerProbe::default());
+        let t = Instant::now();
+        let r = ProbeKind::Readiness;
+        for i in 0..MAX_LINES {
+            let said = dg.say(ProbeKind::Liveness, d("port_mismatch", &i.to_string()), t);
+            assert!(matches!(said, Some(Change::Diagnosis { .. })), "{said:?}");
+        }
+        let held = |probe, kind| Change::DiagnosisHeld {
+            probe,
+            kind,
+            text: format!("{kind} 8000"),
+        };
+        let got = dg.say(r, d("loopback_only", "8000"), t);
+        assert_eq!(got, Some(held(Some(r), "loopback_only")));
+        let got = dg.gated(None, d("crlf", "8000"), t);
+        assert_eq!(got, Some(held(None, "crlf")));
+        // Said (to the log too) once the window has moved on.
+        let got = dg.say(r, d("loopback_only", "8000"), t + WINDOW);
+        assert!(matches!(got, Some(Change::Diagnosis { .. })), "{got:?}");
+        assert_eq!(dg.say(r, d("loopback_only", "8000"), t + WINDOW), None);
     }
 
     #[test]
@@ -612,10 +652,13 @@ mod tests {
         let t = Instant::now();
         let r = ProbeKind::Readiness;
         for i in 0..MAX_LINES {
-            assert!(g.admit(r, &d("port_mismatch", &i.to_string()), t));
+            assert_eq!(
+                g.admit(r, &d("port_mismatch", &i.to_string()), t),
+                Admit::Say
+            );
         }
-        assert!(!g.admit(r, &d("port_mismatch", "x"), t));
+        assert_eq!(g.admit(r, &d("port_mismatch", "x"), t), Admit::Held);
         // Not said while limited, so said once the window has moved on.
-        assert!(g.admit(r, &d("port_mismatch", "x"), t + WINDOW));
+        assert_eq!(g.admit(r, &d("port_mismatch", "x"), t + WINDOW), Admit::Say);
     }
 }

@@ -102,7 +102,7 @@ pub(crate) fn line(seq: u64, at: SystemTime, change: &Change) -> Option<String> 
     o.raw("seq", seq).str("at", &timestamp(at));
     let signal = |s: &i32| name(*s);
     match change {
-        Change::ProbeAttempt { .. } => return None,
+        Change::ProbeAttempt { .. } | Change::DiagnosisHeld { .. } => return None,
         Change::Started { pid } => {
             o.str("event", "started").raw("pid", pid);
         }

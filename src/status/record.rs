@@ -134,6 +134,19 @@ impl Record {
             Change::CommandDiagnosis { kind, text } => {
                 self.command_diagnosis = Some((now, kind, text.clone()));
             }
+            Change::DiagnosisHeld { probe, kind, text } => {
+                let latest = match probe {
+                    Some(probe) => &mut self.diagnoses[*probe],
+                    None => &mut self.command_diagnosis,
+                };
+                // Held again at each failure: its time is when first held.
+                if latest
+                    .as_ref()
+                    .is_none_or(|(_, k, t)| k != kind || t != text)
+                {
+                    *latest = Some((now, kind, text.clone()));
+                }
+            }
             Change::ProbeResult { probe, outcome, .. } => {
                 if outcome.success {
                     self.diagnoses[*probe] = None;
@@ -240,5 +253,35 @@ mod tests {
             r.attempts[ProbeKind::Liveness].is_empty(),
             "a new start, new attempts"
         );
+    }
+
+    #[test]
+    fn a_diagnosis_held_back_from_the_log_is_the_latest_in_status() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let t1 = t0 + Duration::from_secs(1);
+        let mut r = Record::new(PerProbe::default(), t0);
+        let r_ = ProbeKind::Readiness;
+        let said = Change::Diagnosis {
+            probe: r_,
+            kind: "port_mismatch",
+            text: "said".into(),
+        };
+        assert!(r.record(&said, t0).is_some(), "an event");
+        let held = |probe, text: &str| Change::DiagnosisHeld {
+            probe,
+            kind: "loopback_only",
+            text: text.into(),
+        };
+        assert_eq!(r.record(&held(Some(r_), "held"), t1), None, "no event");
+        assert_eq!(r.diagnoses[r_], Some((t1, "loopback_only", "held".into())));
+        // Held again at the next failure: still when it was first held.
+        r.record(&held(Some(r_), "held"), t1 + Duration::from_secs(1));
+        assert_eq!(r.diagnoses[r_], Some((t1, "loopback_only", "held".into())));
+        r.record(&held(None, "command"), t1);
+        assert_eq!(
+            r.command_diagnosis,
+            Some((t1, "loopback_only", "command".into()))
+        );
+        assert_eq!(r.history.since(0).text.lines().count(), 1);
     }
 }

@@ -75,6 +75,13 @@ pub(crate) enum Change {
     /// The command's cause of trouble (a failed start, a shell that keeps
     /// signals from the server), with the evidence and the fix (`diagnose`).
     CommandDiagnosis { kind: &'static str, text: String },
+    /// A diagnosis the rate limit holds back from the log and `/events`:
+    /// `/status` still shows it as the latest (`probe`: `None` for the command's).
+    DiagnosisHeld {
+        probe: Option<ProbeKind>,
+        kind: &'static str,
+        text: String,
+    },
     /// Startup succeeded after `attempts` attempts.
     StartupSucceeded { attempts: u64 },
     /// The readiness probe's result flipped.
