@@ -509,12 +509,16 @@ impl EventLoop {
                 settled: false,
             };
             if let Some(d) = diagnoser.on_change(&changes[i], ctx, now) {
+                let said = !matches!(d, Change::DiagnosisHeld { .. });
                 i += 1;
                 changes.insert(i, d);
                 // The evidence's code (reading /proc, formatting) ran once:
                 // it leaves the resident set again, as start-up code does
-                // (and, after the first 2 s, the page cache).
-                crate::sys::memory::release_code(evict);
+                // (and, after the first 2 s, the page cache). Not for a
+                // cause the rate limit held back: failures keep coming.
+                if said {
+                    crate::sys::memory::release_code(evict);
+                }
             }
             i += 1;
         }

@@ -76,19 +76,27 @@ enum Admit {
 struct Gate {
     /// The causes said for each probe since it last succeeded (a crash loop
     /// that alternates two causes says each once).
-    last: PerProbe<Said>,
+    last: PerProbe<Causes>,
     /// The command's causes said (never forgotten: restarts do not repeat them).
-    command: Said,
+    command: Causes,
     said: VecDeque<Instant>,
 }
 
-/// Causes said, the last `MAX_REMEMBERED` of them.
-type Said = Vec<(&'static str, String)>;
+/// A cause: a diagnosis' kind and key.
+type Cause = (&'static str, String);
+
+/// Causes said, and causes the rate limit held back (each held once, not
+/// again at each failure), the last `MAX_REMEMBERED` of each.
+#[derive(Debug, Default)]
+struct Causes {
+    said: Vec<Cause>,
+    held: Vec<Cause>,
+}
 const MAX_REMEMBERED: usize = 8;
 
 impl Gate {
     fn success(&mut self, probe: ProbeKind) {
-        self.last[probe].clear();
+        self.last[probe] = Causes::default();
     }
 
     fn admit(&mut self, probe: ProbeKind, d: &Diagnosis, now: Instant) -> Admit {
@@ -105,8 +113,9 @@ impl Gate {
         admitted
     }
 
-    fn admit_in(&mut self, last: &mut Said, d: &Diagnosis, now: Instant) -> Admit {
-        if last.iter().any(|(k, key)| *k == d.kind && *key == d.key) {
+    fn admit_in(&mut self, last: &mut Causes, d: &Diagnosis, now: Instant) -> Admit {
+        let same = |(k, key): &Cause| *k == d.kind && *key == d.key;
+        if last.said.iter().any(same) {
             return Admit::Repeat;
         }
         while self
@@ -117,15 +126,26 @@ impl Gate {
             self.said.pop_front();
         }
         if self.said.len() >= MAX_LINES {
-            return Admit::Held; // said later, if the cause stays
+            // Said later, if the cause stays.
+            if last.held.iter().any(same) {
+                return Admit::Repeat;
+            }
+            remember(&mut last.held, d);
+            return Admit::Held;
         }
+        last.held.retain(|c| !same(c));
         self.said.push_back(now);
-        if last.len() == MAX_REMEMBERED {
-            last.remove(0);
-        }
-        last.push((d.kind, d.key.clone()));
+        remember(&mut last.said, d);
         Admit::Say
     }
+}
+
+/// Adds `d`'s cause to `causes`, the oldest gone past `MAX_REMEMBERED`.
+fn remember(causes: &mut Vec<Cause>, d: &Diagnosis) {
+    if causes.len() == MAX_REMEMBERED {
+        causes.remove(0);
+    }
+    causes.push((d.kind, d.key.clone()));
 }
 
 /// What the loop knows when a probe result comes in.
@@ -638,6 +658,8 @@ mod tests {
         };
         let got = dg.say(r, d("loopback_only", "8000"), t);
         assert_eq!(got, Some(held(Some(r), "loopback_only")));
+        // Held once, not again at each failure.
+        assert_eq!(dg.say(r, d("loopback_only", "8000"), t), None);
         let got = dg.gated(None, d("crlf", "8000"), t);
         assert_eq!(got, Some(held(None, "crlf")));
         // Said (to the log too) once the window has moved on.
