@@ -6,7 +6,7 @@
 //! can wake it, the loop waits on the signalfd itself (`signals_only`).
 
 use crate::config::model::ProbeKind;
-use crate::diagnose::{Checking, Context, Diagnoser};
+use crate::diagnose::{Checking, Context, Diagnoser, Quiet};
 use crate::exit_status::ChildStatus;
 use crate::log::{fatal, warn};
 use crate::probe::outcome::Outcome;
@@ -313,10 +313,11 @@ impl EventLoop {
                     Some(Source::Check) => {
                         let now = Instant::now();
                         let registry = self.poll.registry();
+                        let token = Source::Check.token();
                         let checking = self
                             .diagnoser
                             .as_mut()
-                            .and_then(|d| d.on_check_event(registry, now));
+                            .and_then(|d| d.on_check_event(registry, token, now));
                         self.on_checking(checking, &supervisor);
                     }
                     Some(Source::Signals) | None => {}
@@ -338,11 +339,10 @@ impl EventLoop {
                     }
                     Deadline::Supervisor(timer) => self.queue.push_back(Event::Timer(timer)),
                     Deadline::Check => {
-                        let registry = self.poll.registry();
                         let checking = self
                             .diagnoser
                             .as_mut()
-                            .and_then(|d| d.on_check_deadline(registry, now));
+                            .and_then(|d| d.on_check_deadline(now));
                         self.on_checking(checking, &supervisor);
                     }
                     Deadline::StatusConn(slot) => {
@@ -530,6 +530,7 @@ impl EventLoop {
         match checking {
             None => {}
             Some(Checking::Running(at)) => self.deadlines.arm(at, Deadline::Check),
+            Some(Checking::Waiting) => self.deadlines.cancel(Deadline::Check),
             Some(Checking::Over(said)) => {
                 self.deadlines.cancel(Deadline::Check);
                 if let Some(change) = said {
@@ -590,20 +591,40 @@ impl EventLoop {
             if let Some(publisher) = self.publisher.as_mut() {
                 publisher.publish(&output.changes, supervisor, self.poll.registry());
             }
-            // A check a failure asked for starts after its attempt's line.
-            let registry = self.poll.registry();
-            let checking = self
-                .diagnoser
-                .as_mut()
-                .and_then(|d| d.start_check(registry, Source::Check.token(), now));
-            self.on_checking(checking, supervisor);
             for action in output.actions.drain(..) {
                 if let Some(code) = self.perform(action) {
                     return Some(code);
                 }
             }
         }
+        // A check a failure asked for goes on once every event is taken
+        // (the attempts they start are in flight, their next ticks armed).
+        if self.diagnoser.as_ref().is_some_and(Diagnoser::check_waits) {
+            self.resume_check(supervisor);
+        }
         None
+    }
+
+    /// Sends a waiting check's next request if the probes leave the app
+    /// alone for its timeout: no attempt in flight, no tick due before
+    /// (`Diagnoser::resume_check`). Cold: checks are rare.
+    #[cold]
+    #[inline(never)]
+    fn resume_check(&mut self, supervisor: &Supervisor) {
+        let quiet = if self.runner.in_flight() {
+            Quiet::Busy
+        } else {
+            let tick = |d: &Deadline| matches!(d, Deadline::Supervisor(Timer::ProbeTick(_)));
+            Quiet::Until(self.deadlines.next_of(tick))
+        };
+        let registry = self.poll.registry();
+        let token = Source::Check.token();
+        let now = Instant::now();
+        let checking = self
+            .diagnoser
+            .as_mut()
+            .and_then(|d| d.resume_check(registry, token, now, quiet));
+        self.on_checking(checking, supervisor);
     }
 
     /// Whether nothing but a signal can wake the loop: no deadline, and no
@@ -760,7 +781,14 @@ impl EventLoop {
                         .push_back(Event::ProbeNotStarted { probe, reason }),
                 }
             }
-            Action::CancelProbes => self.runner.cancel_all(self.poll.registry()),
+            Action::CancelProbes => {
+                self.runner.cancel_all(self.poll.registry());
+                // The command stops: a check would ask an app on its way out.
+                if let Some(diagnoser) = self.diagnoser.as_mut() {
+                    diagnoser.cancel_check();
+                    self.deadlines.cancel(Deadline::Check);
+                }
+            }
             Action::SuspendSelf => {
                 crate::log::flush();
                 process::stop_self();

@@ -68,20 +68,34 @@ fn failures(run: &Run) -> usize {
         .count()
 }
 
+/// An http_get probe at `path` whose period leaves a one-off check room
+/// between attempts (a check's request is sent only when no attempt is due
+/// within its timeout_seconds).
+fn roomy_probe(port: u16, path: &str) -> String {
+    format!(
+        r#"{{"http_get": {{"path": "{path}", "port": {port}}}, "period_seconds": 0.5, "timeout_seconds": 0.25}}"#
+    )
+}
+
+/// The tests' usual probe: a period shorter than its timeout.
+fn quick_probe(port: u16, path: &str) -> String {
+    http_probe(port, path, "")
+}
+
 /// Runs the test app under vigil with a readiness http_get probe at `path`
-/// and the app's `rules`; waits for `want` (masked) to be said, then for
-/// more failures, and asserts it was said once and alone.
+/// (made by `probe`) and the app's `rules`; waits for `want` (masked) to be
+/// said, then for more failures, and asserts it was said once and alone.
 fn said_once(
     tag: &str,
     rules: &str,
     path: &str,
-    extra: &str,
+    probe: fn(u16, &str) -> String,
     want: &dyn Fn(&Run) -> String,
 ) -> Run {
     let dir = TempDir::new(tag);
     std::fs::write(dir.path("control"), rules).unwrap();
     let port = free_port();
-    let probe = http_probe(port, path, extra);
+    let probe = probe(port, path);
     let run = Run::start_in(dir, port, &["--readiness", &probe], &[]);
     let want = want(&run);
     let deadline = std::time::Instant::now() + DEADLINE;
@@ -105,18 +119,22 @@ fn requests_for(run: &Run, path: &str) -> usize {
     run.requests().lines().filter(|l| *l == needle).count()
 }
 
+/// `said_once` for a probe of /helth, which the app does not serve: the
+/// 404's line, ending in what the one-off check found (`found`).
+fn wrong_path(tag: &str, rules: &str, probe: fn(u16, &str) -> String, found: &str) -> Run {
+    let want = format!(
+        "the app answered GET /helth with 404 Not Found: the app serves no such path; {found}"
+    );
+    said_once(tag, rules, "/helth", probe, &|_: &Run| want.clone())
+}
+
 #[test]
 fn a_wrong_path_is_named_with_the_health_path_that_answers() {
-    let run = said_once(
+    let run = wrong_path(
         "diag-404",
         "/healthz status 200\n* status 404\n",
-        "/helth",
-        "",
-        &|_: &Run| {
-            "the app answered GET /helth with 404 Not Found: the app serves no such path; \
-             GET /healthz answers 2xx on the same server: set the probe's path to /healthz"
-                .into()
-        },
+        roomy_probe,
+        "GET /healthz answers 2xx on the same server: set the probe's path to /healthz",
     );
     // The one-off check asked each path once, up to the one that answered.
     assert_eq!(requests_for(&run, "/health"), 1, "{}", run.requests());
@@ -128,12 +146,18 @@ fn a_wrong_path_is_named_with_the_health_path_that_answers() {
 
 #[test]
 fn a_wrong_method_without_a_health_path_is_named() {
-    let run = said_once("diag-405", "* status 405\n", "/predict", "", &|_: &Run| {
-        "the app answered GET /predict with 405 Method Not Allowed: the path exists but takes \
+    let run = said_once(
+        "diag-405",
+        "* status 405\n",
+        "/predict",
+        roomy_probe,
+        &|_: &Run| {
+            "the app answered GET /predict with 405 Method Not Allowed: the path exists but takes \
          another method than the GET probes send; none of /health, /healthz, /ready, /ping \
          answers 2xx either (tried once): set the probe's path to one the app serves to GET"
-            .into()
-    });
+                .into()
+        },
+    );
     assert_eq!(requests_for(&run, "/ping"), 1, "{}", run.requests());
 }
 
@@ -175,7 +199,7 @@ fn an_app_that_rejects_the_pod_ip_as_host_is_named_with_the_header_to_set() {
         "diag-host",
         "* host-only localhost\n",
         "/",
-        "",
+        roomy_probe,
         &|r: &Run| {
             let port = r.port;
             let ip = default_ip(r);
@@ -195,6 +219,116 @@ fn an_app_that_rejects_the_pod_ip_as_host_is_named_with_the_header_to_set() {
     assert_eq!(retried, 1, "{}", run.requests());
 }
 
+#[test]
+fn a_health_path_that_gets_no_answer_is_not_called_a_non_2xx() {
+    let run = wrong_path(
+        "diag-noanswer",
+        "/health close\n* status 404\n",
+        roomy_probe,
+        "of /health, /healthz, /ready, /ping, GET /health got no answer (connection closed \
+         before any response), so which one the app serves is not known: set the probe's path \
+         to one the app serves to GET",
+    );
+    // The check stopped at the request that got no answer.
+    assert_eq!(requests_for(&run, "/health"), 1, "{}", run.requests());
+    assert_eq!(requests_for(&run, "/healthz"), 0, "{}", run.requests());
+}
+
+#[test]
+fn a_health_path_that_redirects_is_read_as_the_probe_reads_it() {
+    // /health redirects off the host (an attempt would not follow: no 2xx),
+    // /healthz to /live on the same server (followed: 2xx).
+    let run = wrong_path(
+        "diag-redirect",
+        "/health redirect http://elsewhere.invalid/\n/healthz redirect /live\n\
+         /live status 200\n* status 404\n",
+        roomy_probe,
+        "GET /healthz answers 2xx on the same server: set the probe's path to /healthz",
+    );
+    assert_eq!(requests_for(&run, "/live"), 1, "{}", run.requests());
+    assert_eq!(requests_for(&run, "/ready"), 0, "{}", run.requests());
+}
+
+#[test]
+fn a_check_the_probes_leave_no_room_for_is_not_tried() {
+    // Attempts every 0.1s with a 0.5s timeout: a check's request would
+    // share the app with an attempt, so none is sent.
+    let run = wrong_path(
+        "diag-noroom",
+        "/healthz status 200\n* status 404\n",
+        quick_probe,
+        "/health, /healthz, /ready, /ping could not all be tried (the probes' attempts left the \
+         check no time between them): set the probe's path to one the app serves to GET",
+    );
+    assert_eq!(requests_for(&run, "/health"), 0, "{}", run.requests());
+    assert_eq!(requests_for(&run, "/healthz"), 0, "{}", run.requests());
+}
+
+/// A single-worker app (Python's http.server, one request at a time):
+/// /helth is not served (404 at once), /ok answers 200 at once, and the
+/// health paths take 0.35s each before they answer (a health route that
+/// checks a database), /ping (the last tried) with 200.
+const ONE_WORKER: &str = r#"
+import sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        code = 200 if self.path == "/ok" else 404
+        if self.path in ("/health", "/healthz", "/ready", "/ping"):
+            time.sleep(0.35)
+            code = 200 if self.path == "/ping" else 404
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+HTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn a_check_never_keeps_a_single_worker_from_another_probe() {
+    // Liveness on /ok may wait 0.2s; the check's requests take the only
+    // worker for 0.35s each. Sent back to back from readiness's failure at
+    // 0.7s, the third (1.4s to 1.75s) would hold liveness's attempt of 1.5s
+    // past its timeout, and liveness (failure_threshold 1) would stop the
+    // app. Each is sent only where no attempt is due within readiness's
+    // timeout (0.45s).
+    let port = free_port();
+    let probe = |path: &str, delay: &str, timeout: &str| {
+        format!(
+            r#"{{"http_get": {{"path": "{path}", "port": {port}, "host": "127.0.0.1"}}, "initial_delay_seconds": {delay}, "period_seconds": 1, "timeout_seconds": {timeout}, "failure_threshold": 1}}"#
+        )
+    };
+    let probes = [
+        "--liveness",
+        &probe("/ok", "0.5", "0.2"),
+        "--readiness",
+        &probe("/helth", "0.7", "0.45"),
+    ];
+    let run = python("diag-oneworker", &probes, ONE_WORKER, port);
+    let want = "the app answered GET /helth with 404 Not Found: the app serves no such path; GET \
+                /ping answers 2xx on the same server: set the probe's path to /ping";
+    wait_until("the diagnosis", || {
+        diagnoses(&run).iter().any(|d| d == want) || run.log().contains("liveness probe failed")
+    });
+    assert!(
+        !run.log().contains("liveness probe failed"),
+        "{}",
+        run.log()
+    );
+    // Two more liveness periods after the check: still never failed.
+    let seen = failures(&run);
+    wait_until("2 more failed readiness attempts", || {
+        failures(&run) >= seen + 2
+    });
+    assert!(
+        !run.log().contains("liveness probe failed"),
+        "{}",
+        run.log()
+    );
+    assert!(diagnoses(&run).iter().any(|d| d == want), "{}", run.log());
+}
+
 /// The address vigil probes by default, as its start-up line names it.
 fn default_ip(run: &Run) -> String {
     run.wait_log("probes connect to ");
@@ -207,7 +341,7 @@ fn default_ip(run: &Run) -> String {
 
 #[test]
 fn a_port_that_speaks_tls_is_named() {
-    said_once("diag-tls", "* tls-alert\n", "/", "", &|r: &Run| {
+    said_once("diag-tls", "* tls-alert\n", "/", quick_probe, &|r: &Run| {
         let port = r.port;
         format!(
             "port {port} answered the probe's plain HTTP request with a TLS alert (bytes 15 03): \
@@ -220,7 +354,7 @@ fn a_port_that_speaks_tls_is_named() {
 
 #[test]
 fn a_port_that_closes_at_once_is_named() {
-    said_once("diag-close", "* close\n", "/", "", &|r: &Run| {
+    said_once("diag-close", "* close\n", "/", quick_probe, &|r: &Run| {
         let port = r.port;
         format!(
             "the app accepted the probe's connection on port {port} (in T) and closed it \
@@ -233,27 +367,34 @@ fn a_port_that_closes_at_once_is_named() {
 
 #[test]
 fn a_timeout_says_which_phase_used_the_time() {
-    said_once("diag-hang", "* hang\n", "/", "", &|_: &Run| {
+    said_once("diag-hang", "* hang\n", "/", quick_probe, &|_: &Run| {
         "attempts time out: accepted but no worker answered: connected in T, request sent, \
              no first byte in T (every worker busy or blocked: a long request, a lock, a \
              single-threaded server at work); the last N attempts took p50 T, p95 T against \
              timeout_seconds T"
             .into()
     });
-    said_once("diag-slow", "* slow-body\n", "/", "", &|_: &Run| {
-        "attempts time out: the answer started but did not end: first byte after T, no last \
+    said_once(
+        "diag-slow",
+        "* slow-body\n",
+        "/",
+        quick_probe,
+        &|_: &Run| {
+            "attempts time out: the answer started but did not end: first byte after T, no last \
              byte in T (a slow or endless body); the last N attempts took p50 T, p95 T against \
              timeout_seconds T"
-            .into()
-    });
+                .into()
+        },
+    );
 }
 
-/// vigil with `probe` as its readiness check over a Python program.
-fn python(tag: &str, probe: &str, script: &str, port: u16) -> Run {
+/// vigil with `probes` (its arguments) over a Python program, given the port.
+fn python(tag: &str, probes: &[&str], script: &str, port: u16) -> Run {
     let dir = TempDir::new(tag);
     let log = std::fs::File::create(dir.path("log")).unwrap();
     let child = Command::new(vigil())
-        .args(["--readiness", probe, "--", "python3", "-c", script])
+        .args(probes)
+        .args(["--", "python3", "-c", script])
         .arg(port.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -289,7 +430,7 @@ fn a_handler_that_expects_a_json_body_is_named() {
     let port = free_port();
     let run = python(
         "diag-json",
-        &http_probe(port, "/predict", ""),
+        &["--readiness", &http_probe(port, "/predict", "")],
         JSON_HANDLER,
         port,
     );
@@ -329,7 +470,7 @@ fn a_tcp_probe_whose_connect_never_completes_is_named() {
     let probe = format!(
         r#"{{"tcp_socket": {{"port": {port}, "host": "127.0.0.1"}}, "period_seconds": 0.1, "timeout_seconds": 0.2}}"#
     );
-    let run = python("diag-backlog", &probe, FULL_BACKLOG, port);
+    let run = python("diag-backlog", &["--readiness", &probe], FULL_BACKLOG, port);
     let want = format!(
         "attempts time out: no connection: the connect to 127.0.0.1:{port} did not complete in T \
          (the app listens but does not accept, its accept queue full; or packets are dropped); \

@@ -39,6 +39,22 @@ pub(crate) enum Check {
     LocalHost,
 }
 
+/// What a one-off check found. A request passes as a probe's attempt would
+/// pass without a warning: 2xx, at once or after the redirects an attempt
+/// follows (a redirect it would not follow is no pass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CheckAnswer {
+    /// The health path that passed (`""`: the request with `Host: localhost`).
+    Passed(&'static str),
+    /// Every request was answered, and none passed.
+    NotPassed,
+    /// The request for `path` (`""`: with `Host: localhost`) got no answer
+    /// (refused, reset, closed, timed out): the check stopped there.
+    NoAnswer { path: &'static str, why: String },
+    /// The probes' attempts left no time for the check's requests.
+    NotTried,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Finding {
     Say(Diagnosis),
@@ -241,10 +257,12 @@ fn closed_at_once(f: &Failed) -> Option<Diagnosis> {
     ))
 }
 
-/// The diagnosis once a check has run: `found` is the health path that
-/// answered 2xx (`HealthPaths`), or whether the request passed with
-/// `Host: localhost` (`LocalHost`, `found` = `Some("")`).
-pub(crate) fn after_check(f: &Failed, check: Check, found: Option<&str>) -> Diagnosis {
+/// Why a check says nothing of what the app serves: its request got no
+/// answer, or was not sent.
+const NOT_TRIED: &str = "the probes' attempts left the check no time between them";
+
+/// The diagnosis once a check has run.
+pub(crate) fn after_check(f: &Failed, check: Check, found: &CheckAnswer) -> Diagnosis {
     let path = f.path;
     match check {
         Check::HealthPaths { status } => {
@@ -256,13 +274,22 @@ pub(crate) fn after_check(f: &Failed, check: Check, found: Option<&str>) -> Diag
                 ),
                 _ => ("wrong_path", "404 Not Found: the app serves no such path"),
             };
+            let paths = HEALTH_PATHS.join(", ");
+            let serve = "set the probe's path to one the app serves to GET";
             let fix = match found {
-                Some(p) => format!("GET {p} answers 2xx on the same server: set the probe's path to {p}"),
-                None => format!(
-                    "none of {} answers 2xx either (tried once): set the probe's path to one the \
-                     app serves to GET",
-                    HEALTH_PATHS.join(", ")
+                CheckAnswer::Passed(p) => {
+                    format!("GET {p} answers 2xx on the same server: set the probe's path to {p}")
+                }
+                CheckAnswer::NotPassed => {
+                    format!("none of {paths} answers 2xx either (tried once): {serve}")
+                }
+                CheckAnswer::NoAnswer { path: p, why } => format!(
+                    "of {paths}, GET {p} got no answer ({why}), so which one the app serves is \
+                     not known: {serve}"
                 ),
+                CheckAnswer::NotTried => {
+                    format!("{paths} could not all be tried ({NOT_TRIED}): {serve}")
+                }
             };
             Diagnosis::new(
                 kind,
@@ -270,28 +297,48 @@ pub(crate) fn after_check(f: &Failed, check: Check, found: Option<&str>) -> Diag
                 format!("the app answered GET {path} with {what}; {fix}"),
             )
         }
-        Check::LocalHost => match found {
-            Some(_) => Diagnosis::new(
-                "host_rejected",
-                format!("400 {path}"),
-                format!(
-                    "the app answers GET {path} with 400 for Host: {} but 2xx for Host: \
-                     {LOCAL_HOST}: it rejects the pod IP as Host (an allowed-hosts list such as \
-                     Django's ALLOWED_HOSTS): allow the pod IP, or send a Host it accepts: \
-                     \"http_headers\": [{{\"name\": \"Host\", \"value\": \"{LOCAL_HOST}\"}}] in the \
-                     http_get",
-                    f.host
-                ),
-            ),
-            None => Diagnosis::new(
+        Check::LocalHost => {
+            let untried = match found {
+                CheckAnswer::Passed(_) => None,
+                CheckAnswer::NotPassed => {
+                    return Diagnosis::new(
+                        "bad_request",
+                        format!("400 {path}"),
+                        format!(
+                            "the app answered GET {path} with 400 Bad Request, with Host: \
+                             {LOCAL_HOST} too (not a Host check): it rejects the probe's \
+                             request; {OWN_PATH}"
+                        ),
+                    )
+                }
+                CheckAnswer::NoAnswer { why, .. } => Some(format!("got no answer ({why})")),
+                CheckAnswer::NotTried => Some(format!("could not be tried ({NOT_TRIED})")),
+            };
+            let Some(untried) = untried else {
+                return Diagnosis::new(
+                    "host_rejected",
+                    format!("400 {path}"),
+                    format!(
+                        "the app answers GET {path} with 400 for Host: {} but 2xx for Host: \
+                         {LOCAL_HOST}: it rejects the pod IP as Host (an allowed-hosts list such \
+                         as Django's ALLOWED_HOSTS): allow the pod IP, or send a Host it accepts: \
+                         \"http_headers\": [{{\"name\": \"Host\", \"value\": \"{LOCAL_HOST}\"}}] in \
+                         the http_get",
+                        f.host
+                    ),
+                );
+            };
+            Diagnosis::new(
                 "bad_request",
                 format!("400 {path}"),
                 format!(
-                    "the app answered GET {path} with 400 Bad Request, with Host: {LOCAL_HOST} too \
-                     (not a Host check): it rejects the probe's request; {OWN_PATH}"
+                    "the app answered GET {path} with 400 Bad Request; the same request with \
+                     Host: {LOCAL_HOST} {untried}, so whether the app rejects the pod IP as Host \
+                     is not known: if it keeps a list of allowed hosts (such as Django's \
+                     ALLOWED_HOSTS), allow the pod IP; else {OWN_PATH}"
                 ),
-            ),
-        },
+            )
+        }
     }
 }
 
@@ -419,15 +466,28 @@ mod tests {
     fn each_check_completes_its_line() {
         let net = answered(404, false);
         let f = attempt(&net, "", "");
-        let table: &[(Check, Option<&str>, &str)] = &[
-            (Check::HealthPaths { status: 404 }, Some("/healthz"), "wrong_path: the app answered GET /predict with 404 Not Found: the app serves no such path; GET /healthz answers 2xx on the same server: set the probe's path to /healthz"),
-            (Check::HealthPaths { status: 404 }, None, "wrong_path: the app answered GET /predict with 404 Not Found: the app serves no such path; none of /health, /healthz, /ready, /ping answers 2xx either (tried once)"),
-            (Check::HealthPaths { status: 405 }, Some("/ping"), "wrong_method: the app answered GET /predict with 405 Method Not Allowed: the path exists but takes another method than the GET probes send; GET /ping answers 2xx"),
-            (Check::LocalHost, Some(""), "host_rejected: the app answers GET /predict with 400 for Host: 10.0.0.5 but 2xx for Host: localhost: it rejects the pod IP as Host (an allowed-hosts list such as Django's ALLOWED_HOSTS): allow the pod IP, or send a Host it accepts: \"http_headers\": [{\"name\": \"Host\", \"value\": \"localhost\"}] in the http_get"),
-            (Check::LocalHost, None, "bad_request: the app answered GET /predict with 400 Bad Request, with Host: localhost too (not a Host check)"),
+        let refused = CheckAnswer::NoAnswer {
+            path: "/healthz",
+            why: "connection refused".into(),
+        };
+        let timed_out = CheckAnswer::NoAnswer {
+            path: "",
+            why: "timeout after 1s".into(),
+        };
+        let table: &[(Check, CheckAnswer, &str)] = &[
+            (Check::HealthPaths { status: 404 }, CheckAnswer::Passed("/healthz"), "wrong_path: the app answered GET /predict with 404 Not Found: the app serves no such path; GET /healthz answers 2xx on the same server: set the probe's path to /healthz"),
+            (Check::HealthPaths { status: 404 }, CheckAnswer::NotPassed, "wrong_path: the app answered GET /predict with 404 Not Found: the app serves no such path; none of /health, /healthz, /ready, /ping answers 2xx either (tried once)"),
+            (Check::HealthPaths { status: 405 }, CheckAnswer::Passed("/ping"), "wrong_method: the app answered GET /predict with 405 Method Not Allowed: the path exists but takes another method than the GET probes send; GET /ping answers 2xx"),
+            // No answer is not an answer: nothing is said of what the app serves.
+            (Check::HealthPaths { status: 404 }, refused.clone(), "wrong_path: the app answered GET /predict with 404 Not Found: the app serves no such path; of /health, /healthz, /ready, /ping, GET /healthz got no answer (connection refused), so which one the app serves is not known: set the probe's path to one the app serves to GET"),
+            (Check::HealthPaths { status: 405 }, CheckAnswer::NotTried, "wrong_method: the app answered GET /predict with 405 Method Not Allowed: the path exists but takes another method than the GET probes send; /health, /healthz, /ready, /ping could not all be tried (the probes' attempts left the check no time between them): set the probe's path to one the app serves to GET"),
+            (Check::LocalHost, CheckAnswer::Passed(""), "host_rejected: the app answers GET /predict with 400 for Host: 10.0.0.5 but 2xx for Host: localhost: it rejects the pod IP as Host (an allowed-hosts list such as Django's ALLOWED_HOSTS): allow the pod IP, or send a Host it accepts: \"http_headers\": [{\"name\": \"Host\", \"value\": \"localhost\"}] in the http_get"),
+            (Check::LocalHost, CheckAnswer::NotPassed, "bad_request: the app answered GET /predict with 400 Bad Request, with Host: localhost too (not a Host check)"),
+            (Check::LocalHost, timed_out, "bad_request: the app answered GET /predict with 400 Bad Request; the same request with Host: localhost got no answer (timeout after 1s), so whether the app rejects the pod IP as Host is not known: if it keeps a list of allowed hosts (such as Django's ALLOWED_HOSTS), allow the pod IP; else probes send a GET with no body"),
+            (Check::LocalHost, CheckAnswer::NotTried, "bad_request: the app answered GET /predict with 400 Bad Request; the same request with Host: localhost could not be tried (the probes' attempts left the check no time between them), so whether"),
         ];
         for (check, found, want) in table {
-            let d = after_check(&f, *check, *found);
+            let d = after_check(&f, *check, found);
             let got = format!("{}: {}", d.kind, d.text);
             assert!(got.starts_with(want), "\n got {got}\nwant {want}");
         }

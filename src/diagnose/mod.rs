@@ -13,7 +13,9 @@
 //! signals from the server: `wrapper`) go out as `Change::CommandDiagnosis`,
 //! once per cause for vigil's whole run (a crash loop says it once).
 //! A diagnosis that needs a one-off check (`check`) is said when the check
-//! is over; the loop runs the check's connection under its own token.
+//! is over; the loop runs the check's connection under its own token, and
+//! lets it send a request only where no probe attempt runs or is due
+//! within the request's timeout (`resume_check`).
 
 pub(crate) mod answer;
 pub(crate) mod budget;
@@ -31,7 +33,7 @@ use crate::probe::plan::HttpPlan;
 use crate::probe::state::Timing;
 use crate::supervisor::Change;
 use crate::sys::spawn::{Lookup, StartFailure};
-use answer::{Check, Failed, Finding};
+use answer::{Check, CheckAnswer, Failed, Finding};
 use check::{CheckStep, OneOff};
 use listeners::Listener;
 use mio::{Registry, Token};
@@ -156,26 +158,42 @@ pub(crate) struct Context {
     pub settled: bool,
 }
 
-/// Checks whose results are kept (each runs once per probe address, path
-/// and kind of check).
+/// Checks whose results are kept (each runs once per question: the
+/// probe's request and the kind of check).
 const MAX_CHECKED: usize = 8;
 
 /// Where a one-off check is, for the loop.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Checking {
-    /// Its current exchange ends by this deadline.
+    /// Its current request ends by this deadline.
     Running(Instant),
+    /// No request runs: the next waits for the probes to leave the server
+    /// alone (`resume_check`).
+    Waiting,
     /// Over, with the diagnosis to say, if any.
     Over(Option<Change>),
 }
+
+/// How long the probes leave the app alone from now, for a check's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quiet {
+    /// A probe attempt is in flight.
+    Busy,
+    /// None is, and the next is due then (`None`: none is due).
+    Until(Option<Instant>),
+}
+
+/// The probe's results while its check waits before it is not tried: the
+/// probes left it no room for a whole period.
+const MAX_WAITED: u32 = 2;
 
 #[derive(Debug)]
 struct Running {
     probe: ProbeKind,
     check: Check,
     one: OneOff,
-    /// The probe succeeded meanwhile: the result is kept, not said.
-    stale: bool,
+    /// The probe's results since the check last sent a request.
+    waited: u32,
 }
 
 pub(crate) struct Diagnoser {
@@ -198,11 +216,11 @@ pub(crate) struct Diagnoser {
     /// shell-without-exec check made, so a forwarded signal waits for no
     /// `/proc` reading otherwise.
     shell_command: bool,
-    /// A check the last failure asked for, for the loop to start.
-    wanted: Option<(ProbeKind, Check)>,
+    /// The check a failure asked for, running or waiting to.
     running: Option<Running>,
-    /// The checks that have run: (address, path, check) and the diagnosis.
-    checked: Vec<(SocketAddr, String, Check, Diagnosis)>,
+    /// The checks that have run since the command started: the probe's
+    /// request they asked about, the check and the diagnosis.
+    checked: Vec<(HttpPlan, Check, Diagnosis)>,
     /// How long the app took to come up, over restarts.
     budgets: budget::Budgets,
 }
@@ -223,7 +241,6 @@ impl Diagnoser {
             programs: PerProbe::default(),
             wrapper_checked: None,
             shell_command: false,
-            wanted: None,
             running: None,
             checked: Vec::new(),
             budgets: budget::Budgets::default(),
@@ -350,6 +367,9 @@ impl Diagnoser {
         match change {
             Change::Started { .. } => {
                 self.budgets.started(now);
+                // A new run of the app may answer otherwise.
+                self.checked.clear();
+                self.cancel_check();
                 None
             }
             Change::ProbeResult {
@@ -390,12 +410,19 @@ impl Diagnoser {
         }
         if outcome.success {
             self.gate.success(probe);
-            if let Some(r) = self.running.as_mut().filter(|r| r.probe == probe) {
-                r.stale = true;
+            // The failure is over: its check is not needed, and what was
+            // checked for this request is asked again at the next one.
+            if self.running.as_ref().is_some_and(|r| r.probe == probe) {
+                self.cancel_check();
             }
+            let plan = self.http[probe].as_ref();
+            self.checked.retain(|(p, ..)| Some(p) != plan);
             return None;
         }
-        if self.running.as_ref().is_some_and(|r| r.probe == probe) {
+        if let Some(r) = self.running.as_mut().filter(|r| r.probe == probe) {
+            if !r.one.busy() {
+                r.waited += 1;
+            }
             return None; // its line comes when the check is over
         }
         let d = match self.diagnose(probe, outcome, ctx, now)? {
@@ -403,8 +430,13 @@ impl Diagnoser {
             Finding::Check(check) => match self.checked(probe, check) {
                 Some(d) => d,
                 None => {
-                    if self.running.is_none() {
-                        self.wanted = Some((probe, check));
+                    if let (None, Some(plan)) = (&self.running, &self.http[probe]) {
+                        self.running = Some(Running {
+                            probe,
+                            check,
+                            one: OneOff::new(check, plan, self.timeouts[probe]),
+                            waited: 0,
+                        });
                     }
                     return None;
                 }
@@ -439,51 +471,69 @@ impl Diagnoser {
         let plan = self.http[probe].as_ref()?;
         self.checked
             .iter()
-            .find(|(a, p, c, _)| *a == plan.addr && *p == plan.path && *c == check)
+            .find(|(p, c, _)| p == plan && *c == check)
             .map(|(.., d)| d.clone())
     }
 
-    /// Starts the check the last failure asked for, if any.
-    pub(crate) fn start_check(
+    /// A check waits to send its next request.
+    pub(crate) fn check_waits(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| !r.one.busy())
+    }
+
+    /// Sends the waiting check's next request if the probes leave the app
+    /// alone for its whole timeout (`quiet`): a check's request never
+    /// shares the app with an attempt (a single worker busy with it would
+    /// keep the attempt waiting). Once the probe has had `MAX_WAITED`
+    /// results meanwhile, the check ends not tried.
+    pub(crate) fn resume_check(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        now: Instant,
+        quiet: Quiet,
+    ) -> Option<Checking> {
+        let r = self.running.as_mut().filter(|r| !r.one.busy())?;
+        let step = if room(quiet, now, r.one.timeout()) {
+            r.waited = 0;
+            r.one.next(registry, token, now)
+        } else if r.waited >= MAX_WAITED {
+            r.one.cancel();
+            CheckStep::Done(CheckAnswer::NotTried)
+        } else {
+            return None;
+        };
+        Some(self.progress(step, now))
+    }
+
+    /// Drops the check (the probe succeeded, the command stops or starts
+    /// again): nothing is said or kept of it.
+    pub(crate) fn cancel_check(&mut self) {
+        if let Some(mut r) = self.running.take() {
+            r.one.cancel();
+        }
+    }
+
+    /// A readiness event on the check's token.
+    pub(crate) fn on_check_event(
         &mut self,
         registry: &Registry,
         token: Token,
         now: Instant,
     ) -> Option<Checking> {
-        let (probe, check) = self.wanted.take()?;
-        if self.running.is_some() {
-            return None;
-        }
-        let plan = self.http[probe].as_ref()?;
-        let (one, step) = OneOff::start(check, plan, self.timeouts[probe], registry, token, now);
-        self.running = Some(Running {
-            probe,
-            check,
-            one,
-            stale: false,
-        });
-        Some(self.progress(step, now))
-    }
-
-    /// A readiness event on the check's token.
-    pub(crate) fn on_check_event(&mut self, registry: &Registry, now: Instant) -> Option<Checking> {
-        let step = self.running.as_mut()?.one.on_event(registry, now);
+        let step = self.running.as_mut()?.one.on_event(registry, token, now);
         Some(self.progress(step, now))
     }
 
     /// The check's deadline passed.
-    pub(crate) fn on_check_deadline(
-        &mut self,
-        registry: &Registry,
-        now: Instant,
-    ) -> Option<Checking> {
-        let step = self.running.as_mut()?.one.on_deadline(registry, now);
+    pub(crate) fn on_check_deadline(&mut self, now: Instant) -> Option<Checking> {
+        let step = self.running.as_mut()?.one.on_deadline(now);
         Some(self.progress(step, now))
     }
 
     fn progress(&mut self, step: CheckStep, now: Instant) -> Checking {
         let found = match step {
             CheckStep::Pending(at) => return Checking::Running(at),
+            CheckStep::Between => return Checking::Waiting,
             CheckStep::Done(found) => found,
         };
         let Some(r) = self.running.take() else {
@@ -504,16 +554,12 @@ impl Diagnoser {
                 net: &NetEvidence::default(),
             },
             r.check,
-            found,
+            &found,
         );
         if self.checked.len() == MAX_CHECKED {
             self.checked.remove(0);
         }
-        self.checked
-            .push((plan.addr, plan.path.clone(), r.check, d.clone()));
-        if r.stale {
-            return Checking::Over(None);
-        }
+        self.checked.push((plan.clone(), r.check, d.clone()));
         Checking::Over(self.say(r.probe, d, now))
     }
 
@@ -576,6 +622,15 @@ impl Diagnoser {
             settled: ctx.settled,
         })
         .map(Finding::Say)
+    }
+}
+
+/// Whether the probes leave the app alone long enough for a request of
+/// `timeout`: no attempt in flight, and none due before it is over.
+fn room(quiet: Quiet, now: Instant, timeout: Duration) -> bool {
+    match quiet {
+        Quiet::Busy => false,
+        Quiet::Until(next) => next.is_none_or(|at| at >= now + timeout),
     }
 }
 
@@ -666,6 +721,125 @@ mod tests {
         let got = dg.say(r, d("loopback_only", "8000"), t + WINDOW);
         assert!(matches!(got, Some(Change::Diagnosis { .. })), "{got:?}");
         assert_eq!(dg.say(r, d("loopback_only", "8000"), t + WINDOW), None);
+    }
+
+    fn plan(host: Option<&str>) -> HttpPlan {
+        HttpPlan {
+            addr: "127.0.0.1:8000".parse().unwrap(),
+            host: "127.0.0.1".into(),
+            path: "/helth".into(),
+            headers: host
+                .map(|h| ("Host".into(), h.into()))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// A diagnoser of an `http_get` readiness probe (and a liveness probe
+    /// with the same request but for a `Host` header of its own).
+    fn two_probes() -> Diagnoser {
+        let addr = Some(plan(None).addr);
+        let targets = PerProbe::from_fn(|k| (k != ProbeKind::Startup).then_some(addr).flatten());
+        let http = PerProbe::from_fn(|k| match k {
+            ProbeKind::Readiness => Some(plan(None)),
+            ProbeKind::Liveness => Some(plan(Some("app.example"))),
+            ProbeKind::Startup => None,
+        });
+        Diagnoser::new(targets, PerProbe::default())
+            .with_probes(http, PerProbe::from_fn(|_| Duration::from_secs(1)))
+    }
+
+    fn result(success: bool, status: u16) -> Outcome {
+        let ms = Some(Duration::from_millis(1));
+        Outcome {
+            success,
+            warning: false,
+            message: format!("HTTP probe failed with statuscode: {status}"),
+            target: "GET http://127.0.0.1:8000/helth".into(),
+            output: String::new(),
+            duration: Duration::from_millis(1),
+            net: Some(NetEvidence {
+                connected: ms,
+                sent: ms,
+                first_byte: ms,
+                last_byte: ms,
+                lead: *b"HT",
+                status,
+                www_authenticate: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_check_s_result_answers_its_own_question_until_the_cause_goes() {
+        let mut dg = two_probes();
+        let (r, l) = (ProbeKind::Readiness, ProbeKind::Liveness);
+        let check = Check::HealthPaths { status: 404 };
+        let t = Instant::now();
+        let remember = |dg: &mut Diagnoser| {
+            let d = d("wrong_path", "404 /helth");
+            dg.checked.push((plan(None), check, d));
+        };
+        remember(&mut dg);
+        assert!(dg.checked(r, check).is_some());
+        // Same address and path, another Host: another question.
+        assert_eq!(dg.checked(l, check), None);
+        assert_eq!(dg.checked(r, Check::HealthPaths { status: 405 }), None);
+        // Another probe's success changes nothing; this one's forgets it.
+        dg.on_result(l, &result(true, 200), &Context::default(), t);
+        assert!(dg.checked(r, check).is_some());
+        dg.on_result(r, &result(true, 200), &Context::default(), t);
+        assert_eq!(dg.checked(r, check), None);
+        // So does a new run of the command.
+        remember(&mut dg);
+        dg.on_change(&Change::Started { pid: 7 }, Context::default, t);
+        assert_eq!(dg.checked(r, check), None);
+    }
+
+    #[test]
+    fn a_check_waits_for_room_between_attempts_then_is_not_tried() {
+        let t = Instant::now();
+        let second = Duration::from_secs(1);
+        let table = [
+            (Quiet::Busy, false),
+            (Quiet::Until(None), true),
+            (Quiet::Until(Some(t + second)), true),
+            (Quiet::Until(Some(t + second / 2)), false),
+            (Quiet::Until(Some(t)), false),
+        ];
+        for (quiet, want) in table {
+            assert_eq!(room(quiet, t, second), want, "{quiet:?}");
+        }
+        let poll = mio::Poll::new().unwrap();
+        let (registry, token) = (poll.registry(), Token(8));
+        let mut dg = two_probes();
+        let r = ProbeKind::Readiness;
+        let failed =
+            |dg: &mut Diagnoser| dg.on_result(r, &result(false, 404), &Context::default(), t);
+        assert_eq!(failed(&mut dg), None, "said when the check is over");
+        assert!(dg.check_waits());
+        let soon = Quiet::Until(Some(t + second / 2));
+        for _ in 0..MAX_WAITED {
+            assert_eq!(dg.resume_check(registry, token, t, Quiet::Busy), None);
+            assert_eq!(dg.resume_check(registry, token, t, soon), None);
+            assert_eq!(failed(&mut dg), None);
+        }
+        let Some(Checking::Over(Some(Change::Diagnosis { text, .. }))) =
+            dg.resume_check(registry, token, t, soon)
+        else {
+            panic!("not over");
+        };
+        assert!(text.contains("could not all be tried"), "{text}");
+        assert!(!dg.check_waits());
+        // Asked again: the answer is kept (no new check).
+        assert_eq!(failed(&mut dg), None);
+        assert!(!dg.check_waits());
+        // A check the probe's success makes moot is dropped.
+        dg.on_result(r, &result(true, 200), &Context::default(), t);
+        failed(&mut dg);
+        assert!(dg.check_waits());
+        dg.on_result(r, &result(true, 200), &Context::default(), t);
+        assert!(!dg.check_waits());
     }
 
     #[test]

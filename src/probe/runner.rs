@@ -147,6 +147,35 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
     }
 }
 
+/// What an attempt makes of a response, for a diagnosis' one-off check
+/// (`diagnose::check`), which must read answers as attempts do.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Success; `warning`: with a redirect it did not follow.
+    Success {
+        warning: bool,
+    },
+    Failure,
+    /// A redirect to follow, as the request to send next.
+    Follow(HttpPlan),
+}
+
+pub(crate) fn verdict(
+    r: &super::http_response::Response,
+    plan: &HttpPlan,
+    redirects: u32,
+) -> Verdict {
+    match http_verdict(r, plan, redirects) {
+        Step::Done {
+            success: true,
+            warning,
+            ..
+        } => Verdict::Success { warning },
+        Step::Redirect(next) => Verdict::Follow(next),
+        Step::Done { .. } | Step::Pending => Verdict::Failure,
+    }
+}
+
 // At most one running attempt per probe (three in all): size does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
@@ -516,6 +545,13 @@ impl Runner {
             probe,
             outcome(a.started, a.target, ok, message, output, now),
         )
+    }
+
+    /// Whether an attempt of any probe is in flight.
+    pub(crate) fn in_flight(&self) -> bool {
+        ProbeKind::ALL
+            .into_iter()
+            .any(|k| self.attempts[k].is_some())
     }
 
     /// Ends every running attempt (the command stopped): sockets reset, exec
