@@ -390,8 +390,14 @@ impl Diagnoser {
                 self.on_result(*probe, outcome, &ctx, now)
             }
             Change::ProbeStop { probe, .. } => {
+                // The command stops: a check would ask an app on its way out.
+                self.cancel_check();
                 let d = self.budgets.stopped(*probe, &self.timings, now)?;
                 self.gated(Some(*probe), d, now)
+            }
+            Change::Ended { .. } => {
+                self.cancel_check();
+                None
             }
             _ => None,
         }
@@ -840,6 +846,26 @@ mod tests {
         assert!(dg.check_waits());
         dg.on_result(r, &result(true, 200), &Context::default(), t);
         assert!(!dg.check_waits());
+        // So is one whose command stops or ends (a probe that decided, as
+        // liveness, cancels no attempts: the stop itself drops the check).
+        let stop = Change::ProbeStop {
+            probe: r,
+            pid: 7,
+            threshold: 3,
+            message: String::new(),
+            target: String::new(),
+        };
+        let ended = Change::Ended {
+            pid: 7,
+            status: crate::exit_status::ChildStatus::Exited(0),
+        };
+        for change in [stop, ended] {
+            failed(&mut dg);
+            assert!(dg.check_waits());
+            dg.on_change(&change, Context::default, t);
+            assert!(!dg.check_waits(), "{change:?}");
+            dg.on_result(r, &result(true, 200), &Context::default(), t);
+        }
     }
 
     #[test]
