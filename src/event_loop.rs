@@ -159,6 +159,10 @@ pub(crate) struct EventLoop {
     /// The binary's page cache was dropped (2 s after start): later
     /// releases drop what they read since, too.
     code_evicted: bool,
+    /// The action just performed sent a signal to this process group and
+    /// found no process in it (ESRCH): a `CheckGroup` right after it needs
+    /// no `kill(-pgid, 0)` of its own.
+    group_gone: Option<i32>,
 }
 
 impl EventLoop {
@@ -217,6 +221,7 @@ impl EventLoop {
             diagnosed: Vec::new(),
             single_start: false,
             code_evicted: false,
+            group_gone: None,
         })
     }
 
@@ -713,6 +718,8 @@ impl EventLoop {
 
     /// Performs one action; `Some(code)` means exit now.
     fn perform(&mut self, action: Action) -> Option<u8> {
+        // Only the action right after the send may use its answer.
+        let group_gone = self.group_gone.take();
         match action {
             Action::Spawn => match spawn::spawn(&self.command, None) {
                 Ok(child) => {
@@ -733,6 +740,9 @@ impl EventLoop {
                     Target::Group(pgid) => -pgid,
                 };
                 if let Err(e) = process::send_signal(pid, signal) {
+                    if let (Target::Group(pgid), nix::errno::Errno::ESRCH) = (target, e) {
+                        self.group_gone = Some(pgid);
+                    }
                     if e != nix::errno::Errno::ESRCH {
                         warn!("sending signal {signal} to {pid} failed: {e}");
                     }
@@ -771,7 +781,9 @@ impl EventLoop {
                 });
             }
             Action::CheckGroup { pgid } => {
-                if !process::group_exists(pgid) {
+                // An empty group cannot gain a process (setpgid joins only a
+                // group that exists), so the send's ESRCH answers this too.
+                if group_gone == Some(pgid) || !process::group_exists(pgid) {
                     self.queue.push_back(Event::GroupEmpty);
                 }
             }
