@@ -310,6 +310,7 @@ mod tests {
             lead: *b"HT",
             status,
             www_authenticate,
+            timed_out: false,
         }
     }
 

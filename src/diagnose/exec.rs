@@ -41,15 +41,6 @@ pub(crate) struct Evidence {
     pub found: Option<Found>,
 }
 
-/// The errno of an exec probe's "cannot run the probe's program: <strerror>".
-pub(crate) fn probe_errno(message: &str) -> Option<Errno> {
-    let desc = message.strip_prefix(crate::probe::exec::CANNOT_RUN)?;
-    let desc = desc.split(" (as uid ").next().unwrap_or(desc);
-    [Errno::ENOENT, Errno::ENOTDIR, Errno::EACCES, Errno::ENOEXEC]
-        .into_iter()
-        .find(|e| e.desc() == desc)
-}
-
 /// Reads the evidence of a failed start (bounded; only after a failure).
 #[cold]
 #[inline(never)]
@@ -507,14 +498,5 @@ mod tests {
         assert_eq!(interpreter(b"#!/bin/sh").as_deref(), Some("/bin/sh"));
         assert_eq!(interpreter(b"echo hi\n"), None);
         assert_eq!(interpreter(b"#!\n"), None);
-    }
-
-    #[test]
-    fn probe_errors_are_read_back() {
-        let msg = |e: Errno| format!("{}{}", crate::probe::exec::CANNOT_RUN, e.desc());
-        assert_eq!(probe_errno(&msg(Errno::ENOENT)), Some(Errno::ENOENT));
-        assert_eq!(probe_errno(&msg(Errno::ENOEXEC)), Some(Errno::ENOEXEC));
-        assert_eq!(probe_errno(&msg(Errno::EIO)), None);
-        assert_eq!(probe_errno("exit status 1"), None);
     }
 }

@@ -369,7 +369,7 @@ impl Diagnoser {
         ctx: &Context,
         now: Instant,
     ) -> Option<Change> {
-        if self.targets[probe].is_some() {
+        if self.targets[probe].is_some() && timing::counts(outcome) {
             self.windows[probe].push(outcome.duration);
         }
         if outcome.success {
@@ -505,7 +505,7 @@ impl Diagnoser {
         let addr = self.targets[probe]?;
         if !outcome.message.contains("connection refused") {
             let net = outcome.net.as_ref()?;
-            if outcome.message.starts_with("timeout after") {
+            if net.timed_out {
                 return Some(Finding::Say(timing::timed_out(&timing::TimedOut {
                     addr,
                     net,
@@ -550,11 +550,15 @@ impl Diagnoser {
     }
 }
 
-/// Why an exec probe's program could not run, if that is what failed.
+/// Why an exec probe's program could not run, if that is what failed: the
+/// exec errno its child reported, carried by the outcome (never read back
+/// from the message's words).
 #[cold]
 #[inline(never)]
 fn exec_probe(lookup: &Lookup, outcome: &Outcome) -> Option<Diagnosis> {
-    let errno = exec::probe_errno(&outcome.message)?;
+    let Some(StartFailure::Exec(errno)) = outcome.cannot_run else {
+        return None;
+    };
     let e = exec::gather(lookup, errno, true);
     let path = e.path.clone();
     let on_path = |w: &str| exec::on_path(w, path.as_deref());
@@ -602,6 +606,68 @@ mod tests {
             g.admit(ProbeKind::Liveness, &d("port_mismatch", &i.to_string()), t);
         }
         assert!(!g.admit_command(&d("no_exec_bit", "app"), t));
+    }
+
+    #[test]
+    fn an_exec_probe_s_failure_is_read_from_its_data_not_its_words() {
+        use crate::probe::exec::CANNOT_RUN;
+        use nix::errno::Errno;
+        let gone = "/nonexistent/vigil-probe-check";
+        let lookup = Lookup {
+            name: gone.into(),
+            path: None,
+            candidates: vec![gone.into()],
+        };
+        let failed = |message: String, cannot_run: Option<StartFailure>| Outcome {
+            success: false,
+            warning: false,
+            message,
+            target: format!("exec [\"{gone}\"]"),
+            output: String::new(),
+            duration: Duration::ZERO,
+            net: None,
+            cannot_run,
+        };
+        let kind = |o: &Outcome| exec_probe(&lookup, o).map(|d| d.kind);
+        let enoent = Some(StartFailure::Exec(Errno::ENOENT));
+        // The child's report, whatever words the message has (`--user`'s
+        // suffix, another C library's strerror).
+        let said = [
+            format!("{CANNOT_RUN}No such file or directory (as uid 4242 gid 0, --user)"),
+            format!("{CANNOT_RUN}No such file or directory"),
+            format!("{CANNOT_RUN}ENOENT (Fichier ou dossier inexistant)"),
+        ];
+        for message in said {
+            assert_eq!(
+                kind(&failed(message.clone(), enoent)),
+                Some("not_found"),
+                "{message}"
+            );
+        }
+        // Words are no evidence: a message that reads like the report
+        // without it, and a step before exec whose words are exec's.
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                None
+            )),
+            None
+        );
+        let before_exec = Some(StartFailure::Privileges { word: libc::ENOENT });
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                before_exec
+            )),
+            None
+        );
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                Some(StartFailure::Chdir(Errno::ENOENT))
+            )),
+            None
+        );
     }
 
     #[test]
