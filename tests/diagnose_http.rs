@@ -306,6 +306,58 @@ fn a_handler_that_expects_a_json_body_is_named() {
     assert_eq!(diagnoses(&run), vec![want.to_string()], "{}", run.log());
 }
 
+/// A handler whose error has a message of several lines and a note, raised
+/// from another: the traceback Python prints is the body of its 500.
+const RAISING_HANDLER: &str = r#"
+import sys, traceback
+from http.server import BaseHTTPRequestHandler, HTTPServer
+def predict(q):
+    try:
+        return q["prompt"]
+    except KeyError as e:
+        err = ValueError("invalid request:\nprompt: field required\n(see the API docs)")
+        if hasattr(err, "add_note"):
+            err.add_note("while reading the request")
+        raise err from e
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        try:
+            predict({})
+            code, body = 200, b"ok"
+        except Exception:
+            code, body = 500, traceback.format_exc().encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+"#;
+
+#[test]
+fn a_handler_that_raises_is_named_by_its_exception_line() {
+    let port = free_port();
+    let run = python(
+        "diag-raise",
+        &http_probe(port, "/predict", ""),
+        RAISING_HANDLER,
+        port,
+    );
+    // The exception raised (the chain's last), its first line: not the
+    // rest of its message, nor its note.
+    let want = "the app answered 500 to GET /predict with a Python traceback ending in \
+                `ValueError: invalid request:`: the handler fails on the probe's request; probes \
+                send a GET with no body, no query and no credentials: give the probe its own path \
+                that reads nothing (a /health route that answers 200)";
+    wait_until("the diagnosis", || {
+        diagnoses(&run).iter().any(|d| d == want)
+    });
+    let seen = failures(&run);
+    wait_until("5 more failed attempts", || failures(&run) >= seen + 5);
+    assert_eq!(diagnoses(&run), vec![want.to_string()], "{}", run.log());
+}
+
 /// Listens with a backlog of one that it fills itself and never accepts:
 /// the kernel drops further SYNs, so a connect does not complete.
 const FULL_BACKLOG: &str = r#"
