@@ -33,7 +33,7 @@ use crate::supervisor::Change;
 use crate::sys::spawn::{Lookup, StartFailure};
 use answer::{Check, Failed, Finding};
 use check::{CheckStep, OneOff};
-use listeners::Listener;
+use listeners::Snapshot;
 use mio::{Registry, Token};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -157,7 +157,7 @@ pub(crate) struct Diagnoser {
     windows: PerProbe<timing::Window>,
     gate: Gate,
     /// The last listener snapshot and when it was taken.
-    listeners: Option<(Instant, Vec<Listener>)>,
+    listeners: Option<(Instant, Snapshot)>,
     /// Where each exec probe's program is.
     programs: PerProbe<Option<Lookup>>,
     /// The command's pid last checked for a shell wrapper (once per run).
@@ -293,16 +293,17 @@ impl Diagnoser {
     }
 
     /// The listeners, read again once the probe's period has passed.
-    fn listeners(&mut self, probe: ProbeKind, now: Instant) -> &[Listener] {
+    fn listeners(&mut self, probe: ProbeKind, now: Instant) -> &Snapshot {
         let period = self.timings[probe].map_or(Duration::from_secs(1), |t| t.period);
         let fresh = self
             .listeners
             .as_ref()
             .is_some_and(|(at, _)| now.saturating_duration_since(*at) < period);
-        if !fresh {
-            self.listeners = Some((now, listeners::snapshot()));
-        }
-        self.listeners.as_ref().map_or(&[], |(_, l)| l)
+        let kept = self.listeners.take().filter(|_| fresh);
+        let (_, snapshot) = self
+            .listeners
+            .insert(kept.unwrap_or_else(|| (now, listeners::snapshot())));
+        snapshot
     }
 
     /// Whether a signal to the command is worth a look (the command is a shell).
@@ -537,10 +538,11 @@ impl Diagnoser {
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);
         let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
-        let listeners = self.listeners(probe, now);
+        let snapshot = self.listeners(probe, now);
         network::refused(&network::Refused {
             addr,
-            listeners,
+            listeners: &snapshot.listeners,
+            cut: &snapshot.cut,
             command,
             in_command: &in_command,
             budget,
