@@ -347,7 +347,7 @@ pub(crate) struct Child {
 }
 
 /// Why a child could not run its program.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StartFailure {
     /// `exec` failed (its errno).
     Exec(Errno),
