@@ -240,3 +240,45 @@ fn an_ipv6_only_wildcard_listener_for_an_ipv4_probe_is_named() {
     run.term();
     assert_eq!(run.exit_code(), 143);
 }
+
+#[test]
+fn a_command_in_another_network_namespace_is_named() {
+    // `unshare --net` execs the app in a network namespace of its own
+    // (root only: the tests run as root), where it listens on its port; the
+    // probe connects from vigil's namespace, where nothing does.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            kill_tree(&mut self.0);
+        }
+    }
+    let port = free_port();
+    let dir = TempDir::new("diag-netns");
+    let log = dir.path("log");
+    let _vigil = Killed(
+        std::process::Command::new(vigil())
+            .args(["--readiness", &tcp_probe(port, "")])
+            .arg("--")
+            .args(["unshare", "--net", "--"])
+            .arg(testapp())
+            .args(["http", "--port", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn vigil"),
+    );
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let want = format!(
+        "readiness probe: nothing listens on port {port} in vigil's network namespace (net:["
+    );
+    // Said once the app listens in its own namespace (before, "listens on
+    // no port there").
+    let there = format!("listens there on 0.0.0.0:{port};");
+    wait_until("the other namespace named with its listener", || {
+        read().contains(&there)
+    });
+    let text = read();
+    assert!(text.contains(&want), "{text}");
+    assert!(text.contains(") runs in another one (net:["), "{text}");
+}

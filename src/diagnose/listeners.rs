@@ -146,6 +146,37 @@ pub(crate) fn snapshot() -> Snapshot {
     Snapshot { listeners, cut }
 }
 
+/// The command's network namespace, when it is not vigil's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtherNetns {
+    /// As the kernel names them: `net:[4026532451]`.
+    pub theirs: String,
+    pub ours: String,
+    /// What listens there (its own tables, bounded as vigil's are).
+    pub listeners: Vec<Listener>,
+}
+
+/// Whether process `pid` runs in another network namespace than vigil (two
+/// `readlink`s; the other namespace's tables only when it does).
+pub(crate) fn other_netns(pid: i32) -> Option<OtherNetns> {
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+    let ours = std::fs::read_link("/proc/self/ns/net").ok()?;
+    if theirs == ours {
+        return None;
+    }
+    let mut listeners = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        if let Ok(f) = std::fs::File::open(format!("/proc/{pid}/net/{table}")) {
+            parse(BufReader::new(f), &mut listeners);
+        }
+    }
+    Some(OtherNetns {
+        theirs: theirs.to_string_lossy().into_owned(),
+        ours: ours.to_string_lossy().into_owned(),
+        listeners,
+    })
+}
+
 /// Whether process `pid` itself holds a listening TCP socket: the listeners'
 /// inodes (read up to the first connection) against its own descriptors
 /// only (at most `MAX_FDS`), no scan of other processes.

@@ -538,6 +538,7 @@ impl Diagnoser {
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);
         let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
+        let netns = command.as_ref().and_then(|c| listeners::other_netns(c.pid));
         let snapshot = self.listeners(probe, now);
         network::refused(&network::Refused {
             addr,
@@ -547,6 +548,7 @@ impl Diagnoser {
             in_command: &in_command,
             budget,
             settled: ctx.settled,
+            netns: netns.as_ref(),
         })
         .map(Finding::Say)
     }

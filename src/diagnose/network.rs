@@ -2,7 +2,7 @@
 //! whose connection was refused. Pure: the listeners and the command's
 //! state come in, a diagnosis or nothing goes out.
 
-use super::listeners::Listener;
+use super::listeners::{Listener, OtherNetns};
 use super::Diagnosis;
 use crate::duration::display;
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +37,8 @@ pub(crate) struct Refused<'a> {
     /// The probe has failed its threshold in a row (not a first refusal
     /// while the app is still binding).
     pub settled: bool,
+    /// The command runs in another network namespace than vigil's.
+    pub netns: Option<&'a OtherNetns>,
 }
 
 /// Before this much running, a command that listens nowhere yet is not
@@ -218,6 +220,29 @@ pub(crate) fn refused(r: &Refused) -> Option<Diagnosis> {
             text,
         ));
     }
+    if let Some(ns) = r.netns {
+        let mut addresses: Vec<String> = ns.listeners.iter().take(4).map(|l| l.address()).collect();
+        if ns.listeners.len() > 4 {
+            addresses.push(format!("{} more", ns.listeners.len() - 4));
+        }
+        let there = match addresses.is_empty() {
+            true => "listens on no port there".to_string(),
+            false => format!("listens there on {}", addresses.join(", ")),
+        };
+        // What listens there is part of the cause: said again once the app
+        // has bound its port in its namespace.
+        return Some(Diagnosis::new(
+            "other_network_namespace",
+            format!("{} {addresses:?}", ns.theirs),
+            format!(
+                "nothing listens on port {port} in vigil's network namespace ({}): the command \
+                 (pid {}) runs in another one ({}) and {there}; the probe connects from vigil's, \
+                 so run the command in vigil's network namespace (without `unshare --net` or \
+                 `ip netns exec`), or check it with an exec probe run in its namespace",
+                ns.ours, command.pid, ns.theirs
+            ),
+        ));
+    }
     if !r.settled && command.running_for < LOADING_AFTER {
         return None;
     }
@@ -289,6 +314,7 @@ mod tests {
             in_command: &in_command,
             budget,
             settled: false,
+            netns: None,
         })
         .map(|d| format!("{}: {}", d.kind, d.text))
     }
@@ -454,8 +480,52 @@ mod tests {
             in_command: &in_command,
             budget: None,
             settled: true,
+            netns: None,
         });
         assert_eq!(d, None);
+    }
+
+    #[test]
+    fn a_command_in_another_network_namespace_is_named_with_what_listens_there() {
+        let in_command = |_: i32| false;
+        let said = |there: &[Listener], mine: &[Listener]| {
+            let ns = OtherNetns {
+                theirs: "net:[4026532451]".into(),
+                ours: "net:[4026531840]".into(),
+                listeners: there.to_vec(),
+            };
+            refused(&Refused {
+                addr: "127.0.0.1:8000".parse().unwrap(),
+                listeners: mine,
+                cut: &[],
+                command: Some(Command {
+                    pid: 7,
+                    running_for: Duration::from_millis(5),
+                }),
+                in_command: &in_command,
+                budget: None,
+                settled: false,
+                netns: Some(&ns),
+            })
+            .map(|d| format!("{}: {}", d.kind, d.text))
+        };
+        // Said at once (no loading grace: the namespace will not change).
+        assert_eq!(
+            said(&[listener("0.0.0.0:8000", 0)], &[]).as_deref(),
+            Some(
+                "other_network_namespace: nothing listens on port 8000 in vigil's network \
+                 namespace (net:[4026531840]): the command (pid 7) runs in another one \
+                 (net:[4026532451]) and listens there on 0.0.0.0:8000; the probe connects from \
+                 vigil's, so run the command in vigil's network namespace (without `unshare \
+                 --net` or `ip netns exec`), or check it with an exec probe run in its namespace"
+            )
+        );
+        assert!(said(&[], &[])
+            .unwrap()
+            .contains("runs in another one (net:[4026532451]) and listens on no port there;"));
+        // Something on the port in vigil's namespace: that is what answers.
+        assert!(!said(&[], &[listener("0.0.0.0:8000", 9)])
+            .is_some_and(|d| d.starts_with("other_network")));
     }
 
     #[test]
@@ -473,6 +543,7 @@ mod tests {
                 in_command: &in_command,
                 budget: None,
                 settled,
+                netns: None,
             })
             .map(|d| d.kind)
         };
