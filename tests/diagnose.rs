@@ -186,3 +186,99 @@ fn a_slow_starter_stopped_by_liveness_is_told_the_startup_check_that_fits() {
         "{line}"
     );
 }
+
+/// Listens on [::] with IPV6_V6ONLY set: IPv4 connections are refused.
+const V6ONLY: &str = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+s.bind(("::", int(sys.argv[1])))
+s.listen()
+time.sleep(3600)
+"#;
+
+#[test]
+fn an_ipv6_only_wildcard_listener_for_an_ipv4_probe_is_named() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 on loopback here: an IPv6-only listener cannot be made");
+        return;
+    }
+    let port = free_port();
+    let dir = TempDir::new("diag-v6only");
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let child = std::process::Command::new(vigil())
+        .args(["--readiness", &tcp_probe(port, ""), "--"])
+        .args(["python3", "-c", V6ONLY, &port.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn vigil");
+    let mut run = Run { child, dir, port };
+    // /proc/net/tcp6 shows [::]:PORT, not that it is IPv6-only: the refused
+    // IPv4 connection says it.
+    let want = format!(
+        " listens on [::]:{port} only for IPv6 (IPV6_V6ONLY?): the probe's IPv4 connection to \
+         127.0.0.1 was refused; have the app bind 0.0.0.0 as well, or clear IPV6_V6ONLY on its \
+         socket (or the net.ipv6.bindv6only sysctl)"
+    );
+    run.wait_log(&want);
+    wait_until("10 failed attempts", || {
+        lines_with(&run.log(), "readiness probe failed") >= 10
+    });
+    assert_eq!(lines_with(&run.log(), &want), 1, "{}", run.log());
+    let line = run.line_of(&want).unwrap();
+    assert!(
+        run.log()
+            .lines()
+            .nth(line)
+            .unwrap()
+            .contains("readiness probe: python3"),
+        "{}",
+        run.log()
+    );
+    run.term();
+    assert_eq!(run.exit_code(), 143);
+}
+
+#[test]
+fn a_command_in_another_network_namespace_is_named() {
+    // `unshare --net` execs the app in a network namespace of its own
+    // (root only: the tests run as root), where it listens on its port; the
+    // probe connects from vigil's namespace, where nothing does.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            kill_tree(&mut self.0);
+        }
+    }
+    let port = free_port();
+    let dir = TempDir::new("diag-netns");
+    let log = dir.path("log");
+    let _vigil = Killed(
+        std::process::Command::new(vigil())
+            .args(["--readiness", &tcp_probe(port, "")])
+            .arg("--")
+            .args(["unshare", "--net", "--"])
+            .arg(testapp())
+            .args(["http", "--port", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn vigil"),
+    );
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let want = format!(
+        "readiness probe: nothing listens on port {port} in vigil's network namespace (net:["
+    );
+    // Said once the app listens in its own namespace (before, "listens on
+    // no port there").
+    let there = format!("listens there on 0.0.0.0:{port};");
+    wait_until("the other namespace named with its listener", || {
+        read().contains(&there)
+    });
+    let text = read();
+    assert!(text.contains(&want), "{text}");
+    assert!(text.contains(") runs in another one (net:["), "{text}");
+}

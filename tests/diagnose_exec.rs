@@ -170,6 +170,30 @@ fn a_directory() {
     );
 }
 
+#[test]
+fn a_fifo_or_a_device_is_not_a_regular_file() {
+    // Execute bits or not, exec refuses them (EACCES): their mode is no cause.
+    let dir = TempDir::new("dx-fifo");
+    let fifo = dir.path("app");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_said(
+        start(&[fifo.to_str().unwrap()], "/bin:/usr/bin"),
+        126,
+        &format!(
+            "{} is a FIFO (named pipe), not a regular file: exec runs regular files only; name \
+             the program itself",
+            fifo.display()
+        ),
+    );
+    assert_said(
+        start(&["/dev/null"], "/bin:/usr/bin"),
+        126,
+        "/dev/null is a character device, not a regular file: exec runs regular files only; \
+         name the program itself",
+    );
+}
+
 /// This build's ELF machine, its name and platform.
 fn this_machine() -> (u16, &'static str, &'static str) {
     if cfg!(target_arch = "aarch64") {

@@ -404,15 +404,16 @@ fn python(tag: &str, probes: &[&str], script: &str, port: u16) -> Run {
     Run { child, dir, port }
 }
 
-/// A handler that reads a JSON request body, as a model's predict route.
-const JSON_HANDLER: &str = r#"
-import json, sys, traceback
+/// A Python server whose `handle(request)` answers 200, or 500 with the
+/// traceback of what it raised as the body.
+fn traceback_server(handle: &str) -> String {
+    let serve = r#"
+import sys, traceback
 from http.server import BaseHTTPRequestHandler, HTTPServer
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
         try:
-            n = int(self.headers.get("Content-Length", 0))
-            json.loads(self.rfile.read(n))
+            handle(self)
             code, body = 200, b"ok"
         except Exception:
             code, body = 500, traceback.format_exc().encode()
@@ -424,27 +425,74 @@ class H(BaseHTTPRequestHandler):
         pass
 HTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
 "#;
+    format!("{handle}{serve}")
+}
 
-#[test]
-fn a_handler_that_expects_a_json_body_is_named() {
+/// A handler that reads a JSON request body, as a model's predict route.
+const JSON_HANDLER: &str = r#"
+import json
+def handle(request):
+    n = int(request.headers.get("Content-Length", 0))
+    json.loads(request.rfile.read(n))
+"#;
+
+/// A /predict probe of `traceback_server(handle)`: `want` is said, alone
+/// and once over 5 more failures.
+fn handler_said_once(tag: &str, handle: &str, want: &str) {
     let port = free_port();
+    let probe = http_probe(port, "/predict", "");
     let run = python(
-        "diag-json",
-        &["--readiness", &http_probe(port, "/predict", "")],
-        JSON_HANDLER,
+        tag,
+        &["--readiness", &probe],
+        &traceback_server(handle),
         port,
     );
-    let want = "the app answered 500 to GET /predict with a JSON decoding error \
-                (`json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)`): the \
-                handler expects a request body, and probes send a GET with no body, no query and \
-                no credentials: give the probe its own path that reads nothing (a /health route \
-                that answers 200)";
     wait_until("the diagnosis", || {
         diagnoses(&run).iter().any(|d| d == want)
     });
     let seen = failures(&run);
     wait_until("5 more failed attempts", || failures(&run) >= seen + 5);
     assert_eq!(diagnoses(&run), vec![want.to_string()], "{}", run.log());
+}
+
+#[test]
+fn a_handler_that_expects_a_json_body_is_named() {
+    handler_said_once(
+        "diag-json",
+        JSON_HANDLER,
+        "the app answered 500 to GET /predict with a JSON decoding error \
+         (`json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)`): the \
+         handler expects a request body, and probes send a GET with no body, no query and no \
+         credentials: give the probe its own path that reads nothing (a /health route that \
+         answers 200)",
+    );
+}
+
+/// A handler whose error has a message of several lines and a note, raised
+/// from another.
+const RAISING_HANDLER: &str = r#"
+def handle(request):
+    try:
+        return {}["prompt"]
+    except KeyError as e:
+        err = ValueError("invalid request:\nprompt: field required\n(see the API docs)")
+        if hasattr(err, "add_note"):
+            err.add_note("while reading the request")
+        raise err from e
+"#;
+
+#[test]
+fn a_handler_that_raises_is_named_by_its_exception_line() {
+    // The exception raised (the chain's last), its first line: not the
+    // rest of its message, nor its note.
+    handler_said_once(
+        "diag-raise",
+        RAISING_HANDLER,
+        "the app answered 500 to GET /predict with a Python traceback ending in `ValueError: \
+         invalid request:`: the handler fails on the probe's request; probes send a GET with no \
+         body, no query and no credentials: give the probe its own path that reads nothing (a \
+         /health route that answers 200)",
+    );
 }
 
 /// Listens with a backlog of one that it fills itself and never accepts:

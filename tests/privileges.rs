@@ -891,4 +891,13 @@ fn an_exec_probe_that_the_user_cannot_run_names_the_user() {
         ),
         "{err}"
     );
+    // The diagnosis reads the errno the child reported, not the message's
+    // words (which the identity follows).
+    assert!(
+        err.contains(&format!(
+            "startup probe: {} has execute bits (mode 0700) but the kernel refuses to run it",
+            script.display()
+        )),
+        "{err}"
+    );
 }

@@ -671,8 +671,8 @@ fn hostile_peers_and_clients_grow_nothing() {
 }
 
 /// How many fds of each kind vigil holds (`pipe`, `socket`, `/dev/null`,
-/// ...): the command's exec-report pipe is a new one at each start, and its
-/// number depends on which fds were free then.
+/// ...): kinds, not numbers, so that an fd made again at a start (an exec
+/// probe's capture pipe) may come back under another number.
 fn fd_kinds(pid: u32) -> BTreeMap<String, usize> {
     let mut kinds = BTreeMap::new();
     for what in fds(pid).into_values() {

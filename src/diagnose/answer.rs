@@ -86,40 +86,58 @@ const TRACEBACK: &str = "Traceback (most recent call last)";
 /// At most this many characters of the body are quoted.
 const QUOTE: usize = 100;
 
-/// The body's last line that contains `needle` (in a traceback, the
-/// exception's, not the source line that raised it), trimmed and bounded.
+/// The body's last line that contains `needle`, one not indented first (in
+/// a traceback, the exception's, not the source line that raised it),
+/// trimmed and bounded.
 fn line_with(body: &str, needle: &str) -> String {
-    let line = body
-        .lines()
-        .rev()
-        .find(|l| l.contains(needle))
+    let mut with = body.lines().rev().filter(|l| l.contains(needle));
+    let line = with
+        .clone()
+        .find(|l| !l.starts_with([' ', '\t']))
+        .or_else(|| with.next())
         .unwrap_or(needle)
         .trim();
     quote(line)
 }
 
-/// At most `QUOTE` characters, control characters as spaces.
+/// At most `QUOTE` characters, control characters as spaces; " ..." only
+/// when characters were left out.
 fn quote(s: &str) -> String {
-    let mut q: String = s
-        .chars()
+    let mut chars = s.chars();
+    let mut q: String = chars
+        .by_ref()
         .take(QUOTE)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if q.len() < s.len() {
+    if chars.next().is_some() {
         q.push_str(" ...");
     }
     q
 }
 
-/// A traceback's exception line: the last line after it that is not
-/// indented (`KeyError: 'prompt'`), if the body got that far.
+/// A traceback's exception line (`KeyError: 'prompt'`), if the body got
+/// that far: in the last traceback (a chained exception's is the one
+/// raised), the first line after its frames that is not indented. What
+/// follows it (the rest of a message of several lines, a note, an HTML
+/// page's end) is not it.
 fn exception_line(body: &str) -> Option<String> {
-    let after = &body[body.find(TRACEBACK)? + TRACEBACK.len()..];
-    after
+    // The last header at the start of a line (a header indented with `|`
+    // is an exception group's member, not the exception raised).
+    let at = body
+        .match_indices(TRACEBACK)
+        .map(|(i, _)| i)
+        .filter(|i| {
+            !body[..*i]
+                .rsplit('\n')
+                .next()
+                .unwrap_or("")
+                .starts_with([' ', '\t'])
+        })
+        .last()?;
+    body[at + TRACEBACK.len()..]
         .lines()
         .skip(1)
-        .filter(|l| !l.is_empty() && !l.starts_with([' ', '\t']))
-        .last()
+        .find(|l| !l.trim().is_empty() && !l.starts_with([' ', '\t']))
         .map(|l| quote(l.trim()))
 }
 
@@ -360,6 +378,7 @@ mod tests {
             lead: *b"HT",
             status,
             www_authenticate,
+            timed_out: false,
         }
     }
 
@@ -433,6 +452,54 @@ mod tests {
         for (net, message, body, want) in table {
             let got = say(&attempt(net, message, body));
             assert!(got.starts_with(want), "{body:?}:\n got {got}\nwant {want}");
+        }
+    }
+
+    /// Python 3.11's own tracebacks (`traceback.format_exc()`), as a 500's
+    /// body carries them.
+    #[test]
+    fn a_traceback_is_quoted_by_its_exception_line() {
+        let chained = "Traceback (most recent call last):\n  File \"/tmp/tb.py\", line 8, in chained\n    try: handler({})\n         ^^^^^^^^^^^\n  File \"/tmp/tb.py\", line 6, in handler\n    return q[\"prompt\"]\n           ~^^^^^^^^^^\nKeyError: 'prompt'\n\nThe above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n  File \"/tmp/tb.py\", line 3, in show\n    try: f()\n         ^^^\n  File \"/tmp/tb.py\", line 10, in chained\n    raise RuntimeError(\"model not loaded\") from e\nRuntimeError: model not loaded\n";
+        let several_lines = "Traceback (most recent call last):\n  File \"/tmp/tb.py\", line 3, in show\n    try: f()\n         ^^^\n  File \"/tmp/tb.py\", line 13, in multi\n    raise ValueError(\"invalid request:\\nprompt: field required\\n(see https://example.com/docs)\")\nValueError: invalid request:\nprompt: field required\n(see https://example.com/docs)\n";
+        let noted = "Traceback (most recent call last):\n  File \"/tmp/tb.py\", line 3, in show\n    try: f()\n         ^^^\n  File \"/tmp/tb.py\", line 16, in noted\n    e = KeyError(\"prompt\"); e.add_note(\"while reading the request body\"); raise e\n                                                                          ^^^^^^^\nKeyError: 'prompt'\nwhile reading the request body\n";
+        let in_html = "<html><body><h1>500</h1><pre>Traceback (most recent call last):\n  File \"app.py\", line 9, in predict\n    return q[\"prompt\"]\nKeyError: 'prompt'\n</pre>\n</body></html>\n";
+        // The kept body ends in the frames: no exception line to quote.
+        let cut = "Traceback (most recent call last):\n  File \"/tmp/tb.py\", line 3, in show\n    try: f()\n         ^^^\n  File \"/tmp/tb.py\", line 13, in mu";
+        let json_cut = "Traceback (most recent call last):\n  File \"/usr/lib/python3.11/json/decoder.py\", line 355, in raw_decode\n    raise JSONDecodeError(\"Expecting value\", s, err.value) from None\n";
+        let table: &[(&str, &str)] = &[
+            (chained, "handler_exception: the app answered 500 to GET /predict with a Python traceback ending in `RuntimeError: model not loaded`: the handler"),
+            (several_lines, "handler_exception: the app answered 500 to GET /predict with a Python traceback ending in `ValueError: invalid request:`: the handler"),
+            (noted, "handler_exception: the app answered 500 to GET /predict with a Python traceback ending in `KeyError: 'prompt'`: the handler"),
+            (in_html, "handler_exception: the app answered 500 to GET /predict with a Python traceback ending in `KeyError: 'prompt'`: the handler"),
+            (cut, "handler_exception: the app answered 500 to GET /predict with a Python traceback: the handler"),
+            // Only the source line that raised it shows the JSON error: that.
+            (json_cut, "expects_body: the app answered 500 to GET /predict with a JSON decoding error (`raise JSONDecodeError(\"Expecting value\", s, err.value) from None`)"),
+        ];
+        let net = answered(500, false);
+        for (body, want) in table {
+            let got = say(&attempt(&net, "", body));
+            assert!(got.starts_with(want), "{body:?}:\n got {got}\nwant {want}");
+        }
+    }
+
+    #[test]
+    fn quotes_say_they_were_cut_only_when_they_were() {
+        let long = "x".repeat(QUOTE + 1);
+        let exact = "x".repeat(QUOTE);
+        let table: &[(&str, String)] = &[
+            ("KeyError: 'prompt'", "KeyError: 'prompt'".into()),
+            // Control characters become spaces: not a cut, though the
+            // text is shorter in bytes (U+0085 and U+009B take two).
+            ("a\u{85}b\u{9b}c\td", "a b c d".into()),
+            (&exact, exact.clone()),
+            (&long, format!("{exact} ...")),
+            // Characters, not bytes: 100 of them, not cut.
+            (&"é".repeat(QUOTE), "é".repeat(QUOTE)),
+            (&"é".repeat(QUOTE + 1), format!("{} ...", "é".repeat(QUOTE))),
+            ("", String::new()),
+        ];
+        for (text, want) in table {
+            assert_eq!(quote(text), *want, "{text:?}");
         }
     }
 

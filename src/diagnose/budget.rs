@@ -161,6 +161,7 @@ mod tests {
             output: String::new(),
             duration: Duration::ZERO,
             net: None,
+            cannot_run: None,
         }
     }
 

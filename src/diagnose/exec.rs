@@ -20,6 +20,11 @@ const HEAD: u64 = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Found {
     Dir(String),
+    /// Neither a directory nor a regular file: what it is (`a FIFO`, ...).
+    Special {
+        path: String,
+        what: &'static str,
+    },
     /// Anything else: its permission bits and first bytes (regular files only).
     File {
         path: String,
@@ -41,15 +46,6 @@ pub(crate) struct Evidence {
     pub found: Option<Found>,
 }
 
-/// The errno of an exec probe's "cannot run the probe's program: <strerror>".
-pub(crate) fn probe_errno(message: &str) -> Option<Errno> {
-    let desc = message.strip_prefix(crate::probe::exec::CANNOT_RUN)?;
-    let desc = desc.split(" (as uid ").next().unwrap_or(desc);
-    [Errno::ENOENT, Errno::ENOTDIR, Errno::EACCES, Errno::ENOEXEC]
-        .into_iter()
-        .find(|e| e.desc() == desc)
-}
-
 /// Reads the evidence of a failed start (bounded; only after a failure).
 #[cold]
 #[inline(never)]
@@ -59,6 +55,9 @@ pub(crate) fn gather(lookup: &Lookup, errno: Errno, probe: bool) -> Evidence {
         let path = c.to_string_lossy().into_owned();
         if meta.is_dir() {
             return Some(Found::Dir(path));
+        }
+        if let Some(what) = special(&meta.file_type()) {
+            return Some(Found::Special { path, what });
         }
         let mut head = Vec::new();
         // Never a FIFO or a device, nor a file that reports no size
@@ -87,6 +86,22 @@ pub(crate) fn gather(lookup: &Lookup, errno: Errno, probe: bool) -> Evidence {
         probe,
         found,
     }
+}
+
+/// What a file that is neither a directory nor a regular file is.
+fn special(t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    Some(if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        return None;
+    })
 }
 
 /// Whether a file exists at `path` (the interpreter a `#!` line names).
@@ -255,6 +270,16 @@ pub(crate) fn start_failure(
             path,
             format!("{path} is a directory, not a program: name the program inside it"),
         ),
+        // exec's EACCES for "not a regular file": its mode says nothing.
+        Some(Found::Special { path, what }) if e.errno == Errno::EACCES => d(
+            "not_regular_file",
+            path,
+            format!(
+                "{path} is {what}, not a regular file: exec runs regular files only; name the \
+                 program itself"
+            ),
+        ),
+        Some(Found::Special { .. }) => None,
         Some(Found::File { path, mode, head }) => {
             if let Some(interp) = interpreter(head) {
                 if not_found && interp.ends_with('\r') {
@@ -443,6 +468,11 @@ mod tests {
              Some("noexec: /app/start.sh has execute bits (mode 0755) but the kernel refuses".into())),
             ("/app", None, Errno::EACCES, false, Some(Found::Dir("/app".into())),
              Some("directory: /app is a directory, not a program".into())),
+            ("/app/run", None, Errno::EACCES, false, Some(Found::Special { path: "/app/run".into(), what: "a FIFO (named pipe)" }),
+             Some("not_regular_file: /app/run is a FIFO (named pipe), not a regular file: exec runs regular files only; name the program itself".into())),
+            ("/dev/null", None, Errno::EACCES, true, Some(Found::Special { path: "/dev/null".into(), what: "a character device" }),
+             Some("not_regular_file: /dev/null is a character device, not a regular file".into())),
+            ("/app/run", None, Errno::ENOEXEC, false, Some(Found::Special { path: "/app/run".into(), what: "a FIFO (named pipe)" }), None),
             ("/app/server", None, Errno::ENOEXEC, false, file("/app/server", 0o755, &elf_header(40, None)),
              Some(format!("wrong_machine: /app/server is a program for 32-bit ARM (ELF machine 40, the linux/arm/v7 platform), but this machine is {}", THIS_MACHINE.1))),
             ("/app/server", None, Errno::ENOEXEC, false, file("/app/server", 0o755, &elf_header(243, None)),
@@ -468,6 +498,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A real FIFO and a real device, as exec finds them: described by
+    /// what they are, never by their mode (chmod +x would not help).
+    #[test]
+    fn a_fifo_or_a_device_is_not_a_regular_file() {
+        let dir = std::env::temp_dir().join(format!("vigil-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("app");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o755)).unwrap();
+        let said = |program: &std::path::Path| {
+            let lookup = Lookup {
+                name: program.into(),
+                path: None,
+                candidates: vec![program.into()],
+            };
+            let e = gather(&lookup, Errno::EACCES, false);
+            start_failure(&e, &exists, &|_| None).map(|d| format!("{}: {}", d.kind, d.text))
+        };
+        let got = said(&fifo);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            got.as_deref(),
+            Some(
+                format!(
+                    "not_regular_file: {} is a FIFO (named pipe), not a regular file: exec runs \
+                     regular files only; name the program itself",
+                    fifo.display()
+                )
+                .as_str()
+            )
+        );
+        let got = said(std::path::Path::new("/dev/null")).unwrap_or_default();
+        assert!(
+            got.starts_with(
+                "not_regular_file: /dev/null is a character device, not a regular file"
+            ),
+            "{got}"
+        );
     }
 
     #[test]
@@ -507,14 +577,5 @@ mod tests {
         assert_eq!(interpreter(b"#!/bin/sh").as_deref(), Some("/bin/sh"));
         assert_eq!(interpreter(b"echo hi\n"), None);
         assert_eq!(interpreter(b"#!\n"), None);
-    }
-
-    #[test]
-    fn probe_errors_are_read_back() {
-        let msg = |e: Errno| format!("{}{}", crate::probe::exec::CANNOT_RUN, e.desc());
-        assert_eq!(probe_errno(&msg(Errno::ENOENT)), Some(Errno::ENOENT));
-        assert_eq!(probe_errno(&msg(Errno::ENOEXEC)), Some(Errno::ENOEXEC));
-        assert_eq!(probe_errno(&msg(Errno::EIO)), None);
-        assert_eq!(probe_errno("exit status 1"), None);
     }
 }

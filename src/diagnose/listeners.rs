@@ -3,13 +3,14 @@
 //! (socket inodes under `/proc/PID/fd`). Read on demand, only when a probe
 //! has failed, and bounded: the kernel lists listening sockets before all
 //! others, so reading stops at the first that is not; at most `MAX_LISTENERS`
-//! sockets, `MAX_PROCESSES` processes and `MAX_FDS` descriptors each.
+//! sockets of each table (a snapshot says which tables had more),
+//! `MAX_PROCESSES` processes and `MAX_FDS` descriptors each.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const MAX_LISTENERS: usize = 256;
+pub(crate) const MAX_LISTENERS: usize = 256;
 const MAX_PROCESSES: usize = 1024;
 const MAX_FDS: usize = 4096;
 /// Descriptors read in all, across processes, for one snapshot: the scan
@@ -57,21 +58,35 @@ pub(crate) struct Owner {
     pub ppid: i32,
 }
 
+/// The listening sockets now, and which tables had more than were read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub listeners: Vec<Listener>,
+    /// The tables read only up to `MAX_LISTENERS`: `/proc/net/tcp`, `/proc/net/tcp6`.
+    pub cut: Vec<&'static str>,
+}
+
+/// The tables of listening sockets, IPv4's and IPv6's.
+const TABLES: [&str; 2] = ["/proc/net/tcp", "/proc/net/tcp6"];
+
 /// The listening sockets in /proc/net/tcp or tcp6 text, in order, up to
-/// the first line that is not a listener.
-pub(crate) fn parse(text: impl BufRead, out: &mut Vec<Listener>) {
+/// the first line that is not a listener and at most `MAX_LISTENERS` of
+/// them; whether there were more.
+pub(crate) fn parse(text: impl BufRead, out: &mut Vec<Listener>) -> bool {
+    let mut read = 0;
     for line in text.lines().map_while(Result::ok).skip(1) {
-        if out.len() >= MAX_LISTENERS {
-            return;
-        }
         let cols: Vec<&str> = line.split_whitespace().take(10).collect();
         let (Some(local), Some(state), Some(inode)) = (cols.get(1), cols.get(3), cols.get(9))
         else {
             continue;
         };
         if *state != LISTEN {
-            return; // listeners come first: the rest is connections
+            return false; // listeners come first: the rest is connections
         }
+        if read == MAX_LISTENERS {
+            return true;
+        }
+        read += 1;
         let Some((addr, port)) = local.split_once(':') else {
             continue;
         };
@@ -89,6 +104,7 @@ pub(crate) fn parse(text: impl BufRead, out: &mut Vec<Listener>) {
             owner: None,
         });
     }
+    false
 }
 
 /// /proc/net/tcp addresses are the raw in_addr words in hex (host order).
@@ -109,21 +125,56 @@ pub(crate) fn parse_addr(hex: &str) -> Option<IpAddr> {
     }
 }
 
+/// Each table's listeners into `out`; the tables that had more.
+fn read_tables(out: &mut Vec<Listener>) -> Vec<&'static str> {
+    TABLES
+        .into_iter()
+        .filter(|path| std::fs::File::open(path).is_ok_and(|f| parse(BufReader::new(f), out)))
+        .collect()
+}
+
 /// The listening sockets now, each with its owner where one was found.
-pub(crate) fn snapshot() -> Vec<Listener> {
+pub(crate) fn snapshot() -> Snapshot {
     let mut listeners = Vec::new();
-    for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(f) = std::fs::File::open(path) {
-            parse(BufReader::new(f), &mut listeners);
-        }
-    }
+    let cut = read_tables(&mut listeners);
     if !listeners.is_empty() {
         let owners = owners(listeners.iter().map(|l| l.inode).collect());
         for l in &mut listeners {
             l.owner = owners.get(&l.inode).cloned();
         }
     }
-    listeners
+    Snapshot { listeners, cut }
+}
+
+/// The command's network namespace, when it is not vigil's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OtherNetns {
+    /// As the kernel names them: `net:[4026532451]`.
+    pub theirs: String,
+    pub ours: String,
+    /// What listens there (its own tables, bounded as vigil's are).
+    pub listeners: Vec<Listener>,
+}
+
+/// Whether process `pid` runs in another network namespace than vigil (two
+/// `readlink`s; the other namespace's tables only when it does).
+pub(crate) fn other_netns(pid: i32) -> Option<OtherNetns> {
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+    let ours = std::fs::read_link("/proc/self/ns/net").ok()?;
+    if theirs == ours {
+        return None;
+    }
+    let mut listeners = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        if let Ok(f) = std::fs::File::open(format!("/proc/{pid}/net/{table}")) {
+            parse(BufReader::new(f), &mut listeners);
+        }
+    }
+    Some(OtherNetns {
+        theirs: theirs.to_string_lossy().into_owned(),
+        ours: ours.to_string_lossy().into_owned(),
+        listeners,
+    })
 }
 
 /// Whether process `pid` itself holds a listening TCP socket: the listeners'
@@ -131,11 +182,7 @@ pub(crate) fn snapshot() -> Vec<Listener> {
 /// only (at most `MAX_FDS`), no scan of other processes.
 pub(crate) fn holds_listener(pid: i32) -> bool {
     let mut listeners = Vec::new();
-    for path in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        if let Ok(f) = std::fs::File::open(path) {
-            parse(BufReader::new(f), &mut listeners);
-        }
-    }
+    read_tables(&mut listeners);
     if listeners.is_empty() {
         return false;
     }
@@ -288,13 +335,33 @@ mod tests {
     }
 
     #[test]
-    fn at_most_max_listeners() {
-        let mut text = HEADER.to_string();
-        for i in 0..(MAX_LISTENERS + 10) {
-            text.push_str(&row("00000000:1F40", "0A", i as u64));
-        }
+    fn at_most_max_listeners_per_table_and_said_when_there_were_more() {
+        let table = |n: usize, addr: &str| {
+            let mut text = HEADER.to_string();
+            for i in 0..n {
+                text.push_str(&row(addr, "0A", i as u64));
+            }
+            text.push_str(&row(addr, "01", 0)); // a connection
+            text
+        };
+        let v4 = table(MAX_LISTENERS + 10, "00000000:1F40");
+        let v6 = table(3, "00000000000000000000000000000000:1F90");
         let mut out = Vec::new();
-        parse(text.as_bytes(), &mut out);
+        assert!(parse(v4.as_bytes(), &mut out), "more than were read");
+        assert_eq!(out.len(), MAX_LISTENERS);
+        // The IPv6 table has a bound of its own: read whole after a full IPv4 one.
+        assert!(!parse(v6.as_bytes(), &mut out));
+        assert_eq!(out.len(), MAX_LISTENERS + 3);
+        assert_eq!(
+            out.last().map(Listener::address).as_deref(),
+            Some("[::]:8080")
+        );
+        // Exactly the bound: nothing left out.
+        let mut out = Vec::new();
+        assert!(!parse(
+            table(MAX_LISTENERS, "00000000:1F40").as_bytes(),
+            &mut out
+        ));
         assert_eq!(out.len(), MAX_LISTENERS);
     }
 
@@ -302,7 +369,7 @@ mod tests {
     fn this_process_is_found_holding_its_listener() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let found = snapshot();
+        let found = snapshot().listeners;
         let mine = found
             .iter()
             .find(|x| x.port == port)

@@ -35,7 +35,7 @@ use crate::supervisor::Change;
 use crate::sys::spawn::{Lookup, StartFailure};
 use answer::{Check, CheckAnswer, Failed, Finding};
 use check::{CheckStep, OneOff};
-use listeners::Listener;
+use listeners::Snapshot;
 use mio::{Registry, Token};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -207,7 +207,7 @@ pub(crate) struct Diagnoser {
     windows: PerProbe<timing::Window>,
     gate: Gate,
     /// The last listener snapshot and when it was taken.
-    listeners: Option<(Instant, Vec<Listener>)>,
+    listeners: Option<(Instant, Snapshot)>,
     /// Where each exec probe's program is.
     programs: PerProbe<Option<Lookup>>,
     /// The command's pid last checked for a shell wrapper (once per run).
@@ -332,16 +332,17 @@ impl Diagnoser {
     }
 
     /// The listeners, read again once the probe's period has passed.
-    fn listeners(&mut self, probe: ProbeKind, now: Instant) -> &[Listener] {
+    fn listeners(&mut self, probe: ProbeKind, now: Instant) -> &Snapshot {
         let period = self.timings[probe].map_or(Duration::from_secs(1), |t| t.period);
         let fresh = self
             .listeners
             .as_ref()
             .is_some_and(|(at, _)| now.saturating_duration_since(*at) < period);
-        if !fresh {
-            self.listeners = Some((now, listeners::snapshot()));
-        }
-        self.listeners.as_ref().map_or(&[], |(_, l)| l)
+        let kept = self.listeners.take().filter(|_| fresh);
+        let (_, snapshot) = self
+            .listeners
+            .insert(kept.unwrap_or_else(|| (now, listeners::snapshot())));
+        snapshot
     }
 
     /// Whether a signal to the command is worth a look (the command is a shell).
@@ -411,7 +412,7 @@ impl Diagnoser {
         ctx: &Context,
         now: Instant,
     ) -> Option<Change> {
-        if self.targets[probe].is_some() {
+        if self.targets[probe].is_some() && timing::counts(outcome) {
             self.windows[probe].push(outcome.duration);
         }
         if outcome.success {
@@ -585,7 +586,7 @@ impl Diagnoser {
         let addr = self.targets[probe]?;
         if !outcome.message.contains("connection refused") {
             let net = outcome.net.as_ref()?;
-            if outcome.message.starts_with("timeout after") {
+            if net.timed_out {
                 return Some(Finding::Say(timing::timed_out(&timing::TimedOut {
                     addr,
                     net,
@@ -618,14 +619,17 @@ impl Diagnoser {
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);
         let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
-        let listeners = self.listeners(probe, now);
+        let netns = command.as_ref().and_then(|c| listeners::other_netns(c.pid));
+        let snapshot = self.listeners(probe, now);
         network::refused(&network::Refused {
             addr,
-            listeners,
+            listeners: &snapshot.listeners,
+            cut: &snapshot.cut,
             command,
             in_command: &in_command,
             budget,
             settled: ctx.settled,
+            netns: netns.as_ref(),
         })
         .map(Finding::Say)
     }
@@ -640,11 +644,15 @@ fn room(quiet: Quiet, now: Instant, timeout: Duration) -> bool {
     }
 }
 
-/// Why an exec probe's program could not run, if that is what failed.
+/// Why an exec probe's program could not run, if that is what failed: the
+/// exec errno its child reported, carried by the outcome (never read back
+/// from the message's words).
 #[cold]
 #[inline(never)]
 fn exec_probe(lookup: &Lookup, outcome: &Outcome) -> Option<Diagnosis> {
-    let errno = exec::probe_errno(&outcome.message)?;
+    let Some(StartFailure::Exec(errno)) = outcome.cannot_run else {
+        return None;
+    };
     let e = exec::gather(lookup, errno, true);
     let path = e.path.clone();
     let on_path = |w: &str| exec::on_path(w, path.as_deref());
@@ -771,8 +779,9 @@ mod tests {
                 last_byte: ms,
                 lead: *b"HT",
                 status,
-                www_authenticate: false,
+                ..NetEvidence::default()
             }),
+            cannot_run: None,
         }
     }
 
@@ -866,6 +875,68 @@ mod tests {
             assert!(!dg.check_waits(), "{change:?}");
             dg.on_result(r, &result(true, 200), &Context::default(), t);
         }
+    }
+
+    #[test]
+    fn an_exec_probe_s_failure_is_read_from_its_data_not_its_words() {
+        use crate::probe::exec::CANNOT_RUN;
+        use nix::errno::Errno;
+        let gone = "/nonexistent/vigil-probe-check";
+        let lookup = Lookup {
+            name: gone.into(),
+            path: None,
+            candidates: vec![gone.into()],
+        };
+        let failed = |message: String, cannot_run: Option<StartFailure>| Outcome {
+            success: false,
+            warning: false,
+            message,
+            target: format!("exec [\"{gone}\"]"),
+            output: String::new(),
+            duration: Duration::ZERO,
+            net: None,
+            cannot_run,
+        };
+        let kind = |o: &Outcome| exec_probe(&lookup, o).map(|d| d.kind);
+        let enoent = Some(StartFailure::Exec(Errno::ENOENT));
+        // The child's report, whatever words the message has (`--user`'s
+        // suffix, another C library's strerror).
+        let said = [
+            format!("{CANNOT_RUN}No such file or directory (as uid 4242 gid 0, --user)"),
+            format!("{CANNOT_RUN}No such file or directory"),
+            format!("{CANNOT_RUN}ENOENT (Fichier ou dossier inexistant)"),
+        ];
+        for message in said {
+            assert_eq!(
+                kind(&failed(message.clone(), enoent)),
+                Some("not_found"),
+                "{message}"
+            );
+        }
+        // Words are no evidence: a message that reads like the report
+        // without it, and a step before exec whose words are exec's.
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                None
+            )),
+            None
+        );
+        let before_exec = Some(StartFailure::Privileges { word: libc::ENOENT });
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                before_exec
+            )),
+            None
+        );
+        assert_eq!(
+            kind(&failed(
+                format!("{CANNOT_RUN}No such file or directory"),
+                Some(StartFailure::Chdir(Errno::ENOENT))
+            )),
+            None
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::Diagnosis;
 use crate::duration::display;
-use crate::probe::outcome::NetEvidence;
+use crate::probe::outcome::{NetEvidence, Outcome};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -51,6 +51,14 @@ impl Window {
         let us = |v: u32| Duration::from_micros(v as u64);
         Some((us(rank(50)), us(rank(95)), n))
     }
+}
+
+/// Whether an attempt's duration goes into the window: one that timed out
+/// or completed (succeeded, or got a whole response head) shows how long the
+/// app takes; one refused, reset or closed before an answer (often in 0 ms)
+/// says nothing of the phases and would pull the percentiles down.
+pub(crate) fn counts(outcome: &Outcome) -> bool {
+    outcome.success || outcome.net.is_some_and(|n| n.timed_out || n.status != 0)
 }
 
 /// A timed-out attempt's evidence.
@@ -145,6 +153,57 @@ mod tests {
             w.percentiles().unwrap().0,
             Duration::from_micros(u32::MAX as u64)
         );
+    }
+
+    #[test]
+    fn only_attempts_that_timed_out_or_completed_count() {
+        let attempt = |success: bool, took: u64, net: Option<NetEvidence>| Outcome {
+            success,
+            warning: false,
+            message: String::new(),
+            target: "tcp 10.0.0.5:8000".into(),
+            output: String::new(),
+            duration: ms(took),
+            net,
+            cannot_run: None,
+        };
+        let net = |connected: Option<u64>, status: u16, timed_out: bool| {
+            Some(NetEvidence {
+                connected: connected.map(ms),
+                status,
+                timed_out,
+                ..NetEvidence::default()
+            })
+        };
+        // (attempt, counts)
+        let table = [
+            (attempt(true, 3, net(Some(1), 200, false)), true), // an http_get answered 2xx
+            (attempt(true, 2, net(Some(2), 0, false)), true),   // a tcp_socket connected
+            (attempt(false, 4, net(Some(1), 500, false)), true), // answered, a failure
+            (attempt(false, 1000, net(None, 0, true)), true),   // timed out connecting
+            (attempt(false, 1000, net(Some(1), 0, true)), true), // timed out for the answer
+            (attempt(false, 0, None), false),                   // refused at the connect
+            (attempt(false, 0, net(None, 0, false)), false),    // refused after a wait
+            (attempt(false, 1, net(Some(0), 0, false)), false), // closed before an answer
+        ];
+        for (i, (o, want)) in table.iter().enumerate() {
+            assert_eq!(counts(o), *want, "case {i}: {o:?}");
+        }
+        // A probe refused between its timeouts: the refusals (0 ms) do not
+        // pull the percentiles down to nothing.
+        let mut w = Window::default();
+        for o in [
+            attempt(false, 1000, net(None, 0, true)),
+            attempt(false, 0, None),
+            attempt(false, 0, None),
+            attempt(false, 0, None),
+            attempt(false, 1000, net(None, 0, true)),
+        ] {
+            if counts(&o) {
+                w.push(o.duration);
+            }
+        }
+        assert_eq!(w.percentiles(), Some((ms(1000), ms(1000), 2)));
     }
 
     #[test]

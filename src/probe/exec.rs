@@ -6,6 +6,7 @@
 //! a grandchild that keeps the pipe open stalls nothing.
 
 use crate::exit_status::ChildStatus;
+use crate::sys::spawn::StartFailure;
 use crate::sys::{process, spawn};
 use mio::unix::pipe;
 use mio::{Interest, Registry, Token};
@@ -16,8 +17,18 @@ use std::os::fd::AsRawFd;
 pub(crate) const MAX_OUTPUT: usize = 10 * 1024;
 
 /// The start of an attempt's message when its program could not run (the
-/// errno's text follows: `diagnose::exec` reads it back).
+/// errno's text follows; the errno itself goes with the outcome as data).
 pub(crate) const CANNOT_RUN: &str = "cannot run the probe's program: ";
+
+/// How an exec attempt ended: its verdict, message and output, and why its
+/// program could not run, if it could not.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub ok: bool,
+    pub message: String,
+    pub output: String,
+    pub cannot_run: Option<StartFailure>,
+}
 
 #[derive(Debug)]
 pub(crate) struct ExecAttempt {
@@ -86,11 +97,7 @@ impl ExecAttempt {
     }
 
     /// The process ended: what it said and how it ended.
-    pub(crate) fn finish(
-        mut self,
-        registry: &Registry,
-        status: ChildStatus,
-    ) -> (bool, String, String) {
+    pub(crate) fn finish(mut self, registry: &Registry, status: ChildStatus) -> Finished {
         // Whatever the probe left in its process group (`sh -c 'daemon &'`)
         // goes with it, so nothing piles up one per period. The group's id
         // cannot have been reused: members keep it allocated, and with none
@@ -106,7 +113,12 @@ impl ExecAttempt {
                 Some((uid, gid)) => format!(" (as uid {uid} gid {gid}, --user)"),
                 None => String::new(),
             };
-            return (false, format!("{CANNOT_RUN}{err}{who}"), output);
+            return Finished {
+                ok: false,
+                message: format!("{CANNOT_RUN}{err}{who}"),
+                output,
+                cannot_run: Some(err),
+            };
         }
         let ok = status == ChildStatus::Exited(0);
         let how = match status {
@@ -126,7 +138,12 @@ impl ExecAttempt {
         } else {
             format!("{how}: {first}")
         };
-        (ok, message, output)
+        Finished {
+            ok,
+            message,
+            output,
+            cannot_run: None,
+        }
     }
 
     /// Timeout: SIGKILL to the probe's whole process group (its pid is the

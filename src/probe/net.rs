@@ -126,6 +126,7 @@ impl Marks {
             lead: self.lead,
             status: 0,
             www_authenticate: false,
+            timed_out: false,
         }
     }
 }

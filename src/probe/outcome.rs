@@ -1,6 +1,7 @@
 //! What one probe attempt came to: the runner makes it, the supervisor
 //! decides with it, the reporter prints it.
 
+use crate::sys::spawn::StartFailure;
 use std::time::Duration;
 
 /// What one attempt came to.
@@ -18,6 +19,9 @@ pub(crate) struct Outcome {
     pub duration: Duration,
     /// What a network attempt showed beyond its verdict (for diagnosis only).
     pub net: Option<NetEvidence>,
+    /// Why an exec probe's program could not run, as its child reported it
+    /// (the message says it in words; diagnosis reads this).
+    pub cannot_run: Option<StartFailure>,
 }
 
 /// What a network attempt (the last exchange of an `http_get`, after any
@@ -42,4 +46,6 @@ pub(crate) struct NetEvidence {
     pub status: u16,
     /// The response asked for credentials (`WWW-Authenticate`).
     pub www_authenticate: bool,
+    /// The attempt ran out its `timeout_seconds`.
+    pub timed_out: bool,
 }

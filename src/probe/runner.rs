@@ -82,6 +82,7 @@ fn outcome(
         output,
         duration: now.saturating_duration_since(started),
         net: None,
+        cannot_run: None,
     }
 }
 
@@ -260,6 +261,7 @@ impl Runner {
                 output: String::new(),
                 duration: Duration::ZERO,
                 net: None,
+                cannot_run: None,
             })
         };
         // Out of descriptors or memory is vigil's own state, not the app's:
@@ -485,12 +487,18 @@ impl Runner {
         let a = self.attempts[probe].take().expect("attempt");
         match a.io {
             Io::Tcp(s) => {
-                evidence = Some(NetEvidence::default());
+                evidence = Some(NetEvidence {
+                    timed_out: true,
+                    ..NetEvidence::default()
+                });
                 net::close(s, Close::Reset)
             }
             Io::Http { exchange, .. } => {
                 message.push_str(&format!(" ({})", exchange.phase_name()));
-                evidence = Some(exchange.marks.evidence(a.started));
+                evidence = Some(NetEvidence {
+                    timed_out: true,
+                    ..exchange.marks.evidence(a.started)
+                });
                 net::close(exchange.stream, Close::Reset);
             }
             Io::Exec(e) => {
@@ -540,11 +548,10 @@ impl Runner {
         };
         let a = self.attempts[probe].take().expect("attempt");
         let Io::Exec(e) = a.io else { unreachable!() };
-        let (ok, message, output) = e.finish(registry, status);
-        Reap::Done(
-            probe,
-            outcome(a.started, a.target, ok, message, output, now),
-        )
+        let f = e.finish(registry, status);
+        let mut o = outcome(a.started, a.target, f.ok, f.message, f.output, now);
+        o.cannot_run = f.cannot_run;
+        Reap::Done(probe, o)
     }
 
     /// Whether an attempt of any probe is in flight.

@@ -325,6 +325,7 @@ mod tests {
                 output: String::new(),
                 duration: Duration::from_micros(120),
                 net: None,
+                cannot_run: None,
             },
             run,
             threshold: 3,

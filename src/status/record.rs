@@ -198,6 +198,7 @@ mod tests {
             output: output.into(),
             duration: Duration::from_micros(us),
             net: None,
+            cannot_run: None,
         }
     }
 

@@ -191,6 +191,7 @@ fn failure() -> Event {
             output: String::new(),
             duration: Duration::from_millis(1),
             net: None,
+            cannot_run: None,
         },
     }
 }

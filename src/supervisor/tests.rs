@@ -50,6 +50,7 @@ pub(super) fn readiness_succeeds(sup: &mut Supervisor, t: Instant, message: &str
                 output: String::new(),
                 duration: Duration::from_millis(1),
                 net: None,
+                cannot_run: None,
             },
         },
         t,

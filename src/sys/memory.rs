@@ -28,7 +28,7 @@
 //! start-up has landed by then. The price: pages the loop first touches
 //! after that (the first forwarded signal's path) are read from the file
 //! once. Three probes and the status socket, steady state: 616-620 KiB
-//! before the one-block eviction and the lean loop frames, 440-468 KiB after
+//! before the one-block eviction and the lean loop frames, 344-412 KiB after
 //! (BENCHMARKS.md, session 2026-11-30 fourth).
 
 use std::ops::Range;
@@ -69,19 +69,20 @@ pub(crate) fn release_code(evict: bool) {
         None
     };
     let fd = exe.as_ref().map_or(-1, std::os::fd::AsRawFd::as_raw_fd);
-    let stack_low = stack_start().unwrap_or(0);
-    drop_pages(&range, fd, stack_low);
+    let stack = main_stack().unwrap_or(0..0);
+    drop_pages(&range, fd, &stack);
 }
 
-/// The lowest address of the main thread's stack mapping, from
-/// `/proc/self/maps`.
-fn stack_start() -> Option<usize> {
+/// The main thread's stack mapping, from `/proc/self/maps`.
+fn main_stack() -> Option<Range<usize>> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     let line = maps.lines().find(|l| l.ends_with("[stack]"))?;
-    usize::from_str_radix(line.split('-').next()?, 16).ok()
+    let (lo, hi) = line.split_whitespace().next()?.split_once('-')?;
+    Some(usize::from_str_radix(lo, 16).ok()?..usize::from_str_radix(hi, 16).ok()?)
 }
 
-/// Unmaps `code` and the stack from `stack_low` to a page below the stack
+/// Unmaps `code` and, when the stack pointer is on the main thread's
+/// `stack`, that stack from its lowest page to a page below the stack
 /// pointer; with a descriptor of the binary (`exe >= 0`) drops its cached
 /// pages too, so precisely that the page cache keeps only this function's
 /// own two pages.
@@ -94,14 +95,16 @@ fn stack_start() -> Option<usize> {
 /// of them mapped in steady state). Here only this block runs: after the
 /// first drop it unmaps its window's neighbours again and drops once more.
 #[cfg(target_arch = "x86_64")]
-fn drop_pages(code: &Range<usize>, exe: i32, stack_low: usize) {
+fn drop_pages(code: &Range<usize>, exe: i32, stack: &Range<usize>) {
     // SAFETY: only system calls, on addresses that hold nothing live:
     // `code` covers the executable's own read-only, private, file-backed
     // mappings (headers, read-only data, code: never written), from which
     // MADV_DONTNEED only removes page-table entries (the next access maps
-    // the same contents again from the file); the stack range ends at least
-    // one page below the stack pointer, where no frame is (the kernel gives
-    // zeroed pages there at the next touch, as for untouched stack);
+    // the same contents again from the file); the stack range is only taken
+    // when the stack pointer lies in the main thread's stack mapping (never
+    // on another thread's stack) and ends at least one page below it, where
+    // no frame is (the kernel gives zeroed pages there at the next touch, as
+    // for untouched stack);
     // POSIX_FADV_DONTNEED and MADV_RANDOM change only caching. The block
     // uses no memory (registers only) and restores the stack pointer it
     // never moves; every register a system call clobbers is declared.
@@ -118,9 +121,12 @@ fn drop_pages(code: &Range<usize>, exe: i32, stack_low: usize) {
             "sub rsi, r12",
             "mov edx, 4",
             "syscall",
-            // madvise(stack_low .. a page below the stack pointer, MADV_DONTNEED)
-            "test r14, r14",
-            "jz 2f",
+            // madvise(stack start .. a page below the stack pointer,
+            // MADV_DONTNEED), if the stack pointer is on that stack
+            "cmp rsp, r9",
+            "jae 2f",
+            "cmp rsp, r14",
+            "jbe 2f",
             "lea rsi, [rsp - 4096]",
             "and rsi, -4096",
             "cmp rsi, r14",
@@ -174,7 +180,8 @@ fn drop_pages(code: &Range<usize>, exe: i32, stack_low: usize) {
             "syscall",
             in("r12") code.start,
             in("r13") code.end,
-            in("r14") stack_low,
+            in("r14") stack.start,
+            in("r9") stack.end,
             in("r8") exe as i64,
             out("rax") _, out("rcx") _, out("rdx") _, out("rsi") _, out("rdi") _,
             out("r10") _, out("r11") _, out("r15") _,
@@ -186,7 +193,7 @@ fn drop_pages(code: &Range<usize>, exe: i32, stack_low: usize) {
 /// Elsewhere: the same calls through the C library (its pages may stay
 /// cached; correct, only less precise).
 #[cfg(not(target_arch = "x86_64"))]
-fn drop_pages(code: &Range<usize>, exe: i32, _stack_low: usize) {
+fn drop_pages(code: &Range<usize>, exe: i32, _stack: &Range<usize>) {
     let len = code.end - code.start;
     // SAFETY: as for the x86_64 version: only page-table entries of the
     // executable's own read-only file mappings are removed.

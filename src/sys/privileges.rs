@@ -42,8 +42,8 @@ pub(crate) struct ChildCaps {
     pub ambient: u64,
 }
 
-/// The step that failed, reported to vigil with its errno through the exec
-/// report pipe (`step << 16 | errno`), so the log says which call failed.
+/// The step that failed, reported to vigil with its errno in the child's
+/// start report (`step << 16 | errno`), so the log says which call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 enum Step {

@@ -10,8 +10,9 @@
 //! drops once nothing more will start there (`forget_directory`).
 //!
 //! A failed step in the child (`exec`, `chdir`, `setsid`) is reported to
-//! vigil through a close-on-exec pipe (the step and the errno, four bytes
-//! each), and the child exits 127 (not found) or 126 (found but not
+//! vigil in a word of the memory they share until `exec` (the step and the
+//! errno; vigil reads it when `clone` returns, that is once the child has
+//! exec'd or exited: no pipe to make, poll and close per start), and the child exits 127 (not found) or 126 (found but not
 //! executable), the shell convention tini follows, or the status the
 //! personality asks for (dumb-init: 2).
 
@@ -19,13 +20,13 @@ use super::privileges::ChildPrivileges;
 use super::signals::Inherited;
 use crate::exit_status::code;
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use std::ffi::{CStr, CString, OsStr, OsString};
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// execvp's search path when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -337,15 +338,16 @@ impl Prepared {
     }
 }
 
-/// A started command. `exec_error` is the read end of the report pipe.
+/// A started command. `report` is what the child said before `exec`
+/// (`report_word`), 0 when `exec` succeeded.
 #[derive(Debug)]
 pub(crate) struct Child {
     pub pid: i32,
-    exec_error: File,
+    report: u64,
 }
 
 /// Why a child could not run its program.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StartFailure {
     /// `exec` failed (its errno).
     Exec(Errno),
@@ -389,23 +391,27 @@ impl Child {
     /// Why the child could not run its program, once it has ended.
     /// Non-blocking: `None` when exec succeeded (or nothing was written).
     pub(crate) fn exec_error(&mut self) -> Option<StartFailure> {
-        let mut buf = [0u8; 8];
-        match self.exec_error.read(&mut buf) {
-            Ok(8) => {
-                let step = i32::from_ne_bytes(buf[..4].try_into().ok()?);
-                let errno = Errno::from_raw(i32::from_ne_bytes(buf[4..].try_into().ok()?));
-                Some(match step {
-                    s if s >= STEP_PRIVILEGES => StartFailure::Privileges {
-                        word: (s - STEP_PRIVILEGES) << 16 | errno as i32,
-                    },
-                    STEP_CHDIR => StartFailure::Chdir(errno),
-                    STEP_SETSID => StartFailure::Setsid(errno),
-                    _ => StartFailure::Exec(errno),
-                })
-            }
-            _ => None,
-        }
+        let (step, errno) = read_report(std::mem::take(&mut self.report))?;
+        let errno = Errno::from_raw(errno);
+        Some(match step {
+            s if s >= STEP_PRIVILEGES => StartFailure::Privileges {
+                word: (s - STEP_PRIVILEGES) << 16 | errno as i32,
+            },
+            STEP_CHDIR => StartFailure::Chdir(errno),
+            STEP_SETSID => StartFailure::Setsid(errno),
+            _ => StartFailure::Exec(errno),
+        })
     }
+}
+
+/// The child's report of a failed step: a set top bit, the step, the errno.
+fn report_word(step: i32, err: i32) -> u64 {
+    1 << 63 | u64::from(step as u32 & 0x7fff_ffff) << 32 | u64::from(err as u32)
+}
+
+/// The step and errno of a report, `None` for "nothing reported".
+fn read_report(word: u64) -> Option<(i32, i32)> {
+    (word >> 63 == 1).then_some((((word >> 32) & 0x7fff_ffff) as i32, word as u32 as i32))
 }
 
 /// Where a child's standard streams go instead of vigil's own (exec probes:
@@ -421,18 +427,50 @@ struct ChildArgs<'a> {
     cmd: &'a Prepared,
     plan: &'a ExecPlan,
     redirect: Option<Redirect>,
-    report_fd: RawFd,
+    /// Written by the child before it exits on a failed step (shared memory:
+    /// CLONE_VM), read by vigil when `clone` returns.
+    report: AtomicU64,
 }
 
 /// The child's stack: it only runs `exec_child` (a few syscalls, no
 /// allocation, no formatting), far below this.
 const CHILD_STACK: usize = 64 * 1024;
 
+/// The children's stack (its top), made at the first start and kept, with a
+/// guard page below it: every restart and exec probe used to map and unmap
+/// 64 KiB and fault in its pages again. One child at a time uses it: the
+/// lock is held until `clone` returns, when the child has exec'd or exited
+/// (unit tests start children from several threads; vigil has one).
+static CHILD_STACK_TOP: Mutex<usize> = Mutex::new(0);
+
+/// Maps the children's stack; its top, 16-byte aligned.
+fn map_child_stack() -> io::Result<usize> {
+    let page = 4096;
+    // SAFETY: a fresh anonymous private mapping (no address given, so it
+    // replaces nothing), never unmapped; mprotect only changes the lowest
+    // page of that same mapping to a guard.
+    unsafe {
+        let base = libc::mmap(
+            std::ptr::null_mut(),
+            CHILD_STACK + page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        libc::mprotect(base, page, libc::PROT_NONE);
+        Ok((base as usize + page + CHILD_STACK) & !15)
+    }
+}
+
 extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` keeps alive on its stack
     // until the child has exec'd or exited (CLONE_VFORK suspends it until then).
     let args = unsafe { &*(arg as *const ChildArgs) };
-    exec_child(args.cmd, args.plan, args.redirect, args.report_fd)
+    exec_child(args.cmd, args.plan, args.redirect, &args.report)
 }
 
 /// Starts `cmd`, its stdio redirected when `redirect` is given, the way
@@ -447,29 +485,30 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
         step: "cannot look up the program",
         source,
     })?;
-    let (read_end, write_end): (OwnedFd, OwnedFd) =
-        nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| SpawnError {
-            step: "cannot create the pipe that reports exec errors",
-            source: e.into(),
-        })?;
     let args = ChildArgs {
         cmd,
         plan: &plan,
         redirect,
-        report_fd: write_end.as_raw_fd(),
+        report: AtomicU64::new(0),
     };
-    let mut stack = vec![0u8; CHILD_STACK];
-    // x86_64 and aarch64 stacks grow down: pass the (16-byte aligned) top.
-    let top = (stack.as_mut_ptr() as usize + CHILD_STACK) & !15;
-    // SAFETY: the child runs `child_main` on its own stack (`stack`, alive
-    // until clone returns, which with CLONE_VFORK is after the child exec'd or
-    // exited) and touches only `args` (alive as long) and async-signal-safe
+    // x86_64 and aarch64 stacks grow down: the child gets the top.
+    let mut top = CHILD_STACK_TOP.lock().unwrap_or_else(|e| e.into_inner());
+    if *top == 0 {
+        *top = map_child_stack().map_err(|source| SpawnError {
+            step: "cannot map the child's stack",
+            source,
+        })?;
+    }
+    // SAFETY: the child runs `child_main` on its own stack (the mapping
+    // under `top`, never unmapped, used by no other child while the lock is
+    // held) and touches only `args` (alive until clone returns, which with
+    // CLONE_VFORK is after the child exec'd or exited) and async-signal-safe
     // calls (see `exec_child`); it never returns into vigil's frames. vigil is
     // single-threaded, so no other thread sees the shared memory meanwhile.
     let pid = unsafe {
         libc::clone(
             child_main,
-            top as *mut libc::c_void,
+            *top as *mut libc::c_void,
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             &args as *const ChildArgs as *mut libc::c_void,
         )
@@ -480,7 +519,7 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
             source: io::Error::last_os_error(),
         });
     }
-    drop(stack);
+    drop(top);
     let child = nix::unistd::Pid::from_raw(pid);
     // The child makes its own process group too; doing it here as well (as
     // shells do) means the group exists when spawn returns, so a signal sent
@@ -490,18 +529,17 @@ pub(crate) fn spawn(cmd: &Prepared, redirect: Option<Redirect>) -> Result<Child,
     if !cmd.new_session && !cmd.same_group {
         let _ = nix::unistd::setpgid(child, child);
     }
-    drop(write_end);
     Ok(Child {
         pid,
-        exec_error: File::from(read_end),
+        report: args.report.load(Ordering::SeqCst),
     })
 }
 
 /// In the child: reports `step` failed with `err` and exits.
-fn fail(cmd: &Prepared, report_fd: RawFd, step: i32, err: i32) -> ! {
-    let mut bytes = [0u8; 8];
-    bytes[..4].copy_from_slice(&step.to_ne_bytes());
-    bytes[4..].copy_from_slice(&err.to_ne_bytes());
+fn fail(cmd: &Prepared, report: &AtomicU64, step: i32, err: i32) -> ! {
+    // An atomic store: a plain write to memory vigil reads once the child
+    // has exited (async-signal-safe).
+    report.store(report_word(step, err), Ordering::SeqCst);
     let status = cmd.failure_status.unwrap_or(
         if step == STEP_EXEC && matches!(err, libc::ENOENT | libc::ENOTDIR) {
             code::NOT_FOUND
@@ -509,11 +547,8 @@ fn fail(cmd: &Prepared, report_fd: RawFd, step: i32, err: i32) -> ! {
             code::NOT_EXECUTABLE
         },
     );
-    // SAFETY: write and _exit are async-signal-safe; `bytes` is a live local.
-    unsafe {
-        libc::write(report_fd, bytes.as_ptr().cast(), bytes.len());
-        libc::_exit(i32::from(status))
-    }
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(i32::from(status)) }
 }
 
 /// In the child: whether the file at `path` starts with the ELF magic
@@ -534,18 +569,23 @@ fn is_elf(path: &CStr) -> bool {
 }
 
 /// Runs in the child: async-signal-safe calls only, no allocation.
-fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, report_fd: RawFd) -> ! {
+fn exec_child(
+    cmd: &Prepared,
+    plan: &ExecPlan,
+    redirect: Option<Redirect>,
+    report: &AtomicU64,
+) -> ! {
     // SAFETY: every call below is async-signal-safe (POSIX list: setpgid,
     // setsid, ioctl, chdir, getpid, tcsetpgrp, dup2, sigaction via signal,
     // sigprocmask as a raw system call, execve, open, read, close (`is_elf`),
-    // write, _exit; the privilege changes are raw system calls on numbers
+    // _exit; the privilege changes are raw system calls on numbers
     // prepared before clone); every pointer passed was built before clone and
     // outlives the calls (argv/envp arrays are NULL-terminated and point into
     // CStrings owned by `cmd` and `plan`).
     unsafe {
         if cmd.new_session {
             if libc::setsid() < 0 {
-                fail(cmd, report_fd, STEP_SETSID, Errno::last_raw());
+                fail(cmd, report, STEP_SETSID, Errno::last_raw());
             }
             // Take stdin's terminal, which vigil let go of (TIOCNOTTY), as
             // this session's own; without one (or still another session's)
@@ -556,7 +596,7 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         }
         if let Some(dir) = &cmd.cwd {
             if libc::fchdir(dir.as_raw_fd()) < 0 {
-                fail(cmd, report_fd, STEP_CHDIR, Errno::last_raw());
+                fail(cmd, report, STEP_CHDIR, Errno::last_raw());
             }
         }
         if let Some(r) = redirect {
@@ -571,12 +611,7 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
             libc::tcsetpgrp(0, libc::getpid());
         }
         if let Some(Err(word)) = cmd.privileges.as_ref().map(ChildPrivileges::apply) {
-            fail(
-                cmd,
-                report_fd,
-                STEP_PRIVILEGES + (word >> 16),
-                word & 0xffff,
-            );
+            fail(cmd, report, STEP_PRIVILEGES + (word >> 16), word & 0xffff);
         }
         if cmd.reset_signals {
             // dumb-init's child: handlers reset at exec, nothing ignored or
@@ -622,7 +657,7 @@ fn exec_child(cmd: &Prepared, plan: &ExecPlan, redirect: Option<Redirect>, repor
         if saw_eacces && err != libc::EACCES && matches!(err, libc::ENOENT | libc::ENOTDIR) {
             err = libc::EACCES;
         }
-        fail(cmd, report_fd, STEP_EXEC, err)
+        fail(cmd, report, STEP_EXEC, err)
     }
 }
 
