@@ -780,7 +780,7 @@ impl EventLoop {
                 }
                 Err(e) => {
                     fatal!("cannot start {}: {e}", self.command.display);
-                    self.queue.push_back(Event::SpawnFailed);
+                    self.queue.push_back(Event::SpawnFailed { why: e.step });
                 }
             },
             Action::Send { target, signal } => {

@@ -93,7 +93,11 @@ pub(crate) enum Event {
     Spawned {
         pid: i32,
     },
-    SpawnFailed,
+    /// The command could not be started; `why` names the step that failed
+    /// ("fork failed", "cannot map the child's stack").
+    SpawnFailed {
+        why: &'static str,
+    },
     Signal(i32),
     Reaped {
         pid: i32,
@@ -405,9 +409,10 @@ impl Supervisor {
                     out.say(Change::ProbeNotStarted { probe, reason });
                 }
             }
-            Event::SpawnFailed => {
-                // fork failed (EAGAIN at a pids limit, ENOMEM): with a restart
-                // policy that is one more failed start, backed off as any.
+            Event::SpawnFailed { why } => {
+                // fork failed (EAGAIN at a pids limit, ENOMEM), or a step
+                // before it: with a restart policy that is one more failed
+                // start, backed off as any, and named by its step.
                 let code = exit_status::code::INTERNAL;
                 if self.settings.restart.mode == restart::Mode::Never {
                     self.exit(code, now, &mut out);
@@ -416,7 +421,7 @@ impl Supervisor {
                     let end = End {
                         code,
                         cause: Cause::Failure,
-                        why: "fork failed".into(),
+                        why: why.into(),
                         at: now,
                     };
                     self.after_drain(end, AfterDrain::Decide, now, &mut out);

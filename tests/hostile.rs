@@ -392,6 +392,57 @@ fn few_descriptors_are_never_blamed_on_fork() {
     assert!(ran, "no limit let the command run");
 }
 
+/// vigil's peak address-space size (VmPeak, KiB) with its command running.
+fn peak_size_kib(bin: &str) -> u64 {
+    let mut v = Command::new(bin)
+        .args(["-s", "--", "sleep", "300"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn vigil");
+    wait_until("the command to start", || !children_of(v.id()).is_empty());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", v.id())).unwrap();
+    kill_tree(&mut v);
+    let line = status.lines().find(|l| l.starts_with("VmPeak:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_start_that_fails_before_clone_is_not_blamed_on_fork() {
+    // Under an address-space limit (ulimit -v), mapping the children's
+    // stack (made at the first start) fails before any clone is tried: the
+    // restart notice and /events said "fork failed". Where the limit bites
+    // depends on the build, so step down from vigil's own peak size until a
+    // run cannot map the stack (each lower limit fails sooner or later).
+    for bin in binaries() {
+        let peak = peak_size_kib(&bin);
+        let mut seen = None;
+        for limit in (peak.saturating_sub(512)..=peak).rev().step_by(4) {
+            let o = run(Command::new("bash").args([
+                "-c",
+                &format!(
+                    "ulimit -v {limit} && exec {bin} -s --restart on-failure \
+                     --max-restarts 1 --backoff-initial 10ms -- true"
+                ),
+            ]));
+            let err = stderr(&o);
+            if err.contains("cannot map the child's stack") {
+                seen = Some((limit, err));
+                break;
+            }
+        }
+        let (limit, err) = seen.unwrap_or_else(|| panic!("{bin}: no limit under {peak} KiB"));
+        assert!(
+            !err.contains("fork failed"),
+            "{bin}, ulimit -v {limit}: {err}"
+        );
+        assert!(
+            err.contains("(attempt 1, cannot map the child's stack)"),
+            "{bin}, ulimit -v {limit}: {err}"
+        );
+    }
+}
+
 /// Runs `cmd` on a new terminal made by `script`, which types what is written
 /// to its stdin and records the terminal to `typescript`. The command line is
 /// exec'd: a shell that stayed in the foreground group would die of the

@@ -322,7 +322,7 @@ fn a_failed_fork_is_a_failed_start_under_a_restart_policy() {
     let mut sup = Supervisor::new(settings(Mode::Never));
     sup.start();
     assert_eq!(
-        sup.handle(Event::SpawnFailed, t0),
+        sup.handle(Event::SpawnFailed { why: "fork failed" }, t0),
         vec![Action::Exit(internal)]
     );
     // on-failure: backed off like any failed start, then given up on.
@@ -335,16 +335,43 @@ fn a_failed_fork_is_a_failed_start_under_a_restart_policy() {
         ..settings(Mode::OnFailure)
     });
     sup.start();
-    assert_eq!(sup.handle(Event::SpawnFailed, t0), vec![Action::Spawn]);
-    assert_eq!(sup.handle(Event::SpawnFailed, t0), restart_at(t0 + s(10)));
+    assert_eq!(
+        sup.handle(Event::SpawnFailed { why: "fork failed" }, t0),
+        vec![Action::Spawn]
+    );
+    assert_eq!(
+        sup.handle(Event::SpawnFailed { why: "fork failed" }, t0),
+        restart_at(t0 + s(10))
+    );
     assert_eq!(
         sup.handle(Event::Timer(Timer::Restart), t0 + s(10)),
         vec![Action::Spawn]
     );
     assert_eq!(
-        sup.handle(Event::SpawnFailed, t0 + s(10)),
+        sup.handle(Event::SpawnFailed { why: "fork failed" }, t0 + s(10)),
         vec![Action::Exit(internal)]
     );
+}
+
+#[test]
+fn a_failed_start_is_named_by_its_step() {
+    // A start can fail before clone (the children's stack cannot be
+    // mapped): the notice names that step, not fork.
+    let t0 = Instant::now();
+    for why in ["fork failed", "cannot map the child's stack"] {
+        let mut sup = Supervisor::new(settings(Mode::OnFailure));
+        sup.start();
+        let out = sup.step(Event::SpawnFailed { why }, t0);
+        assert_eq!(out.actions, vec![Action::Spawn], "{why}");
+        assert_eq!(
+            out.changes,
+            vec![Change::Restarting {
+                delay: Duration::ZERO,
+                attempt: 1,
+                why: why.into(),
+            }]
+        );
+    }
 }
 
 #[test]

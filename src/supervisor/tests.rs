@@ -345,7 +345,7 @@ fn fork_failure_exits_1() {
     let mut sup = Supervisor::new(settings());
     sup.start();
     assert_eq!(
-        sup.handle(Event::SpawnFailed, Instant::now()),
+        sup.handle(Event::SpawnFailed { why: "fork failed" }, Instant::now()),
         vec![Action::Exit(1)]
     );
 }
