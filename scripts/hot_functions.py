@@ -3,8 +3,9 @@
 which scripts/link-static lays out together (see there why).
 
 Run by hand, as root, after changes to what vigil runs (needs valgrind, perf,
-unshare and ip). It runs the benchmark's three-probe scenario and the status socket, which a
-host agent polls (`/readyz` every 200 ms, `/status` every second), with vigil as
+unshare and ip). It runs the benchmark's three-probe scenario (its readiness probe failing
+every third run, so that a failure's log line is part of the steady state)
+and the status socket, which a host agent polls (`/readyz` every 200 ms, `/status` every second), with vigil as
 PID 1 of fresh PID and network namespaces, and takes:
 1. every function callgrind saw executed (in an unstripped build), with all
    the names at its address, start-up first and then what runs after
@@ -80,7 +81,11 @@ def scenario(vigil, count, pid1=True):
     return namespaces + [str(vigil), "-s", "--socket", str(socket),
             "--startup", probe("tcp_socket", target),
             "--liveness", probe("http_get", target[:-1] + ', "path": "/"}'),
-            "--readiness", probe("exec", '{"command": ["/bin/sh", "-c", "echo >>%s"]}' % count),
+            # Every third readiness run fails (under the threshold: still
+            # ready): the steady state also writes the log lines a failing
+            # probe writes, as real ones do now and then.
+            "--readiness", probe("exec", '{"command": ["/bin/sh", "-c", "echo >>%s; '
+                                 '[ $(($(wc -l <%s) %% 3)) != 0 ]"]}' % (count, count)),
             "--", str(APP), "http", "--port", str(PORT), "--bind", "127.0.0.1"]
 
 
