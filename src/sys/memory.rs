@@ -28,7 +28,7 @@
 //! start-up has landed by then. The price: pages the loop first touches
 //! after that (the first forwarded signal's path) are read from the file
 //! once. Three probes and the status socket, steady state: 616-620 KiB
-//! before the one-block eviction and the lean loop frames, 344-412 KiB after
+//! before the one-block eviction and the lean loop frames, 412-516 KiB after
 //! (BENCHMARKS.md, session 2026-11-30 fourth).
 
 use std::ops::Range;
