@@ -282,3 +282,58 @@ fn a_command_in_another_network_namespace_is_named() {
     assert!(text.contains(&want), "{text}");
     assert!(text.contains(") runs in another one (net:["), "{text}");
 }
+
+/// Names itself (prctl PR_SET_NAME) with the bytes given in hex, then
+/// listens on the port given.
+const NAMED: &str = r#"
+import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, bytes.fromhex(sys.argv[2]), 0, 0, 0)
+s = socket.socket()
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen()
+time.sleep(3600)
+"#;
+
+/// vigil with a readiness tcp probe of `port` over `command`, its log kept.
+fn vigil_over(tag: &str, port: u16, command: &[&str]) -> Run {
+    let dir = TempDir::new(tag);
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let child = std::process::Command::new(vigil())
+        .args(["--readiness", &tcp_probe(port, ""), "--"])
+        .args(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn vigil");
+    Run { child, dir, port }
+}
+
+#[test]
+fn a_process_name_with_control_characters_is_escaped_in_the_line() {
+    // The app names itself "\n\x1b[31mNOTE x": said raw, the line would
+    // break in two and color the terminal.
+    let (probe_port, app_port) = (free_port(), free_port());
+    let mut run = vigil_over(
+        "diag-ctl-name",
+        probe_port,
+        &[
+            "python3",
+            "-c",
+            NAMED,
+            &app_port.to_string(),
+            "0a1b5b33316d4e4f54452078",
+        ],
+    );
+    run.wait_log(&format!(
+        "readiness probe: nothing listens on port {probe_port}, but the command does: \
+         \\n\\u{{1b}}[31mNOTE x (pid "
+    ));
+    let log = run.log();
+    assert!(
+        !log.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in the log:\n{log:?}"
+    );
+    run.term();
+    run.exit_code();
+}
