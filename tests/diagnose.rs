@@ -337,3 +337,20 @@ fn a_process_name_with_control_characters_is_escaped_in_the_line() {
     run.term();
     run.exit_code();
 }
+
+#[test]
+fn a_process_name_that_is_not_utf8_is_still_the_command_s() {
+    // A shell runs the app as its child (no exec); the app's name is not
+    // UTF-8: still named, and still known as the command's by its parent
+    // (an unread /proc/PID/stat gave no parent: "listens on no port").
+    let (probe_port, app_port) = (free_port(), free_port());
+    let script = format!("python3 -c '{NAMED}' {app_port} 6170ff70; true");
+    let mut run = vigil_over("diag-utf8-name", probe_port, &["sh", "-c", &script]);
+    run.wait_log(&format!(
+        "readiness probe: nothing listens on port {probe_port}, but the command does: \
+         ap\u{fffd}p (pid "
+    ));
+    run.wait_log(&format!("on 0.0.0.0:{app_port}; set the probe's port"));
+    run.term();
+    run.exit_code();
+}

@@ -245,17 +245,23 @@ fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
     found
 }
 
+/// `/proc/PID/stat` as (the name, the fields after it). Read as bytes: a
+/// name is whatever the process set (`prctl(PR_SET_NAME)`: any bytes but
+/// NUL), not always UTF-8, and is no reason to lose the fields after it.
+pub(crate) fn stat(pid: i32) -> Option<(String, String)> {
+    let bytes = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let stat = String::from_utf8_lossy(&bytes);
+    let (head, rest) = stat.rsplit_once(')')?;
+    Some((head.split_once('(')?.1.to_string(), rest.to_string()))
+}
+
 /// A process's name and parent, from `/proc/PID/stat`.
 pub(crate) fn process(pid: i32) -> Owner {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let name = stat
-        .split_once('(')
-        .and_then(|(_, rest)| rest.rsplit_once(')'))
-        .map(|(name, _)| name.to_string())
-        .unwrap_or_default();
-    let ppid = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+    let (name, rest) = stat(pid).unwrap_or_default();
+    let ppid = rest
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     Owner { pid, name, ppid }
 }
