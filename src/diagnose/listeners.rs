@@ -266,20 +266,58 @@ pub(crate) fn process(pid: i32) -> Owner {
     Owner { pid, name, ppid }
 }
 
-/// Whether `pid` is `ancestor` or descends from it (parents followed at most
-/// 32 steps).
-pub(crate) fn descends_from(pid: i32, ancestor: i32) -> bool {
-    let mut p = pid;
-    for _ in 0..32 {
-        if p == ancestor {
-            return true;
-        }
-        if p <= 1 {
-            return false;
-        }
-        p = process(p).ppid;
+/// Parents read (`/proc/PID/stat`) for one diagnosis, at most.
+const MAX_PARENTS: usize = 256;
+
+/// Which processes descend from `root` (the command): parents followed at
+/// most 32 steps, each process's parent read once (hundreds of listeners
+/// deep under the command cost the depth once, not once per listener) and
+/// at most `MAX_PARENTS` of them; past that a process is not counted as
+/// the command's.
+pub(crate) struct Lineage<F: FnMut(i32) -> i32> {
+    root: i32,
+    parents: HashMap<i32, i32>,
+    parent_of: F,
+}
+
+impl Lineage<fn(i32) -> i32> {
+    /// From `/proc`.
+    pub(crate) fn of(root: i32) -> Self {
+        Lineage::new(root, |pid| process(pid).ppid)
     }
-    false
+}
+
+impl<F: FnMut(i32) -> i32> Lineage<F> {
+    pub(crate) fn new(root: i32, parent_of: F) -> Self {
+        Lineage {
+            root,
+            parents: HashMap::new(),
+            parent_of,
+        }
+    }
+
+    /// Whether `pid` is the root or descends from it.
+    pub(crate) fn descends(&mut self, pid: i32) -> bool {
+        let mut p = pid;
+        for _ in 0..32 {
+            if p == self.root {
+                return true;
+            }
+            if p <= 1 {
+                return false;
+            }
+            p = match self.parents.get(&p) {
+                Some(parent) => *parent,
+                None if self.parents.len() == MAX_PARENTS => return false,
+                None => {
+                    let parent = (self.parent_of)(p);
+                    self.parents.insert(p, parent);
+                    parent
+                }
+            };
+        }
+        false
+    }
 }
 
 #[cfg(test)]
@@ -398,7 +436,39 @@ mod tests {
         }
         let owner = mine.owner.as_ref().expect("its owner");
         assert_eq!(owner.pid, std::process::id() as i32);
-        assert!(descends_from(owner.pid, owner.pid));
-        assert!(descends_from(owner.pid, owner.ppid));
+        assert!(Lineage::of(owner.pid).descends(owner.pid));
+        assert!(Lineage::of(owner.ppid).descends(owner.pid));
+    }
+
+    #[test]
+    fn each_parent_is_read_once_and_at_most_max_parents() {
+        // The command (pid 100) runs a chain 30 deep (101..=130), whose
+        // last has 500 children (1000..1500), each holding a listener.
+        let parent = |pid: i32| match pid {
+            101..=130 => pid - 1,
+            1000..=1499 => 130,
+            _ => 1,
+        };
+        let mut reads = 0;
+        let mut lineage = Lineage::new(100, |pid| {
+            reads += 1;
+            parent(pid)
+        });
+        for pid in 1000..1200 {
+            assert!(lineage.descends(pid), "{pid}");
+        }
+        assert!(!lineage.descends(7)); // not the command's
+        drop(lineage);
+        assert_eq!(reads, 200 + 30 + 1, "each parent once");
+        // Past the bound: not counted as the command's, and no more reads.
+        let mut reads = 0;
+        let mut lineage = Lineage::new(100, |pid| {
+            reads += 1;
+            parent(pid)
+        });
+        let found = (1000..1500).filter(|pid| lineage.descends(*pid)).count();
+        drop(lineage);
+        assert_eq!(reads, MAX_PARENTS);
+        assert_eq!(found, MAX_PARENTS - 30);
     }
 }

@@ -625,7 +625,8 @@ impl Diagnoser {
         let budget = self.budget();
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);
-        let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
+        let lineage = std::cell::RefCell::new(listeners::Lineage::of(root));
+        let in_command = |pid: i32| root > 0 && lineage.borrow_mut().descends(pid);
         let netns = command.as_ref().and_then(|c| listeners::other_netns(c.pid));
         let snapshot = self.listeners(probe, now);
         network::refused(&network::Refused {
