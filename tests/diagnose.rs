@@ -294,12 +294,13 @@ s.listen()
 time.sleep(3600)
 "#;
 
-/// vigil with a readiness tcp probe of `port` over `command`, its log kept.
-fn vigil_over(tag: &str, port: u16, command: &[&str]) -> Run {
+/// vigil with a readiness tcp probe of `port` (`extra` fields) over
+/// `command`, its log kept.
+fn vigil_over(tag: &str, port: u16, extra: &str, command: &[&str]) -> Run {
     let dir = TempDir::new(tag);
     let log = std::fs::File::create(dir.path("log")).unwrap();
     let child = std::process::Command::new(vigil())
-        .args(["--readiness", &tcp_probe(port, ""), "--"])
+        .args(["--readiness", &tcp_probe(port, extra), "--"])
         .args(command)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -317,6 +318,7 @@ fn a_process_name_with_control_characters_is_escaped_in_the_line() {
     let mut run = vigil_over(
         "diag-ctl-name",
         probe_port,
+        "",
         &[
             "python3",
             "-c",
@@ -345,12 +347,59 @@ fn a_process_name_that_is_not_utf8_is_still_the_command_s() {
     // (an unread /proc/PID/stat gave no parent: "listens on no port").
     let (probe_port, app_port) = (free_port(), free_port());
     let script = format!("python3 -c '{NAMED}' {app_port} 6170ff70; true");
-    let mut run = vigil_over("diag-utf8-name", probe_port, &["sh", "-c", &script]);
+    let mut run = vigil_over("diag-utf8-name", probe_port, "", &["sh", "-c", &script]);
     run.wait_log(&format!(
         "readiness probe: nothing listens on port {probe_port}, but the command does: \
          ap\u{fffd}p (pid "
     ));
     run.wait_log(&format!("on 0.0.0.0:{app_port}; set the probe's port"));
+    run.term();
+    run.exit_code();
+}
+
+/// Opens 5,000 descriptors, then listens on the port given: its listener
+/// lies past the descriptors the owner scan reads of one process.
+const MANY_FDS: &str = r#"
+import os, resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 6000:
+    print("hard limit", hard, file=sys.stderr)
+    sys.exit(9)
+resource.setrlimit(resource.RLIMIT_NOFILE, (6000, hard))
+fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(5000)]
+s = socket.socket()
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen()
+print("listening", file=sys.stderr, flush=True)
+time.sleep(3600)
+"#;
+
+#[test]
+fn a_listener_past_the_owner_scan_is_not_called_no_port() {
+    let (probe_port, app_port) = (free_port(), free_port());
+    // Not settled before a second of running: the app has time to bind.
+    let mut run = vigil_over(
+        "diag-many-fds",
+        probe_port,
+        r#", "failure_threshold": 1000"#,
+        &["python3", "-c", MANY_FDS, &app_port.to_string()],
+    );
+    wait_until("the app listening (or its limit too low)", || {
+        run.log().contains("listening") || run.log().contains("hard limit")
+    });
+    if run.log().contains("hard limit") {
+        eprintln!("RLIMIT_NOFILE too low here for 5,000 descriptors");
+        return;
+    }
+    let seen = lines_with(&run.log(), "readiness probe failed");
+    wait_until("a second of failures more", || {
+        lines_with(&run.log(), "readiness probe failed") >= seen + 25
+    });
+    // vigil cannot tell whether the command listens elsewhere: no line
+    // says it listens on no port once it listens (before, it rightly may).
+    let log = run.log();
+    let after = log.split_once("listening\n").map_or("", |(_, a)| a);
+    assert_eq!(lines_with(after, "listens on no port"), 0, "{log}");
     run.term();
     run.exit_code();
 }

@@ -64,6 +64,9 @@ pub(crate) struct Snapshot {
     pub listeners: Vec<Listener>,
     /// The tables read only up to `MAX_LISTENERS`: `/proc/net/tcp`, `/proc/net/tcp6`.
     pub cut: Vec<&'static str>,
+    /// The owner scan stopped at its bounds (`MAX_PROCESSES`, `MAX_FDS`,
+    /// `MAX_LINKS`) with owners not found: one of them may be the command.
+    pub owners_cut: bool,
 }
 
 /// The tables of listening sockets, IPv4's and IPv6's.
@@ -137,13 +140,19 @@ fn read_tables(out: &mut Vec<Listener>) -> Vec<&'static str> {
 pub(crate) fn snapshot() -> Snapshot {
     let mut listeners = Vec::new();
     let cut = read_tables(&mut listeners);
+    let mut owners_cut = false;
     if !listeners.is_empty() {
-        let owners = owners(listeners.iter().map(|l| l.inode).collect());
+        let (owners, scan_cut) = owners(listeners.iter().map(|l| l.inode).collect());
         for l in &mut listeners {
             l.owner = owners.get(&l.inode).cloned();
         }
+        owners_cut = scan_cut && listeners.iter().any(|l| l.owner.is_none());
     }
-    Snapshot { listeners, cut }
+    Snapshot {
+        listeners,
+        cut,
+        owners_cut,
+    }
 }
 
 /// The command's network namespace, when it is not vigil's.
@@ -206,25 +215,26 @@ pub(crate) fn holds_listener(pid: i32) -> bool {
     })
 }
 
-/// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded).
-fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
+/// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded),
+/// and whether the scan stopped at a bound (processes or descriptors left
+/// unread).
+fn owners(mut inodes: Vec<u64>) -> (HashMap<u64, Owner>, bool) {
     inodes.sort_unstable();
     let mut found = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
+        return (found, true);
     };
-    let pids = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .take(MAX_PROCESSES);
+    let mut pids = dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok());
     let mut links = 0usize;
-    for pid in pids {
+    for pid in pids.by_ref().take(MAX_PROCESSES) {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
-        for fd in fds.take(MAX_FDS).filter_map(Result::ok) {
+        let mut fds = fds.filter_map(Result::ok);
+        for fd in fds.by_ref().take(MAX_FDS) {
             links += 1;
             if links > MAX_LINKS {
-                return found;
+                return (found, true);
             }
             let Ok(link) = std::fs::read_link(fd.path()) else {
                 continue;
@@ -239,10 +249,14 @@ fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
             }
         }
         if found.len() == inodes.len() {
-            break;
+            return (found, false);
+        }
+        if fds.next().is_some() {
+            return (found, true); // more than MAX_FDS
         }
     }
-    found
+    let more = pids.next().is_some();
+    (found, more)
 }
 
 /// `/proc/PID/stat` as (the name, the fields after it). Read as bytes: a

@@ -633,6 +633,7 @@ impl Diagnoser {
             addr,
             listeners: &snapshot.listeners,
             cut: &snapshot.cut,
+            owners_cut: snapshot.owners_cut,
             command,
             in_command: &in_command,
             budget,
