@@ -282,3 +282,124 @@ fn a_command_in_another_network_namespace_is_named() {
     assert!(text.contains(&want), "{text}");
     assert!(text.contains(") runs in another one (net:["), "{text}");
 }
+
+/// Names itself (prctl PR_SET_NAME) with the bytes given in hex, then
+/// listens on the port given.
+const NAMED: &str = r#"
+import ctypes, socket, sys, time
+ctypes.CDLL(None).prctl(15, bytes.fromhex(sys.argv[2]), 0, 0, 0)
+s = socket.socket()
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen()
+time.sleep(3600)
+"#;
+
+/// vigil with a readiness tcp probe of `port` (`extra` fields) over
+/// `command`, its log kept.
+fn vigil_over(tag: &str, port: u16, extra: &str, command: &[&str]) -> Run {
+    let dir = TempDir::new(tag);
+    let log = std::fs::File::create(dir.path("log")).unwrap();
+    let child = std::process::Command::new(vigil())
+        .args(["--readiness", &tcp_probe(port, extra), "--"])
+        .args(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn vigil");
+    Run { child, dir, port }
+}
+
+#[test]
+fn a_process_name_with_control_characters_is_escaped_in_the_line() {
+    // The app names itself "\n\x1b[31mNOTE x": said raw, the line would
+    // break in two and color the terminal.
+    let (probe_port, app_port) = (free_port(), free_port());
+    let mut run = vigil_over(
+        "diag-ctl-name",
+        probe_port,
+        "",
+        &[
+            "python3",
+            "-c",
+            NAMED,
+            &app_port.to_string(),
+            "0a1b5b33316d4e4f54452078",
+        ],
+    );
+    run.wait_log(&format!(
+        "readiness probe: nothing listens on port {probe_port}, but the command does: \
+         \\n\\u{{1b}}[31mNOTE x (pid "
+    ));
+    let log = run.log();
+    assert!(
+        !log.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in the log:\n{log:?}"
+    );
+    run.term();
+    run.exit_code();
+}
+
+#[test]
+fn a_process_name_that_is_not_utf8_is_still_the_command_s() {
+    // A shell runs the app as its child (no exec); the app's name is not
+    // UTF-8: still named, and still known as the command's by its parent
+    // (an unread /proc/PID/stat gave no parent: "listens on no port").
+    let (probe_port, app_port) = (free_port(), free_port());
+    let script = format!("python3 -c '{NAMED}' {app_port} 6170ff70; true");
+    let mut run = vigil_over("diag-utf8-name", probe_port, "", &["sh", "-c", &script]);
+    run.wait_log(&format!(
+        "readiness probe: nothing listens on port {probe_port}, but the command does: \
+         ap\u{fffd}p (pid "
+    ));
+    run.wait_log(&format!("on 0.0.0.0:{app_port}; set the probe's port"));
+    run.term();
+    run.exit_code();
+}
+
+/// Opens 5,000 descriptors, then listens on the port given: its listener
+/// lies past the descriptors the owner scan reads of one process.
+const MANY_FDS: &str = r#"
+import os, resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 6000:
+    print("hard limit", hard, file=sys.stderr)
+    sys.exit(9)
+resource.setrlimit(resource.RLIMIT_NOFILE, (6000, hard))
+fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(5000)]
+s = socket.socket()
+s.bind(("0.0.0.0", int(sys.argv[1])))
+s.listen()
+print("listening", file=sys.stderr, flush=True)
+time.sleep(3600)
+"#;
+
+#[test]
+fn a_listener_past_the_owner_scan_is_not_called_no_port() {
+    let (probe_port, app_port) = (free_port(), free_port());
+    // Not settled before a second of running: the app has time to bind.
+    let mut run = vigil_over(
+        "diag-many-fds",
+        probe_port,
+        r#", "failure_threshold": 1000"#,
+        &["python3", "-c", MANY_FDS, &app_port.to_string()],
+    );
+    wait_until("the app listening (or its limit too low)", || {
+        run.log().contains("listening") || run.log().contains("hard limit")
+    });
+    if run.log().contains("hard limit") {
+        eprintln!("RLIMIT_NOFILE too low here for 5,000 descriptors");
+        return;
+    }
+    let seen = lines_with(&run.log(), "readiness probe failed");
+    wait_until("a second of failures more", || {
+        lines_with(&run.log(), "readiness probe failed") >= seen + 25
+    });
+    // vigil cannot tell whether the command listens elsewhere: no line
+    // says it listens on no port once it listens (before, it rightly may).
+    let log = run.log();
+    let after = log.split_once("listening\n").map_or("", |(_, a)| a);
+    assert_eq!(lines_with(after, "listens on no port"), 0, "{log}");
+    run.term();
+    run.exit_code();
+}

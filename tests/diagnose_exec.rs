@@ -286,6 +286,21 @@ fn a_shell_line_in_one_argument() {
 }
 
 #[test]
+fn a_shell_line_longer_than_a_file_name_in_one_argument() {
+    // Over 255 bytes, exec fails with ENAMETOOLONG (exit 126), not ENOENT.
+    let line = format!("sh app.py --port 8000{}", " --verbose".repeat(30));
+    let (code, notes, log) = start(&[&line], "/bin");
+    assert_eq!(code, 126, "{log}");
+    assert_eq!(notes.len(), 1, "{log}");
+    assert!(
+        notes[0].starts_with(&format!(
+            "the program name {line:?} is a whole shell line in one argument"
+        )),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_crash_loop_says_its_cause_once_and_the_socket_carries_it() {
     let dir = TempDir::new("dx-loop");
     let socket = dir.path("vigil.sock");

@@ -138,6 +138,11 @@ fn huge_bodies_redirects_and_statuses_that_succeed() {
             "/ status 302",
             "redirect it did not follow (statuscode: 302, Location: none)",
         ),
+        (
+            // A C1 control (CSI) in the Location, as UTF-8: escaped.
+            "/ redirect http://ev\u{9b}2Jil.example/x 302",
+            "redirect it did not follow (statuscode: 302, Location: http://ev\\u{9b}2Jil.example/x)",
+        ),
     ];
     for (rules, message) in table {
         let dir = support::TempDir::new("http-ok");

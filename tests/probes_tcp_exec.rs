@@ -183,6 +183,31 @@ fn exec_timeout_kills_the_whole_probe_group_even_if_it_ignores_sigterm() {
 }
 
 #[test]
+fn an_exec_probe_s_output_reaches_the_log_without_its_control_characters() {
+    // Terminal escapes (clear the screen, set the title) and a carriage
+    // return in the output's first line: escaped in the failure's line.
+    let live = exec_probe(
+        &[
+            "sh",
+            "-c",
+            r"printf '\033[2J\033]0;pwned\007 up\rdown\nsecond'; exit 1",
+        ],
+        r#", "failure_threshold": 1"#,
+    );
+    let mut run = Run::start("exec-escapes", &["--liveness", &live], &[]);
+    assert_eq!(run.exit_code(), 3);
+    let log = run.log();
+    assert!(
+        log.contains(r"exit status 1: \u{1b}[2J\u{1b}]0;pwned\u{7} up\rdown ("),
+        "{log}"
+    );
+    assert!(
+        !log.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in the log:\n{log:?}"
+    );
+}
+
+#[test]
 fn exec_probe_that_prints_without_end_grows_nothing() {
     let ready = exec_probe(&["yes", "vigil"], r#", "failure_threshold": 1"#);
     let run = Run::start(

@@ -114,8 +114,10 @@ impl Budgets {
             ));
         };
         let needed = answered + answered * MARGIN_PERCENT / 100;
-        let period = timing.period.max(Duration::from_secs(1));
-        let threshold = needed.as_nanos().div_ceil(period.as_nanos().max(1));
+        // Whole seconds (EAS takes no fraction), rounded up, at least 1: the
+        // threshold is counted in the period the line names.
+        let period = timing.period.as_nanos().div_ceil(1_000_000_000).max(1);
+        let threshold = needed.as_nanos().div_ceil(period * 1_000_000_000);
         let earlier = match listening {
             Some(l) => format!(
                 "an earlier run started listening after {} and answered after {}",
@@ -126,13 +128,12 @@ impl Budgets {
         };
         let fix = match probe {
             ProbeKind::Startup => format!(
-                "raise the startup_check's failure_threshold to {threshold} (period_seconds {})",
-                period.as_secs()
+                "raise the startup_check's failure_threshold to {threshold} (period_seconds \
+                 {period})"
             ),
             _ => format!(
-                "add a startup_check with period_seconds {} and failure_threshold {threshold} \
-                 (liveness waits until startup succeeds)",
-                period.as_secs()
+                "add a startup_check with period_seconds {period} and failure_threshold \
+                 {threshold} (liveness waits until startup succeeds)"
             ),
         };
         Some(Diagnosis::new(
@@ -211,6 +212,38 @@ mod tests {
         );
         // Readiness never stops anything.
         assert_eq!(b.stopped(ProbeKind::Readiness, &timings(), s(140)), None);
+    }
+
+    #[test]
+    fn the_suggested_check_covers_the_start_in_the_period_it_names() {
+        let t0 = Instant::now();
+        let s = |n: u64| t0 + Duration::from_secs(n);
+        let mut b = Budgets::default();
+        b.started(s(0));
+        b.attempt(&outcome(true, "ok"), true, s(60));
+        b.started(s(100));
+        // (stopping period, suggestion): 60 s and half again is 90 s, in
+        // whole seconds of the period, rounded up.
+        let table = [
+            (
+                Duration::from_millis(1500),
+                "period_seconds 2 and failure_threshold 45",
+            ),
+            (
+                Duration::from_millis(100),
+                "period_seconds 1 and failure_threshold 90",
+            ),
+            (
+                Duration::from_secs(7),
+                "period_seconds 7 and failure_threshold 13",
+            ),
+        ];
+        for (period, want) in table {
+            let mut t = timings();
+            t[ProbeKind::Liveness] = t[ProbeKind::Liveness].map(|t| Timing { period, ..t });
+            let d = b.stopped(ProbeKind::Liveness, &t, s(140)).unwrap();
+            assert!(d.text.contains(want), "{period:?}: {}", d.text);
+        }
     }
 
     #[test]

@@ -115,6 +115,33 @@ pub(crate) fn on_path(word: &str, path: Option<&str>) -> Option<String> {
     Some(found.to_string_lossy().into_owned())
 }
 
+/// Characters of a program name quoted at most (one argument can hold
+/// 128 KiB, a name that long is not found: ENAMETOOLONG).
+const MAX_NAME: usize = 512;
+
+/// The start of `name` as a line shows it (its first `MAX_NAME`
+/// characters), and its length in bytes when that is not all of it.
+fn clipped(name: &str) -> (&str, Option<usize>) {
+    match name.char_indices().nth(MAX_NAME) {
+        Some((at, _)) => (&name[..at], Some(name.len())),
+        None => (name, None),
+    }
+}
+
+/// `name` as a line shows it, in quotes (`quote`) or not: whole, or its
+/// start and how long it is.
+fn shown(name: &str, quote: bool) -> String {
+    let (start, len) = clipped(name);
+    let mut s = match quote {
+        true => format!("{start:?}"),
+        false => start.to_string(),
+    };
+    if let Some(len) = len {
+        s.push_str(&format!(" ... ({len} bytes)"));
+    }
+    s
+}
+
 /// Characters that make a program name a shell line.
 fn shell_line(name: &str) -> bool {
     name.contains([' ', '\t', '|', '&', ';', '>', '<', '$', '`'])
@@ -217,48 +244,54 @@ pub(crate) fn start_failure(
         Some(h) => format!("; {h}"),
         None => String::new(),
     };
-    let not_found = matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR);
+    // A name longer than a file name can be (255 bytes: a long shell line
+    // in one argument) is not found either.
+    let not_found = matches!(
+        e.errno,
+        Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG
+    );
     match &e.found {
         None if not_found => {
             let first = e.name.split_whitespace().next().unwrap_or("");
             if shell_line(&e.name) && !first.is_empty() && first != e.name {
                 if let Some(at) = on_path(first) {
-                    let words: Vec<String> = e
-                        .name
-                        .split_whitespace()
-                        .map(|w| format!("{w:?}"))
-                        .collect();
+                    let (start, cut) = clipped(&e.name);
+                    let mut words: Vec<String> =
+                        start.split_whitespace().map(|w| format!("{w:?}")).collect();
+                    if cut.is_some() {
+                        words.pop(); // perhaps a part of a word
+                        words.push("...".into());
+                    }
+                    let name = shown(&e.name, true);
                     return d(
                         "shell_line",
                         &e.name,
                         format!(
-                            "the program name {:?} is a whole shell line in one argument: no \
+                            "the program name {name} is a whole shell line in one argument: no \
                              shell splits it, so exec looked for a program of that name; {first} \
                              is {at}: give each word its own argument ([{}]), or run it with a \
-                             shell ([\"sh\", \"-c\", {:?}])",
-                            e.name,
+                             shell ([\"sh\", \"-c\", {name}])",
                             words.join(", "),
-                            e.name
                         ),
                     );
                 }
             }
             let text = match &e.path {
                 Some(path) => format!(
-                    "{:?} is not in the image: no such program on the PATH searched ({path}); \
+                    "{} is not in the image: no such program on the PATH searched ({path}); \
                      install it in the image or give its full path{}",
-                    e.name,
+                    shown(&e.name, true),
                     hint()
                 ),
                 // An exec probe's program was found at start-up.
                 None if e.probe => format!(
                     "{} is not there any more: it was when vigil started{}",
-                    e.name,
+                    shown(&e.name, false),
                     hint()
                 ),
                 None => format!(
                     "{} is not in the image: no such file; check the path{}",
-                    e.name,
+                    shown(&e.name, false),
                     hint()
                 ),
             };
@@ -498,6 +531,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_shell_line_longer_than_a_file_name_is_one() {
+        // Over 255 bytes: exec's ENAMETOOLONG, not ENOENT.
+        let line = format!("python app.py{}", " --verbose".repeat(30));
+        let path = Some("/usr/bin");
+        let got = diagnose(&line, path, Errno::ENAMETOOLONG, false, None).unwrap();
+        assert!(
+            got.starts_with(&format!("shell_line: the program name {line:?} is a whole")),
+            "{got}"
+        );
+        let got = diagnose(&"x".repeat(600), path, Errno::ENAMETOOLONG, false, None).unwrap();
+        let start = "x".repeat(MAX_NAME);
+        assert!(
+            got.starts_with(&format!(
+                "not_found: \"{start}\" ... (600 bytes) is not in the image"
+            )),
+            "{got}"
+        );
+        // One argument can be 128 KiB: quoted by its start.
+        let huge = format!("python app.py{}", " --verbose".repeat(12_000));
+        let got = diagnose(&huge, path, Errno::ENAMETOOLONG, false, None).unwrap();
+        assert!(got.len() < 2048, "{} bytes", got.len());
+        let start = &huge[..MAX_NAME];
+        assert!(
+            got.contains(&format!(
+                "the program name {start:?} ... (120013 bytes) is a whole shell line"
+            )),
+            "{got}"
+        );
+        assert!(
+            got.contains(r#"(["python", "app.py", "--verbose", "#),
+            "{got}"
+        );
+        assert!(got.contains(r#""--verbose", ...]), or run it with a shell (["sh", "-c", "python app.py --verbose"#), "{got}");
     }
 
     /// A real FIFO and a real device, as exec finds them: described by

@@ -64,6 +64,9 @@ pub(crate) struct Snapshot {
     pub listeners: Vec<Listener>,
     /// The tables read only up to `MAX_LISTENERS`: `/proc/net/tcp`, `/proc/net/tcp6`.
     pub cut: Vec<&'static str>,
+    /// The owner scan stopped at its bounds (`MAX_PROCESSES`, `MAX_FDS`,
+    /// `MAX_LINKS`) with owners not found: one of them may be the command.
+    pub owners_cut: bool,
 }
 
 /// The tables of listening sockets, IPv4's and IPv6's.
@@ -137,13 +140,19 @@ fn read_tables(out: &mut Vec<Listener>) -> Vec<&'static str> {
 pub(crate) fn snapshot() -> Snapshot {
     let mut listeners = Vec::new();
     let cut = read_tables(&mut listeners);
+    let mut owners_cut = false;
     if !listeners.is_empty() {
-        let owners = owners(listeners.iter().map(|l| l.inode).collect());
+        let (owners, scan_cut) = owners(listeners.iter().map(|l| l.inode).collect());
         for l in &mut listeners {
             l.owner = owners.get(&l.inode).cloned();
         }
+        owners_cut = scan_cut && listeners.iter().any(|l| l.owner.is_none());
     }
-    Snapshot { listeners, cut }
+    Snapshot {
+        listeners,
+        cut,
+        owners_cut,
+    }
 }
 
 /// The command's network namespace, when it is not vigil's.
@@ -206,25 +215,26 @@ pub(crate) fn holds_listener(pid: i32) -> bool {
     })
 }
 
-/// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded).
-fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
+/// The processes holding the socket `inodes`, from `/proc/*/fd` (bounded),
+/// and whether the scan stopped at a bound (processes or descriptors left
+/// unread).
+fn owners(mut inodes: Vec<u64>) -> (HashMap<u64, Owner>, bool) {
     inodes.sort_unstable();
     let mut found = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
+        return (found, true);
     };
-    let pids = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .take(MAX_PROCESSES);
+    let mut pids = dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok());
     let mut links = 0usize;
-    for pid in pids {
+    for pid in pids.by_ref().take(MAX_PROCESSES) {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };
-        for fd in fds.take(MAX_FDS).filter_map(Result::ok) {
+        let mut fds = fds.filter_map(Result::ok);
+        for fd in fds.by_ref().take(MAX_FDS) {
             links += 1;
             if links > MAX_LINKS {
-                return found;
+                return (found, true);
             }
             let Ok(link) = std::fs::read_link(fd.path()) else {
                 continue;
@@ -239,41 +249,89 @@ fn owners(mut inodes: Vec<u64>) -> HashMap<u64, Owner> {
             }
         }
         if found.len() == inodes.len() {
-            break;
+            return (found, false);
+        }
+        if fds.next().is_some() {
+            return (found, true); // more than MAX_FDS
         }
     }
-    found
+    let more = pids.next().is_some();
+    (found, more)
+}
+
+/// `/proc/PID/stat` as (the name, the fields after it). Read as bytes: a
+/// name is whatever the process set (`prctl(PR_SET_NAME)`: any bytes but
+/// NUL), not always UTF-8, and is no reason to lose the fields after it.
+pub(crate) fn stat(pid: i32) -> Option<(String, String)> {
+    let bytes = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let stat = String::from_utf8_lossy(&bytes);
+    let (head, rest) = stat.rsplit_once(')')?;
+    Some((head.split_once('(')?.1.to_string(), rest.to_string()))
 }
 
 /// A process's name and parent, from `/proc/PID/stat`.
 pub(crate) fn process(pid: i32) -> Owner {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let name = stat
-        .split_once('(')
-        .and_then(|(_, rest)| rest.rsplit_once(')'))
-        .map(|(name, _)| name.to_string())
-        .unwrap_or_default();
-    let ppid = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+    let (name, rest) = stat(pid).unwrap_or_default();
+    let ppid = rest
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     Owner { pid, name, ppid }
 }
 
-/// Whether `pid` is `ancestor` or descends from it (parents followed at most
-/// 32 steps).
-pub(crate) fn descends_from(pid: i32, ancestor: i32) -> bool {
-    let mut p = pid;
-    for _ in 0..32 {
-        if p == ancestor {
-            return true;
-        }
-        if p <= 1 {
-            return false;
-        }
-        p = process(p).ppid;
+/// Parents read (`/proc/PID/stat`) for one diagnosis, at most.
+const MAX_PARENTS: usize = 256;
+
+/// Which processes descend from `root` (the command): parents followed at
+/// most 32 steps, each process's parent read once (hundreds of listeners
+/// deep under the command cost the depth once, not once per listener) and
+/// at most `MAX_PARENTS` of them; past that a process is not counted as
+/// the command's.
+pub(crate) struct Lineage<F: FnMut(i32) -> i32> {
+    root: i32,
+    parents: HashMap<i32, i32>,
+    parent_of: F,
+}
+
+impl Lineage<fn(i32) -> i32> {
+    /// From `/proc`.
+    pub(crate) fn of(root: i32) -> Self {
+        Lineage::new(root, |pid| process(pid).ppid)
     }
-    false
+}
+
+impl<F: FnMut(i32) -> i32> Lineage<F> {
+    pub(crate) fn new(root: i32, parent_of: F) -> Self {
+        Lineage {
+            root,
+            parents: HashMap::new(),
+            parent_of,
+        }
+    }
+
+    /// Whether `pid` is the root or descends from it.
+    pub(crate) fn descends(&mut self, pid: i32) -> bool {
+        let mut p = pid;
+        for _ in 0..32 {
+            if p == self.root {
+                return true;
+            }
+            if p <= 1 {
+                return false;
+            }
+            p = match self.parents.get(&p) {
+                Some(parent) => *parent,
+                None if self.parents.len() == MAX_PARENTS => return false,
+                None => {
+                    let parent = (self.parent_of)(p);
+                    self.parents.insert(p, parent);
+                    parent
+                }
+            };
+        }
+        false
+    }
 }
 
 #[cfg(test)]
@@ -392,7 +450,39 @@ mod tests {
         }
         let owner = mine.owner.as_ref().expect("its owner");
         assert_eq!(owner.pid, std::process::id() as i32);
-        assert!(descends_from(owner.pid, owner.pid));
-        assert!(descends_from(owner.pid, owner.ppid));
+        assert!(Lineage::of(owner.pid).descends(owner.pid));
+        assert!(Lineage::of(owner.ppid).descends(owner.pid));
+    }
+
+    #[test]
+    fn each_parent_is_read_once_and_at_most_max_parents() {
+        // The command (pid 100) runs a chain 30 deep (101..=130), whose
+        // last has 500 children (1000..1500), each holding a listener.
+        let parent = |pid: i32| match pid {
+            101..=130 => pid - 1,
+            1000..=1499 => 130,
+            _ => 1,
+        };
+        let mut reads = 0;
+        let mut lineage = Lineage::new(100, |pid| {
+            reads += 1;
+            parent(pid)
+        });
+        for pid in 1000..1200 {
+            assert!(lineage.descends(pid), "{pid}");
+        }
+        assert!(!lineage.descends(7)); // not the command's
+        drop(lineage);
+        assert_eq!(reads, 200 + 30 + 1, "each parent once");
+        // Past the bound: not counted as the command's, and no more reads.
+        let mut reads = 0;
+        let mut lineage = Lineage::new(100, |pid| {
+            reads += 1;
+            parent(pid)
+        });
+        let found = (1000..1500).filter(|pid| lineage.descends(*pid)).count();
+        drop(lineage);
+        assert_eq!(reads, MAX_PARENTS);
+        assert_eq!(found, MAX_PARENTS - 30);
     }
 }

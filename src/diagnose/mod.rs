@@ -56,7 +56,14 @@ pub(crate) struct Diagnosis {
 }
 
 impl Diagnosis {
+    /// `text`'s control characters are escaped (`\n`, `\u{1b}`): it quotes
+    /// what the app and the image chose (a process name set with prctl, a
+    /// `#!` line, a file name), and goes out as one line of the log.
     pub(crate) fn new(kind: &'static str, key: String, text: String) -> Diagnosis {
+        let text = match text.contains(char::is_control) {
+            true => crate::privileges::accounts::escaped(&text),
+            false => text,
+        };
         Diagnosis { kind, key, text }
     }
 }
@@ -618,13 +625,15 @@ impl Diagnoser {
         let budget = self.budget();
         let command = ctx.command.clone();
         let root = command.as_ref().map_or(0, |c| c.pid);
-        let in_command = move |pid: i32| root > 0 && listeners::descends_from(pid, root);
+        let lineage = std::cell::RefCell::new(listeners::Lineage::of(root));
+        let in_command = |pid: i32| root > 0 && lineage.borrow_mut().descends(pid);
         let netns = command.as_ref().and_then(|c| listeners::other_netns(c.pid));
         let snapshot = self.listeners(probe, now);
         network::refused(&network::Refused {
             addr,
             listeners: &snapshot.listeners,
             cut: &snapshot.cut,
+            owners_cut: snapshot.owners_cut,
             command,
             in_command: &in_command,
             budget,
@@ -937,6 +946,22 @@ mod tests {
             )),
             None
         );
+    }
+
+    #[test]
+    fn a_diagnosis_is_one_line_whatever_it_quotes() {
+        // A process name, a #! line, a file name: the app's bytes.
+        let d = Diagnosis::new(
+            "port_mismatch",
+            "8000".into(),
+            "the command does: \nNOTE x\u{1b}[31m\u{85} (pid 7)".into(),
+        );
+        assert_eq!(
+            d.text,
+            "the command does: \\nNOTE x\\u{1b}[31m\\u{85} (pid 7)"
+        );
+        let plain = Diagnosis::new("crlf", "x".into(), "\"/bin/sh\\r\" é".into());
+        assert_eq!(plain.text, "\"/bin/sh\\r\" é");
     }
 
     #[test]

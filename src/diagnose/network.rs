@@ -30,6 +30,9 @@ pub(crate) struct Refused<'a> {
     pub listeners: &'a [Listener],
     /// The tables that had more listeners than were read.
     pub cut: &'a [&'static str],
+    /// Some listener's owner was not found as the owner scan stopped at
+    /// its bounds: the command may be it.
+    pub owners_cut: bool,
     pub command: Option<Command>,
     /// Whether the process `pid` is the command or one of its descendants.
     pub in_command: &'a dyn Fn(i32) -> bool,
@@ -243,7 +246,8 @@ pub(crate) fn refused(r: &Refused) -> Option<Diagnosis> {
             ),
         ));
     }
-    if !r.settled && command.running_for < LOADING_AFTER {
+    // "Listens on no port" only when every listener's owner was looked for.
+    if r.owners_cut || (!r.settled && command.running_for < LOADING_AFTER) {
         return None;
     }
     let budget = match &r.budget {
@@ -307,6 +311,7 @@ mod tests {
             addr: probe.parse().unwrap(),
             listeners,
             cut,
+            owners_cut: false,
             command: Some(Command {
                 pid: 7,
                 running_for: Duration::from_secs(42),
@@ -476,6 +481,7 @@ mod tests {
             addr: "10.0.0.5:8000".parse().unwrap(),
             listeners: &[],
             cut: &[],
+            owners_cut: false,
             command: None,
             in_command: &in_command,
             budget: None,
@@ -498,6 +504,7 @@ mod tests {
                 addr: "127.0.0.1:8000".parse().unwrap(),
                 listeners: mine,
                 cut: &[],
+                owners_cut: false,
                 command: Some(Command {
                     pid: 7,
                     running_for: Duration::from_millis(5),
@@ -529,6 +536,41 @@ mod tests {
     }
 
     #[test]
+    fn listens_on_no_port_only_when_every_owner_was_looked_for() {
+        let in_command = |pid: i32| pid == 7;
+        let said = |listeners: &[Listener], owners_cut: bool| {
+            refused(&Refused {
+                addr: "10.0.0.5:8000".parse().unwrap(),
+                listeners,
+                cut: &[],
+                owners_cut,
+                command: Some(Command {
+                    pid: 7,
+                    running_for: Duration::from_secs(42),
+                }),
+                in_command: &in_command,
+                budget: None,
+                settled: true,
+                netns: None,
+            })
+            .map(|d| d.kind)
+        };
+        let unowned = Listener {
+            owner: None,
+            ..listener("0.0.0.0:8080", 0)
+        };
+        assert_eq!(
+            said(std::slice::from_ref(&unowned), false),
+            Some("not_listening_yet")
+        );
+        // The scan stopped before it found who holds 8080: the command may.
+        assert_eq!(said(std::slice::from_ref(&unowned), true), None);
+        // What was found is still said.
+        let mine = listener("0.0.0.0:9090", 7);
+        assert_eq!(said(&[unowned, mine], true), Some("port_mismatch"));
+    }
+
+    #[test]
     fn a_command_that_just_started_is_given_a_moment_to_bind() {
         let in_command = |_: i32| false;
         let refused_after = |running_for: Duration, settled: bool| {
@@ -536,6 +578,7 @@ mod tests {
                 addr: "10.0.0.5:8000".parse().unwrap(),
                 listeners: &[],
                 cut: &[],
+                owners_cut: false,
                 command: Some(Command {
                     pid: 7,
                     running_for,

@@ -86,9 +86,7 @@ pub(crate) fn shell_without_exec(w: &Wrapped) -> Option<Diagnosis> {
 
 /// `/proc/PID/stat`: the name and start time of `pid`.
 pub(crate) fn read_proc(pid: i32) -> Option<Proc> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (head, rest) = stat.rsplit_once(')')?;
-    let name = head.split_once('(')?.1.to_string();
+    let (name, rest) = listeners::stat(pid)?;
     // After the name: state (field 3) ... starttime (field 22).
     let start = rest.split_whitespace().nth(19)?.parse().ok()?;
     Some(Proc { pid, name, start })

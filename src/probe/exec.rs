@@ -133,10 +133,12 @@ impl ExecAttempt {
             .chars()
             .take(200)
             .collect::<String>();
+        // The program's words go into one log line: its control characters
+        // (a terminal's escapes, a carriage return) are escaped.
         let message = if first.is_empty() {
             how
         } else {
-            format!("{how}: {first}")
+            format!("{how}: {}", crate::privileges::accounts::escaped(&first))
         };
         Finished {
             ok,

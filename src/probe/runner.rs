@@ -127,13 +127,15 @@ fn http_verdict(r: &super::http_response::Response, plan: &HttpPlan, redirects: 
                     host,
                     path,
                 )),
+                // The app's Location, its control characters escaped (a
+                // C1 CSI is UTF-8): the message is one line of the log.
                 None => Step::Done {
                     success: true,
                     warning: true,
                     message: format!(
                         "HTTP probe succeeded with a redirect it did not follow (statuscode: {}, Location: {})",
                         r.status,
-                        r.location.as_deref().unwrap_or("none")
+                        crate::privileges::accounts::escaped(r.location.as_deref().unwrap_or("none"))
                     ),
                     output: body,
                     close: Close::Graceful,
