@@ -53,6 +53,14 @@ pub(crate) enum CheckAnswer {
     NoAnswer { path: &'static str, why: String },
     /// The probes' attempts left no time for the check's requests.
     NotTried,
+    /// Not run: another probe (`probe`, with its GET `path` for an
+    /// `http_get`) goes to the same server, and a request of the check's
+    /// could keep a worker that probe needs (a slow handler keeps working
+    /// after the check gives up on it).
+    Shared {
+        probe: &'static str,
+        path: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,6 +287,14 @@ fn closed_at_once(f: &Failed) -> Option<Diagnosis> {
 /// answer, or was not sent.
 const NOT_TRIED: &str = "the probes' attempts left the check no time between them";
 
+/// Why a check was not run: `probe` goes to the same server.
+fn shared(probe: &str) -> String {
+    format!(
+        "the {probe} probe goes to the same server, and an extra request could keep a worker \
+         it needs"
+    )
+}
+
 /// The diagnosis once a check has run.
 pub(crate) fn after_check(f: &Failed, check: Check, found: &CheckAnswer) -> Diagnosis {
     let path = f.path;
@@ -308,6 +324,16 @@ pub(crate) fn after_check(f: &Failed, check: Check, found: &CheckAnswer) -> Diag
                 CheckAnswer::NotTried => {
                     format!("{paths} could not all be tried ({NOT_TRIED}): {serve}")
                 }
+                CheckAnswer::Shared { probe, path: p } => {
+                    let theirs = match p {
+                        Some(p) => format!(" (the {probe} probe's {p}, if it passes)"),
+                        None => String::new(),
+                    };
+                    format!(
+                        "{paths} were not tried ({}): {serve}{theirs}",
+                        shared(probe)
+                    )
+                }
             };
             Diagnosis::new(
                 kind,
@@ -331,6 +357,9 @@ pub(crate) fn after_check(f: &Failed, check: Check, found: &CheckAnswer) -> Diag
                 }
                 CheckAnswer::NoAnswer { why, .. } => Some(format!("got no answer ({why})")),
                 CheckAnswer::NotTried => Some(format!("could not be tried ({NOT_TRIED})")),
+                CheckAnswer::Shared { probe, .. } => {
+                    Some(format!("was not tried ({})", shared(probe)))
+                }
             };
             let Some(untried) = untried else {
                 return Diagnosis::new(

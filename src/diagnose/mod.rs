@@ -443,6 +443,28 @@ impl Diagnoser {
             Finding::Say(d) => d,
             Finding::Check(check) => match self.checked(probe, check) {
                 Some(d) => d,
+                // Another probe of the same server: its verdict must not
+                // depend on the check's requests (a single worker busy with
+                // one, even after the check gave up on it, would keep that
+                // probe's attempt waiting), so none is sent.
+                None if self.sharing(probe).is_some() => {
+                    let found = self.sharing(probe)?;
+                    let plan = self.http[probe].as_ref()?;
+                    let host = plan.host_header();
+                    answer::after_check(
+                        &Failed {
+                            addr: plan.addr,
+                            path: &plan.path,
+                            host: &host,
+                            user_agent: plan.user_agent(),
+                            message: "",
+                            body: "",
+                            net: &NetEvidence::default(),
+                        },
+                        check,
+                        &found,
+                    )
+                }
                 None => {
                     if let (None, Some(plan)) = (&self.running, &self.http[probe]) {
                         self.running = Some(Running {
@@ -478,6 +500,23 @@ impl Diagnoser {
             (Admit::Say, Some(probe)) => Some(Change::Diagnosis { probe, kind, text }),
             (Admit::Say, None) => Some(Change::CommandDiagnosis { kind, text }),
         }
+    }
+
+    /// Another probe that goes to the same server as `probe` (the first by
+    /// kind), as a check's answer: none is run then.
+    fn sharing(&self, probe: ProbeKind) -> Option<CheckAnswer> {
+        let addr = self.targets[probe]?;
+        let other = ProbeKind::ALL
+            .into_iter()
+            .find(|&k| k != probe && self.targets[k] == Some(addr))?;
+        let own = self.http[probe].as_ref().map(|p| p.path.as_str());
+        Some(CheckAnswer::Shared {
+            probe: other.name(),
+            path: self.http[other]
+                .as_ref()
+                .map(|p| p.path.clone())
+                .filter(|p| Some(p.as_str()) != own),
+        })
     }
 
     /// The diagnosis of a check that has already run for this probe's request.
@@ -772,6 +811,54 @@ mod tests {
             .with_probes(http, PerProbe::from_fn(|_| Duration::from_secs(1)))
     }
 
+    /// A readiness `http_get` probe and a liveness one of another server
+    /// (port 8001): the readiness probe's check may run.
+    fn two_servers() -> Diagnoser {
+        let other: SocketAddr = "127.0.0.1:8001".parse().unwrap();
+        let targets = PerProbe::from_fn(|k| match k {
+            ProbeKind::Readiness => Some(plan(None).addr),
+            ProbeKind::Liveness => Some(other),
+            ProbeKind::Startup => None,
+        });
+        let http = PerProbe::from_fn(|k| match k {
+            ProbeKind::Readiness => Some(plan(None)),
+            ProbeKind::Liveness => Some(HttpPlan {
+                addr: other,
+                ..plan(None)
+            }),
+            ProbeKind::Startup => None,
+        });
+        Diagnoser::new(targets, PerProbe::default())
+            .with_probes(http, PerProbe::from_fn(|_| Duration::from_secs(1)))
+    }
+
+    #[test]
+    fn no_check_while_another_probe_goes_to_the_same_server() {
+        let t = Instant::now();
+        let mut dg = two_probes();
+        let r = ProbeKind::Readiness;
+        let Some(Change::Diagnosis { text, .. }) =
+            dg.on_result(r, &result(false, 404), &Context::default(), t)
+        else {
+            panic!("said at once: no check to wait for");
+        };
+        assert!(!dg.check_waits());
+        assert_eq!(
+            text,
+            "the app answered GET /helth with 404 Not Found: the app serves no such path; \
+             /health, /healthz, /ready, /ping were not tried (the liveness probe goes to the \
+             same server, and an extra request could keep a worker it needs): set the probe's \
+             path to one the app serves to GET"
+        );
+        // The other server's probe: the check runs.
+        let mut dg = two_servers();
+        assert_eq!(
+            dg.on_result(r, &result(false, 404), &Context::default(), t),
+            None
+        );
+        assert!(dg.check_waits());
+    }
+
     fn result(success: bool, status: u16) -> Outcome {
         let ms = Some(Duration::from_millis(1));
         Outcome {
@@ -824,6 +911,7 @@ mod tests {
     fn a_check_waits_for_room_between_attempts_then_is_not_tried() {
         let t = Instant::now();
         let second = Duration::from_secs(1);
+        // (Another server's probe: its attempts leave no room either.)
         let table = [
             (Quiet::Busy, false),
             (Quiet::Until(None), true),
@@ -836,7 +924,7 @@ mod tests {
         }
         let poll = mio::Poll::new().unwrap();
         let (registry, token) = (poll.registry(), Token(8));
-        let mut dg = two_probes();
+        let mut dg = two_servers();
         let r = ProbeKind::Readiness;
         let failed =
             |dg: &mut Diagnoser| dg.on_result(r, &result(false, 404), &Context::default(), t);
