@@ -278,9 +278,10 @@ pub(crate) fn start_failure(
             }
             let text = match &e.path {
                 Some(path) => format!(
-                    "{} is not in the image: no such program on the PATH searched ({path}); \
+                    "{} is not in the image: no such program on the PATH searched ({}); \
                      install it in the image or give its full path{}",
                     shown(&e.name, true),
+                    shown(path, false),
                     hint()
                 ),
                 // An exec probe's program was found at start-up.
@@ -531,6 +532,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_path_of_any_length_makes_a_line_of_bounded_length() {
+        let path = format!("/usr/bin{}", ":/opt/x".repeat(15_000));
+        let got = diagnose("nosuchprog", Some(&path), Errno::ENOENT, false, None).unwrap();
+        assert!(got.len() < 2048, "{} bytes", got.len());
+        assert!(
+            got.contains(&format!(
+                "searched ({} ... ({} bytes));",
+                &path[..MAX_NAME],
+                path.len()
+            )),
+            "{got}"
+        );
     }
 
     #[test]
