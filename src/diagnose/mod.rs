@@ -449,21 +449,7 @@ impl Diagnoser {
                 // probe's attempt waiting), so none is sent.
                 None if self.sharing(probe).is_some() => {
                     let found = self.sharing(probe)?;
-                    let plan = self.http[probe].as_ref()?;
-                    let host = plan.host_header();
-                    answer::after_check(
-                        &Failed {
-                            addr: plan.addr,
-                            path: &plan.path,
-                            host: &host,
-                            user_agent: plan.user_agent(),
-                            message: "",
-                            body: "",
-                            net: &NetEvidence::default(),
-                        },
-                        check,
-                        &found,
-                    )
+                    checked_line(self.http[probe].as_ref()?, check, &found)
                 }
                 None => {
                     if let (None, Some(plan)) = (&self.running, &self.http[probe]) {
@@ -595,20 +581,7 @@ impl Diagnoser {
         let Some(plan) = self.http[r.probe].as_ref() else {
             return Checking::Over(None);
         };
-        let host = plan.host_header();
-        let d = answer::after_check(
-            &Failed {
-                addr: plan.addr,
-                path: &plan.path,
-                host: &host,
-                user_agent: plan.user_agent(),
-                message: "",
-                body: "",
-                net: &NetEvidence::default(),
-            },
-            r.check,
-            &found,
-        );
+        let d = checked_line(plan, r.check, &found);
         if self.checked.len() == MAX_CHECKED {
             self.checked.remove(0);
         }
@@ -681,6 +654,24 @@ impl Diagnoser {
         })
         .map(Finding::Say)
     }
+}
+
+/// The line for a check's `found` answer about the request of `plan`.
+fn checked_line(plan: &HttpPlan, check: Check, found: &CheckAnswer) -> Diagnosis {
+    let host = plan.host_header();
+    answer::after_check(
+        &Failed {
+            addr: plan.addr,
+            path: &plan.path,
+            host: &host,
+            user_agent: plan.user_agent(),
+            message: "",
+            body: "",
+            net: &NetEvidence::default(),
+        },
+        check,
+        found,
+    )
 }
 
 /// Whether the probes leave the app alone long enough for a request of
