@@ -55,30 +55,17 @@ fn the_app_listening_on_another_port_is_named_with_the_fix() {
         run.log()
     );
     // The socket carries it too.
-    let status = run_curl(&socket, "/status", "5");
+    let status = curl_socket(&socket, "/status", "5");
     assert!(status.contains(r#""diagnosis":{"at":"#), "{status}");
     assert!(status.contains(r#""kind":"port_mismatch""#), "{status}");
     // A stream: what came within a second (the history first) is enough.
-    let events = run_curl(&socket, "/events?since=0", "1");
+    let events = curl_socket(&socket, "/events?since=0", "1");
     assert!(
         events.contains(r#""event":"diagnosis","probe":"readiness","kind":"port_mismatch""#),
         "{events}"
     );
     run.term();
     assert_eq!(run.exit_code(), 143);
-}
-
-/// `curl --unix-socket SOCKET http://vigil/PATH`, its body (within `secs`).
-fn run_curl(socket: &std::path::Path, path: &str, secs: &str) -> String {
-    let out = run(std::process::Command::new("curl").args([
-        "-s",
-        "--max-time",
-        secs,
-        "--unix-socket",
-        socket.to_str().unwrap(),
-        &format!("http://vigil{path}"),
-    ]));
-    stdout(&out)
 }
 
 #[test]

@@ -331,16 +331,7 @@ fn a_crash_loop_says_its_cause_once_and_the_socket_carries_it() {
         "{}",
         read_log()
     );
-    let curl = |path: &str, secs: &str| {
-        stdout(&run(Command::new("curl").args([
-            "-s",
-            "--max-time",
-            secs,
-            "--unix-socket",
-            socket.to_str().unwrap(),
-            &format!("http://vigil{path}"),
-        ])))
-    };
+    let curl = |path: &str, secs: &str| curl_socket(&socket, path, secs);
     let status = curl("/status", "5");
     assert!(
         status.contains(r#""diagnosis":{"at":"#) && status.contains(r#""kind":"not_found""#),

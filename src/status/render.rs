@@ -191,14 +191,7 @@ pub(crate) fn status_json(out: &mut String, status: &Status, record: &Record) {
                             .end();
                     }
                 })
-                .with("diagnosis", |out| match &record.command_diagnosis {
-                    Some((at, kind, text)) => Object::new(out)
-                        .str("at", &timestamp(*at))
-                        .str("kind", kind)
-                        .str("text", text)
-                        .end(),
-                    None => out.push_str("null"),
-                })
+                .with("diagnosis", |out| diagnosis(out, &record.command_diagnosis))
                 .end();
         })
         .with("notify", |out| match &status.notify {
@@ -257,14 +250,7 @@ fn probe_json(out: &mut String, status: &Status, record: &Record, kind: ProbeKin
             }
             out.push(']');
         })
-        .with("diagnosis", |out| match &record.diagnoses[kind] {
-            Some((at, kind, text)) => Object::new(out)
-                .str("at", &timestamp(*at))
-                .str("kind", kind)
-                .str("text", text)
-                .end(),
-            None => out.push_str("null"),
-        })
+        .with("diagnosis", |out| diagnosis(out, &record.diagnoses[kind]))
         .end();
 }
 
@@ -364,6 +350,18 @@ pub(crate) fn metrics(out: &mut String, status: &Status, record: &Record) {
             json::seconds(std::time::Duration::from_micros(h.sum_us)),
             h.count
         );
+    }
+}
+
+/// A diagnosis in `/status`: `{"at", "kind", "text"}`, or `null`.
+fn diagnosis(out: &mut String, d: &Option<(std::time::SystemTime, &'static str, String)>) {
+    match d {
+        Some((at, kind, text)) => Object::new(out)
+            .str("at", &timestamp(*at))
+            .str("kind", kind)
+            .str("text", text)
+            .end(),
+        None => out.push_str("null"),
     }
 }
 

@@ -127,6 +127,19 @@ fn read_all(mut r: impl std::io::Read) -> Vec<u8> {
     v
 }
 
+/// `curl --unix-socket SOCKET http://vigil/PATH`: its body (within `secs`).
+pub fn curl_socket(socket: &Path, path: &str, secs: &str) -> String {
+    let out = run(Command::new("curl").args([
+        "-s",
+        "--max-time",
+        secs,
+        "--unix-socket",
+        socket.to_str().unwrap(),
+        &format!("http://vigil{path}"),
+    ]));
+    stdout(&out)
+}
+
 /// `vigil ARGS...` with captured output.
 pub fn vigil_run(args: &[&str]) -> Output {
     run(Command::new(vigil()).args(args))
